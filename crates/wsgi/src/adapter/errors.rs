@@ -1,0 +1,161 @@
+//! `wsgi.errors`, `sys.stdout` and `sys.stderr`: file-like objects that
+//! write whole lines into the server's error log, in the request's context
+//! where there is one.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use super::exchange::Exchange;
+use crate::messages::Level;
+
+/// Where process-level lines go (Apache's `ap_log_error` on the main server).
+pub type LogSink = fn(Level, &str);
+
+static PROCESS_SINK: Mutex<Option<LogSink>> = Mutex::new(None);
+
+pub(crate) fn process_log(level: Level, line: &str) {
+    let sink = *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink {
+        Some(sink) => sink(level, line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// Routes `sys.stdout` and `sys.stderr` into the error log.
+pub fn install_process_log(py: Python<'_>, sink: LogSink) -> PyResult<()> {
+    *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    let sys = py.import("sys")?;
+    sys.setattr("stdout", Log::process(py)?)?;
+    sys.setattr("stderr", Log::process(py)?)?;
+    Ok(())
+}
+
+enum Target {
+    Process,
+    Request(Arc<Exchange>),
+}
+
+#[pyclass(module = "mod_wsgi_rs", name = "Log", frozen)]
+pub struct Log {
+    target: Target,
+    /// Text after the last newline, waiting for the rest of its line.
+    partial: Mutex<String>,
+}
+
+impl Log {
+    fn process(py: Python<'_>) -> PyResult<Bound<'_, Log>> {
+        Bound::new(
+            py,
+            Log {
+                target: Target::Process,
+                partial: Mutex::new(String::new()),
+            },
+        )
+    }
+
+    pub(crate) fn for_request(exchange: Arc<Exchange>) -> Self {
+        Log {
+            target: Target::Request(exchange),
+            partial: Mutex::new(String::new()),
+        }
+    }
+
+    fn emit(&self, line: &str) {
+        match &self.target {
+            Target::Process => process_log(Level::Error, line),
+            Target::Request(exchange) => exchange.log_raw(Level::Error, line),
+        }
+    }
+
+    pub(crate) fn flush_partial(&self) {
+        let rest = std::mem::take(&mut *self.partial.lock().unwrap_or_else(|e| e.into_inner()));
+        if !rest.is_empty() {
+            self.emit(&rest);
+        }
+    }
+}
+
+#[pymethods]
+impl Log {
+    fn write(&self, text: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let text = text.cast::<PyString>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "write() argument must be str, not {}",
+                text.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let text = text.to_string_lossy();
+        let complete: Vec<String> = {
+            let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+            partial.push_str(&text);
+            match partial.rfind('\n') {
+                Some(end) => {
+                    let rest = partial.split_off(end + 1);
+                    let done = std::mem::replace(&mut *partial, rest);
+                    done.lines().map(str::to_owned).collect()
+                }
+                None => Vec::new(),
+            }
+        };
+        for line in &complete {
+            self.emit(line);
+        }
+        Ok(text.chars().count())
+    }
+
+    fn writelines(&self, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            self.write(&line?)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) {
+        self.flush_partial();
+    }
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn fileno(&self) -> PyResult<i32> {
+        Err(PyOSError::new_err("the error log has no file descriptor"))
+    }
+
+    fn readable(&self) -> bool {
+        false
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn close(&self) {
+        self.flush_partial();
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        false
+    }
+
+    #[getter]
+    fn encoding(&self) -> &'static str {
+        "utf-8"
+    }
+
+    #[getter]
+    fn errors(&self) -> &'static str {
+        "backslashreplace"
+    }
+}

@@ -1,0 +1,127 @@
+//! PEP 3333, independent of transport: one request in, the application
+//! called, its response out through a [`Transport`].
+
+mod environ;
+mod errors;
+mod exchange;
+mod file_wrapper;
+mod input;
+mod response;
+mod start_response;
+mod transport;
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+pub use environ::{EnvironExtras, ProcessInfo};
+pub use errors::{LogSink, install_process_log};
+pub use file_wrapper::FileWrapper;
+pub use transport::{Outcome, ResponseHead, Transport};
+
+use crate::messages::{self, Level};
+use crate::python::loader;
+
+/// One request as the host resolved it from its configuration.
+pub struct Request<'a> {
+    pub script: &'a str,
+    /// The script file's modification time, as the host already knows it.
+    pub script_mtime: i64,
+    pub script_reloading: bool,
+    pub callable_object: &'a str,
+    /// Content-Length of the request body; `None` when unknown (chunked).
+    pub body_length: Option<u64>,
+    pub error_override: bool,
+    /// The response body will not be sent (HEAD): skip the length check.
+    pub discard_body: bool,
+    pub environ: EnvironExtras<'a>,
+}
+
+/// Runs one request through the application. Returns how it ended and the
+/// transport, which the host finishes (sends what is queued, ends the
+/// response) after releasing the GIL.
+pub fn handle_request<T: Transport>(
+    py: Python<'_>,
+    process: &ProcessInfo,
+    request: &Request<'_>,
+    transport: T,
+) -> (Outcome, T) {
+    let exchange = Arc::new(exchange::Exchange::new(
+        Box::new(transport),
+        request.body_length,
+        request.error_override,
+        format!("script='{}'", request.script),
+    ));
+    let outcome = run(py, process, request, &exchange);
+    let transport: Box<dyn std::any::Any> = exchange.finish(py);
+    let transport = transport
+        .downcast::<T>()
+        .expect("the exchange returns the transport it was given");
+    (outcome, *transport)
+}
+
+fn run(
+    py: Python<'_>,
+    process: &ProcessInfo,
+    request: &Request<'_>,
+    exchange: &Arc<exchange::Exchange>,
+) -> Outcome {
+    let module = match loader::load_script(
+        py,
+        request.script,
+        request.script_mtime,
+        request.script_reloading,
+    ) {
+        Ok(module) => module,
+        Err(e) => {
+            response::log_exception(
+                py,
+                exchange,
+                messages::SCRIPT_LOAD_FAILED,
+                "failed to load the WSGI script; it will be tried again on the next request",
+                &e,
+            );
+            return Outcome::Failed;
+        }
+    };
+    let application = match module.getattr(request.callable_object) {
+        Ok(app) => app,
+        Err(_) => {
+            exchange.log(
+                Level::Error,
+                messages::CALLABLE_MISSING,
+                &format!(
+                    "the WSGI script does not contain the WSGI application '{}'",
+                    request.callable_object
+                ),
+            );
+            return Outcome::Failed;
+        }
+    };
+    let built = (|| {
+        let input = Bound::new(py, input::Input::new(exchange.clone()))?;
+        let errors = Bound::new(py, errors::Log::for_request(exchange.clone()))?;
+        let environ = exchange
+            .with_transport(|t| {
+                environ::build_environ(py, process, t, &request.environ, input, errors.clone())
+            })
+            .map_err(|u| u.into_pyerr())??;
+        Ok::<_, PyErr>((environ, errors))
+    })();
+    let (environ, errors) = match built {
+        Ok(built) => built,
+        Err(e) => {
+            response::log_exception(
+                py,
+                exchange,
+                messages::APPLICATION_EXCEPTION,
+                "could not build the WSGI environ",
+                &e,
+            );
+            return Outcome::Failed;
+        }
+    };
+    let outcome = response::respond(py, exchange, &application, environ, request.discard_body);
+    errors.get().flush_partial();
+    outcome
+}

@@ -1,0 +1,374 @@
+//! Calling the application and passing its response on: chunk by chunk as
+//! it arrives, headers with the first non-empty chunk, never more than the
+//! declared Content-Length, and `close()` exactly once whatever happens.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use super::exchange::Exchange;
+use super::file_wrapper::FileWrapper;
+use super::start_response::StartResponse;
+use super::transport::Outcome;
+use crate::messages::{self, Level};
+
+/// Chunks larger than this are sent at once rather than copied into the
+/// transport's queue.
+const QUEUE_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SendMode {
+    /// Copy into the transport's queue; no I/O, the GIL stays held. For
+    /// list responses, whose chunks are all known up front.
+    Queue,
+    /// Send now with the GIL released: streamed chunks and `write()`.
+    Now,
+}
+
+/// Whether the application should keep producing body.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Progress {
+    More,
+    Enough,
+}
+
+/// Sends the status and headers if they have not gone yet. `Ok(false)`
+/// means the error-override status took over and no body may follow.
+fn ensure_head_sent(exchange: &Exchange) -> PyResult<bool> {
+    let head = {
+        let mut state = exchange.state();
+        let response = &mut state.response;
+        if response.headers_sent {
+            return Ok(response.override_status.is_none());
+        }
+        let Some(head) = response.head.clone() else {
+            return Err(PyRuntimeError::new_err(format!(
+                "{}: the response body started before start_response() was called",
+                messages::NO_START_RESPONSE
+            )));
+        };
+        if response.error_override && head.status >= 400 {
+            response.override_status = Some(head.status);
+            response.closed = true;
+            response.headers_sent = true;
+            return Ok(false);
+        }
+        response.headers_sent = true;
+        head
+    };
+    exchange
+        .with_transport(|t| t.set_head(&head))
+        .map_err(|u| u.into_pyerr())?;
+    Ok(true)
+}
+
+/// Passes one body chunk on. Used by the response loop and by `write()`.
+pub(crate) fn send_chunk(
+    py: Python<'_>,
+    exchange: &Exchange,
+    data: &[u8],
+    mode: SendMode,
+) -> PyResult<Progress> {
+    if exchange.state().response.client_gone {
+        return Err(PyOSError::new_err("the client closed the connection"));
+    }
+    if data.is_empty() {
+        if exchange.state().response.head.is_none() {
+            ensure_head_sent(exchange)?;
+        }
+        return Ok(Progress::More);
+    }
+    if !ensure_head_sent(exchange)? {
+        return Ok(Progress::Enough);
+    }
+    let data = {
+        let mut state = exchange.state();
+        let response = &mut state.response;
+        if response.closed {
+            return Ok(Progress::Enough);
+        }
+        match response.declared_length {
+            Some(declared) if response.body_sent + data.len() as u64 > declared => {
+                let allowed = (declared - response.body_sent) as usize;
+                response.closed = true;
+                response.length_exceeded = true;
+                &data[..allowed]
+            }
+            _ => data,
+        }
+    };
+    if exchange.state().response.length_exceeded {
+        exchange.log(
+            Level::Error,
+            messages::CONTENT_LENGTH_EXCEEDED,
+            "the application sent more data than its Content-Length; the rest was dropped",
+        );
+    }
+    let result = if mode == SendMode::Queue && data.len() <= QUEUE_LIMIT {
+        exchange.with_transport(|t| t.queue_body(data))
+    } else {
+        exchange.with_transport_detached(py, |t| t.send_body(data))
+    }
+    .map_err(|u| u.into_pyerr())?;
+    let mut state = exchange.state();
+    match result {
+        Ok(()) => {
+            state.response.body_sent += data.len() as u64;
+            Ok(if state.response.closed {
+                Progress::Enough
+            } else {
+                Progress::More
+            })
+        }
+        Err(e) => {
+            state.response.client_gone = true;
+            state.response.closed = true;
+            Err(PyOSError::new_err(format!(
+                "the response could not be sent: {e}"
+            )))
+        }
+    }
+}
+
+/// Logs an exception with its traceback, one log line per traceback line.
+pub(crate) fn log_exception(
+    py: Python<'_>,
+    exchange: &Exchange,
+    id: &str,
+    text: &str,
+    error: &PyErr,
+) {
+    exchange.log(Level::Error, id, text);
+    let formatted = py
+        .import("traceback")
+        .and_then(|tb| tb.call_method1("format_exception", (error.value(py),)))
+        .and_then(|lines| lines.extract::<Vec<String>>());
+    match formatted {
+        Ok(lines) => {
+            for line in lines.concat().lines() {
+                exchange.log_raw(Level::Error, line);
+            }
+        }
+        Err(_) => exchange.log_raw(Level::Error, &error.to_string()),
+    }
+}
+
+/// What an exception from the application means for the response.
+fn failure(py: Python<'_>, exchange: &Exchange, script_context: &str, error: PyErr) -> Outcome {
+    let (client_gone, headers_sent) = {
+        let state = exchange.state();
+        (state.response.client_gone, state.response.headers_sent)
+    };
+    if client_gone {
+        exchange.log(
+            Level::Info,
+            messages::CLIENT_GONE,
+            "the client closed the connection before the response was complete",
+        );
+        return Outcome::ClientGone;
+    }
+    if headers_sent {
+        log_exception(
+            py,
+            exchange,
+            messages::EXCEPTION_AFTER_HEADERS,
+            &format!(
+                "exception after the response started {script_context}; the response was cut short"
+            ),
+            &error,
+        );
+        Outcome::Truncated
+    } else {
+        log_exception(
+            py,
+            exchange,
+            messages::APPLICATION_EXCEPTION,
+            &format!("exception occurred processing WSGI script {script_context}"),
+            &error,
+        );
+        Outcome::Failed
+    }
+}
+
+fn chunk_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
+    item.cast::<PyBytes>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "{}: the response iterable yielded {}, but WSGI requires bytes",
+            messages::BAD_RESPONSE_CHUNK,
+            item.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })
+}
+
+fn send_iterable(py: Python<'_>, exchange: &Exchange, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    // Lists and tuples are complete already: queue them and let the host
+    // send everything at the end, without releasing the GIL per chunk.
+    if let Ok(list) = result.cast_exact::<PyList>() {
+        for item in list.iter() {
+            if send_chunk(
+                py,
+                exchange,
+                chunk_bytes(&item)?.as_bytes(),
+                SendMode::Queue,
+            )? == Progress::Enough
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    if let Ok(tuple) = result.cast_exact::<PyTuple>() {
+        for item in tuple.iter() {
+            if send_chunk(
+                py,
+                exchange,
+                chunk_bytes(&item)?.as_bytes(),
+                SendMode::Queue,
+            )? == Progress::Enough
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    for item in result.try_iter()? {
+        let item = item?;
+        if send_chunk(py, exchange, chunk_bytes(&item)?.as_bytes(), SendMode::Now)?
+            == Progress::Enough
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Sends a `wsgi.file_wrapper` of a real file with the transport's file
+/// path (sendfile). `Ok(false)` means it is not such a file: iterate instead.
+fn send_wrapped_file(py: Python<'_>, exchange: &Exchange, wrapper: &FileWrapper) -> PyResult<bool> {
+    let Some(file) = wrapper.regular_file(py) else {
+        return Ok(false);
+    };
+    if !ensure_head_sent(exchange)? {
+        return Ok(true);
+    }
+    let length = {
+        let state = exchange.state();
+        let available = file.size.saturating_sub(file.offset);
+        match state.response.declared_length {
+            Some(declared) => available.min(declared.saturating_sub(state.response.body_sent)),
+            None => available,
+        }
+    };
+    if length == 0 {
+        return Ok(true);
+    }
+    let result = exchange
+        .with_transport_detached(py, |t| t.send_file(file.fd, file.offset, length))
+        .map_err(|u| u.into_pyerr())?;
+    let mut state = exchange.state();
+    match result {
+        Ok(()) => {
+            state.response.body_sent += length;
+            Ok(true)
+        }
+        Err(e) => {
+            state.response.client_gone = true;
+            state.response.closed = true;
+            Err(PyOSError::new_err(format!(
+                "the file could not be sent: {e}"
+            )))
+        }
+    }
+}
+
+/// After the body: send the head of an empty response, and check the
+/// declared length was honoured.
+fn complete(exchange: &Exchange, discard_body: bool) -> PyResult<Outcome> {
+    if exchange.state().response.head.is_none() {
+        return Err(PyRuntimeError::new_err(format!(
+            "{}: the application returned without calling start_response()",
+            messages::NO_START_RESPONSE
+        )));
+    }
+    ensure_head_sent(exchange)?;
+    let state = exchange.state();
+    let response = &state.response;
+    if let Some(status) = response.override_status {
+        return Ok(Outcome::ErrorOverride(status));
+    }
+    if response.client_gone {
+        return Ok(Outcome::ClientGone);
+    }
+    let status = response.head.as_ref().map_or(200, |h| h.status);
+    let bodiless = discard_body || status < 200 || status == 204 || status == 304;
+    if let Some(declared) = response
+        .declared_length
+        .filter(|d| *d > response.body_sent && !bodiless)
+    {
+        let sent = response.body_sent;
+        drop(state);
+        exchange.log(
+            Level::Error,
+            messages::CONTENT_LENGTH_SHORT,
+            &format!("the application sent {sent} bytes but declared Content-Length {declared}; the connection is closed so the client sees the response is incomplete"),
+        );
+        return Ok(Outcome::Truncated);
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Calls the application and sends its response.
+pub(crate) fn respond(
+    py: Python<'_>,
+    exchange: &Arc<Exchange>,
+    application: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    discard_body: bool,
+) -> Outcome {
+    let script_context = &exchange.log_context;
+    let start_response = match Bound::new(py, StartResponse::new(exchange.clone())) {
+        Ok(s) => s,
+        Err(e) => return failure(py, exchange, script_context, e),
+    };
+    let result = match application.call1((environ, start_response)) {
+        Ok(result) => result,
+        Err(e) => return failure(py, exchange, script_context, e),
+    };
+    let sent = match result.cast_exact::<FileWrapper>() {
+        Ok(wrapper) => match send_wrapped_file(py, exchange, wrapper.get()) {
+            Ok(true) => Ok(()),
+            Ok(false) => send_iterable(py, exchange, &result),
+            Err(e) => Err(e),
+        },
+        Err(_) => send_iterable(py, exchange, &result),
+    };
+    let mut outcome = match sent.and_then(|()| complete(exchange, discard_body)) {
+        Ok(outcome) => outcome,
+        Err(e) => failure(py, exchange, script_context, e),
+    };
+    // close() exactly once, on success, error and disconnect alike. Lists
+    // and tuples have none; skip the attribute lookup for them.
+    if !(result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>()) {
+        if let Ok(close) = result.getattr(intern!(py, "close")) {
+            if let Err(e) = close.call0() {
+                log_exception(
+                    py,
+                    exchange,
+                    messages::CLOSE_FAILED,
+                    &format!("close() of the response raised {script_context}"),
+                    &e,
+                );
+                if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
+                    outcome = Outcome::Failed;
+                }
+            }
+        }
+    }
+    outcome
+}

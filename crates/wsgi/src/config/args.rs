@@ -1,0 +1,76 @@
+//! Splitting a directive's raw arguments the way Apache's `ap_getword_conf`
+//! does, so quoting behaves exactly as in mod_wsgi's configuration.
+
+/// Splits `raw` into words: whitespace separates them, and a word that starts
+/// with `"` or `'` runs to the matching unescaped quote (a backslash escapes
+/// the quote character and is then dropped, as in `ap_getword_conf`).
+pub fn split_arguments(raw: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = raw.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else { break };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                if c == '\\' && chars.peek() == Some(&first) {
+                    word.push(first);
+                    chars.next();
+                } else if c == first {
+                    closed = true;
+                    break;
+                } else {
+                    word.push(c);
+                }
+            }
+            if !closed {
+                return Err(format!("unterminated quoted argument: {first}{word}"));
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words() {
+        assert_eq!(
+            split_arguments("  /app  /srv/app.wsgi ").unwrap(),
+            ["/app", "/srv/app.wsgi"]
+        );
+        assert!(split_arguments("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn quoted_words_keep_spaces_and_escaped_quotes() {
+        assert_eq!(
+            split_arguments(r#""/my app" '/srv/it''s' "a\"b""#).unwrap(),
+            ["/my app", "/srv/it", "s", "a\"b"]
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_is_an_error() {
+        assert!(
+            split_arguments("\"/app")
+                .unwrap_err()
+                .contains("unterminated")
+        );
+    }
+}

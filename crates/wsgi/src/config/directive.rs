@@ -1,0 +1,455 @@
+//! One function per directive family: the raw argument string in, typed
+//! settings (or an error naming the problem) out. Apache prefixes errors with
+//! the file and line.
+
+use super::args::split_arguments;
+use super::groups::{check_application_group, is_global_group};
+use super::settings::{
+    DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+};
+
+/// Where a directive's value is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectiveScope {
+    /// Per server or virtual host.
+    Server,
+    /// Only in the main server configuration (mod_wsgi's GLOBAL_ONLY).
+    Global,
+    /// Per directory, location or .htaccess.
+    Dir,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Directive {
+    ScriptAlias,
+    ScriptAliasMatch,
+    PythonHome,
+    PythonPath,
+    CallableObject,
+    ApplicationGroup,
+    ProcessGroup,
+    ScriptReloading,
+    PassAuthorization,
+    ChunkedRequest,
+    MapHeadToGet,
+    ErrorOverride,
+    /// A mod_wsgi directive this module does not implement yet.
+    NotYetSupported,
+}
+
+const SUPPORTED: &[(&str, Directive)] = &[
+    ("WSGIScriptAlias", Directive::ScriptAlias),
+    ("WSGIScriptAliasMatch", Directive::ScriptAliasMatch),
+    ("WSGIPythonHome", Directive::PythonHome),
+    ("WSGIPythonPath", Directive::PythonPath),
+    ("WSGICallableObject", Directive::CallableObject),
+    ("WSGIApplicationGroup", Directive::ApplicationGroup),
+    ("WSGIProcessGroup", Directive::ProcessGroup),
+    ("WSGIScriptReloading", Directive::ScriptReloading),
+    ("WSGIPassAuthorization", Directive::PassAuthorization),
+    ("WSGIChunkedRequest", Directive::ChunkedRequest),
+    ("WSGIMapHEADToGET", Directive::MapHeadToGet),
+    ("WSGIErrorOverride", Directive::ErrorOverride),
+];
+
+/// Finds a directive by the name Apache matched (case-insensitively).
+pub fn lookup_directive(name: &str) -> Directive {
+    SUPPORTED
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, d)| *d)
+        .unwrap_or(Directive::NotYetSupported)
+}
+
+impl Directive {
+    pub fn scope(self) -> DirectiveScope {
+        match self {
+            Directive::ScriptAlias | Directive::ScriptAliasMatch | Directive::NotYetSupported => {
+                DirectiveScope::Server
+            }
+            Directive::PythonHome | Directive::PythonPath => DirectiveScope::Global,
+            _ => DirectiveScope::Dir,
+        }
+    }
+}
+
+fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
+    let mut words = split_arguments(raw)?;
+    match words.len() {
+        1 => Ok(words.remove(0)),
+        0 => Err(format!("{name} takes one argument")),
+        n => Err(format!("{name} takes one argument, {n} were given")),
+    }
+}
+
+fn on_off(name: &str, value: &str) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case("on") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("off") {
+        Ok(false)
+    } else {
+        Err(format!("{name} must be On or Off, not '{value}'"))
+    }
+}
+
+/// Applies one directive. `compile` turns a `WSGIScriptAliasMatch` pattern
+/// into the host's compiled form (Apache's regex engine).
+pub fn apply_directive<R: Clone>(
+    name: &str,
+    raw: &str,
+    server: &mut ServerSettings<R>,
+    dir: &mut DirSettings,
+    compile: &mut dyn FnMut(&str) -> Result<R, String>,
+) -> Result<(), String> {
+    match lookup_directive(name) {
+        Directive::NotYetSupported => Err(format!(
+            "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
+        )),
+        d @ (Directive::ScriptAlias | Directive::ScriptAliasMatch) => {
+            let alias = parse_script_alias(name, raw, d == Directive::ScriptAliasMatch, compile)?;
+            if let Some(group) = &alias.options.application_group {
+                if !is_global_group(group) {
+                    server.named_application_groups.push(group.clone());
+                }
+            }
+            server.aliases.push(alias);
+            Ok(())
+        }
+        Directive::PythonHome => {
+            let home = exactly_one(name, raw)?;
+            if !std::path::Path::new(&home).is_absolute() {
+                return Err(format!("{name} must be an absolute path, not '{home}'"));
+            }
+            if !std::path::Path::new(&home).is_dir() {
+                return Err(format!("{name} '{home}' is not a directory"));
+            }
+            server.python_home = Some(home);
+            Ok(())
+        }
+        Directive::PythonPath => {
+            server.python_path = Some(exactly_one(name, raw)?);
+            Ok(())
+        }
+        Directive::CallableObject => {
+            let value = exactly_one(name, raw)?;
+            check_identifier(name, &value)?;
+            dir.callable_object = Some(value);
+            Ok(())
+        }
+        Directive::ApplicationGroup => {
+            let value = exactly_one(name, raw)?;
+            check_application_group(&value)?;
+            if !is_global_group(&value) {
+                server.named_application_groups.push(value.clone());
+            }
+            dir.application_group = Some(value);
+            Ok(())
+        }
+        Directive::ProcessGroup => {
+            let value = exactly_one(name, raw)?;
+            check_process_group(name, &value)?;
+            dir.process_group = Some(value);
+            Ok(())
+        }
+        Directive::ScriptReloading => {
+            dir.script_reloading = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::PassAuthorization => {
+            dir.pass_authorization = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::ChunkedRequest => {
+            dir.chunked_request = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::ErrorOverride => {
+            dir.error_override = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::MapHeadToGet => {
+            let value = exactly_one(name, raw)?;
+            dir.map_head_to_get = Some(if value.eq_ignore_ascii_case("auto") {
+                HeadToGet::Auto
+            } else if on_off(name, &value)? {
+                HeadToGet::On
+            } else {
+                HeadToGet::Off
+            });
+            Ok(())
+        }
+    }
+}
+
+fn check_identifier(name: &str, value: &str) -> Result<(), String> {
+    let mut chars = value.chars();
+    let valid = chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric());
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("{name}: '{value}' is not a Python identifier"))
+    }
+}
+
+fn check_process_group(name: &str, value: &str) -> Result<(), String> {
+    if let Some(rest) = value.strip_prefix("%{") {
+        let known = rest == "GLOBAL}"
+            || (rest.starts_with("ENV:") && rest.len() > 5 && rest.ends_with('}'));
+        if !known {
+            return Err(format!(
+                "{name}: invalid process group '{value}': expected %{{GLOBAL}}, %{{ENV:variable}} or a group name"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_script_alias<R>(
+    name: &str,
+    raw: &str,
+    is_pattern: bool,
+    compile: &mut dyn FnMut(&str) -> Result<R, String>,
+) -> Result<ScriptAlias<R>, String> {
+    let words = split_arguments(raw)?;
+    if words.len() < 2 {
+        return Err(format!(
+            "{name} needs a URL {} and a script path",
+            if is_pattern { "pattern" } else { "path" }
+        ));
+    }
+    let mut options = ScriptAliasOptions::default();
+    for option in &words[2..] {
+        let Some((key, value)) = option.split_once('=') else {
+            return Err(format!(
+                "{name}: '{option}' is not an option of the form name=value"
+            ));
+        };
+        match key {
+            "process-group" => {
+                check_process_group(name, value)?;
+                options.process_group = Some(value.to_owned());
+            }
+            "application-group" => {
+                check_application_group(value).map_err(|e| format!("{name}: {e}"))?;
+                options.application_group = Some(value.to_owned());
+            }
+            "callable-object" => {
+                check_identifier(name, value)?;
+                options.callable_object = Some(value.to_owned());
+            }
+            "pass-authorization" => options.pass_authorization = Some(on_off(name, value)?),
+            _ => {
+                return Err(format!(
+                    "{name}: unknown option '{key}' (known: process-group, application-group, callable-object, pass-authorization)"
+                ));
+            }
+        }
+    }
+    let location = if is_pattern {
+        let compiled = compile(&words[0]).map_err(|e| format!("{name}: {e}"))?;
+        Location::Pattern {
+            source: words[0].clone(),
+            compiled,
+        }
+    } else {
+        if !words[0].starts_with('/') {
+            return Err(format!(
+                "{name}: the URL path '{}' must start with '/'",
+                words[0]
+            ));
+        }
+        Location::Prefix(words[0].clone())
+    };
+    Ok(ScriptAlias {
+        location,
+        target: words[1].clone(),
+        options,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(name: &str, raw: &str) -> Result<(ServerSettings<String>, DirSettings), String> {
+        let mut server = ServerSettings::default();
+        let mut dir = DirSettings::default();
+        apply_directive(name, raw, &mut server, &mut dir, &mut |p: &str| {
+            if p.contains('(') && !p.contains(')') {
+                Err("bad regex".into())
+            } else {
+                Ok(format!("re:{p}"))
+            }
+        })?;
+        Ok((server, dir))
+    }
+
+    #[test]
+    fn script_alias_with_options() {
+        let (server, _) = apply(
+            "WSGIScriptAlias",
+            "/app /srv/app.wsgi process-group=site application-group=%{GLOBAL} callable-object=app pass-authorization=On",
+        )
+        .unwrap();
+        let alias = &server.aliases[0];
+        assert_eq!(alias.location, Location::Prefix("/app".into()));
+        assert_eq!(alias.target, "/srv/app.wsgi");
+        assert_eq!(alias.options.process_group.as_deref(), Some("site"));
+        assert_eq!(
+            alias.options.application_group.as_deref(),
+            Some("%{GLOBAL}")
+        );
+        assert_eq!(alias.options.callable_object.as_deref(), Some("app"));
+        assert_eq!(alias.options.pass_authorization, Some(true));
+        assert!(server.named_application_groups.is_empty());
+    }
+
+    #[test]
+    fn script_alias_match_compiles_its_pattern() {
+        let (server, _) = apply("WSGIScriptAliasMatch", "^/apps/([^/]+) /srv/$1.wsgi").unwrap();
+        assert_eq!(
+            server.aliases[0].location,
+            Location::Pattern {
+                source: "^/apps/([^/]+)".into(),
+                compiled: "re:^/apps/([^/]+)".into()
+            }
+        );
+        assert!(
+            apply("WSGIScriptAliasMatch", "^/(x /srv/x.wsgi")
+                .unwrap_err()
+                .contains("bad regex")
+        );
+    }
+
+    #[test]
+    fn script_alias_errors_name_the_problem() {
+        assert!(
+            apply("WSGIScriptAlias", "/app")
+                .unwrap_err()
+                .contains("needs a URL path")
+        );
+        assert!(
+            apply("WSGIScriptAlias", "/app /x.wsgi proces-group=x")
+                .unwrap_err()
+                .contains("unknown option 'proces-group'")
+        );
+        assert!(
+            apply("WSGIScriptAlias", "/app /x.wsgi standalone")
+                .unwrap_err()
+                .contains("name=value")
+        );
+        assert!(
+            apply("WSGIScriptAlias", "/app /x.wsgi pass-authorization=maybe")
+                .unwrap_err()
+                .contains("On or Off")
+        );
+        assert!(
+            apply("WSGIScriptAlias", "app /x.wsgi")
+                .unwrap_err()
+                .contains("must start with '/'")
+        );
+        assert!(
+            apply("WSGIScriptAlias", "/app /x.wsgi application-group=%{NOPE}")
+                .unwrap_err()
+                .contains("invalid application group")
+        );
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(
+            apply("WSGIScriptReloading", "off")
+                .unwrap()
+                .1
+                .script_reloading,
+            Some(false)
+        );
+        assert_eq!(
+            apply("WSGIChunkedRequest", "On").unwrap().1.chunked_request,
+            Some(true)
+        );
+        assert_eq!(
+            apply("WSGIMapHEADToGET", "Auto").unwrap().1.map_head_to_get,
+            Some(HeadToGet::Auto)
+        );
+        assert_eq!(
+            apply("WSGIMapHEADToGET", "off").unwrap().1.map_head_to_get,
+            Some(HeadToGet::Off)
+        );
+        assert!(
+            apply("WSGIErrorOverride", "yes")
+                .unwrap_err()
+                .contains("must be On or Off, not 'yes'")
+        );
+        assert!(
+            apply("WSGIPassAuthorization", "On Off")
+                .unwrap_err()
+                .contains("takes one argument")
+        );
+        assert!(
+            apply("WSGIPassAuthorization", "")
+                .unwrap_err()
+                .contains("takes one argument")
+        );
+    }
+
+    #[test]
+    fn named_groups_are_recorded_for_the_startup_notice() {
+        let (server, dir) = apply("WSGIApplicationGroup", "%{RESOURCE}").unwrap();
+        assert_eq!(server.named_application_groups, ["%{RESOURCE}"]);
+        assert_eq!(dir.application_group.as_deref(), Some("%{RESOURCE}"));
+        let (server, _) = apply("WSGIApplicationGroup", "%{GLOBAL}").unwrap();
+        assert!(server.named_application_groups.is_empty());
+    }
+
+    #[test]
+    fn python_home_must_be_an_existing_absolute_directory() {
+        assert!(
+            apply("WSGIPythonHome", "relative/venv")
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            apply("WSGIPythonHome", "/definitely/not/here")
+                .unwrap_err()
+                .contains("not a directory")
+        );
+        assert_eq!(
+            apply("WSGIPythonHome", "/usr")
+                .unwrap()
+                .0
+                .python_home
+                .as_deref(),
+            Some("/usr")
+        );
+    }
+
+    #[test]
+    fn callable_object_must_be_an_identifier() {
+        assert!(
+            apply("WSGICallableObject", "app-1")
+                .unwrap_err()
+                .contains("not a Python identifier")
+        );
+        assert_eq!(
+            apply("WSGICallableObject", "app_1")
+                .unwrap()
+                .1
+                .callable_object
+                .as_deref(),
+            Some("app_1")
+        );
+    }
+
+    #[test]
+    fn unsupported_directives_say_so() {
+        let err = apply("WSGIDaemonProcess", "site processes=2").unwrap_err();
+        assert!(
+            err.contains("WSGIDaemonProcess") && err.contains("does not support yet"),
+            "{err}"
+        );
+        assert_eq!(lookup_directive("wsgiscriptalias"), Directive::ScriptAlias);
+        assert_eq!(Directive::PythonHome.scope(), DirectiveScope::Global);
+    }
+}

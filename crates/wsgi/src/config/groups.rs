@@ -1,0 +1,108 @@
+//! Application group names: `%{GLOBAL}`, `%{RESOURCE}`, `%{SERVER}`,
+//! `%{ENV:name}` and literal names, expanded as mod_wsgi does.
+
+/// What a group name can refer to for one request.
+pub struct GroupContext<'a> {
+    pub server_hostname: &'a str,
+    pub server_port: u16,
+    pub script_name: &'a str,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Validates a group name at configuration time.
+pub fn check_application_group(value: &str) -> Result<(), String> {
+    if let Some(rest) = value.strip_prefix("%{") {
+        let known = matches!(rest, "GLOBAL}" | "RESOURCE}" | "SERVER}")
+            || (rest.starts_with("ENV:") && rest.len() > 5 && rest.ends_with('}'));
+        if !known {
+            return Err(format!(
+                "invalid application group '{value}': expected %{{GLOBAL}}, %{{RESOURCE}}, %{{SERVER}}, %{{ENV:variable}} or a plain name"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// True for the names that mean the main interpreter.
+pub fn is_global_group(value: &str) -> bool {
+    value == "%{GLOBAL}" || value.is_empty()
+}
+
+/// The group's name for this request, as mod_wsgi reports it in
+/// `mod_wsgi.application_group`. `None` means mod_wsgi's default, `%{RESOURCE}`.
+pub fn expand_application_group(value: Option<&str>, ctx: &GroupContext<'_>) -> String {
+    let resource = || {
+        let host = if ctx.server_port == 80 || ctx.server_port == 443 || ctx.server_port == 0 {
+            ctx.server_hostname.to_owned()
+        } else {
+            format!("{}:{}", ctx.server_hostname, ctx.server_port)
+        };
+        format!("{host}|{}", ctx.script_name)
+    };
+    match value {
+        None | Some("%{RESOURCE}") => resource(),
+        Some("%{GLOBAL}") => String::new(),
+        Some("%{SERVER}") => {
+            if ctx.server_port == 80 || ctx.server_port == 443 || ctx.server_port == 0 {
+                ctx.server_hostname.to_owned()
+            } else {
+                format!("{}:{}", ctx.server_hostname, ctx.server_port)
+            }
+        }
+        Some(v) => match v.strip_prefix("%{ENV:").and_then(|r| r.strip_suffix('}')) {
+            Some(name) => (ctx.env)(name).unwrap_or_default(),
+            None => v.to_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(env: &'a dyn Fn(&str) -> Option<String>) -> GroupContext<'a> {
+        GroupContext {
+            server_hostname: "example.com",
+            server_port: 8000,
+            script_name: "/app",
+            env,
+        }
+    }
+
+    #[test]
+    fn expansions() {
+        let env = |name: &str| (name == "GROUP").then(|| "from-env".to_owned());
+        let c = ctx(&env);
+        assert_eq!(expand_application_group(None, &c), "example.com:8000|/app");
+        assert_eq!(expand_application_group(Some("%{GLOBAL}"), &c), "");
+        assert_eq!(
+            expand_application_group(Some("%{SERVER}"), &c),
+            "example.com:8000"
+        );
+        assert_eq!(
+            expand_application_group(Some("%{ENV:GROUP}"), &c),
+            "from-env"
+        );
+        assert_eq!(expand_application_group(Some("%{ENV:MISSING}"), &c), "");
+        assert_eq!(expand_application_group(Some("mine"), &c), "mine");
+    }
+
+    #[test]
+    fn default_ports_are_left_out() {
+        let env = |_: &str| None;
+        let c = GroupContext {
+            server_port: 80,
+            ..ctx(&env)
+        };
+        assert_eq!(expand_application_group(None, &c), "example.com|/app");
+    }
+
+    #[test]
+    fn validation() {
+        assert!(check_application_group("%{GLOBAL}").is_ok());
+        assert!(check_application_group("%{ENV:X}").is_ok());
+        assert!(check_application_group("plain").is_ok());
+        assert!(check_application_group("%{BOGUS}").is_err());
+        assert!(check_application_group("%{ENV:}").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! `WSGI*` directives parsed into typed settings, and how settings merge.
+//!
+//! Apache hands every directive's raw argument string to
+//! [`apply_directive`]; the host decides where the resulting settings live
+//! (per server or per directory) and compiles regular expressions.
+
+mod args;
+mod directive;
+mod groups;
+mod settings;
+
+pub use args::split_arguments;
+pub use directive::{Directive, DirectiveScope, apply_directive, lookup_directive};
+pub use groups::{GroupContext, expand_application_group, is_global_group};
+pub use settings::{
+    DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+};

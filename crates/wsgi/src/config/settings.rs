@@ -1,0 +1,200 @@
+//! Typed settings produced by the directives, and their merge rules.
+
+/// `WSGIMapHEADToGET`: Off, On, or Auto (map only when an output filter that
+/// may need the body is present; mod_wsgi's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadToGet {
+    Off,
+    On,
+    Auto,
+}
+
+/// Where a `WSGIScriptAlias` applies: a URL prefix, or a regular expression
+/// compiled by the host (`R`) for `WSGIScriptAliasMatch`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Location<R> {
+    Prefix(String),
+    Pattern { source: String, compiled: R },
+}
+
+/// Options given on a `WSGIScriptAlias` line; they override the directory's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScriptAliasOptions {
+    pub process_group: Option<String>,
+    pub application_group: Option<String>,
+    pub callable_object: Option<String>,
+    pub pass_authorization: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptAlias<R> {
+    pub location: Location<R>,
+    /// The script path; for a pattern it may hold `$1`-style back-references.
+    pub target: String,
+    pub options: ScriptAliasOptions,
+}
+
+/// Per-server settings (the main server or one virtual host).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerSettings<R> {
+    pub python_home: Option<String>,
+    pub python_path: Option<String>,
+    pub aliases: Vec<ScriptAlias<R>>,
+    /// Application groups other than %{GLOBAL} named anywhere in this
+    /// server's configuration; they all share the main interpreter.
+    pub named_application_groups: Vec<String>,
+}
+
+impl<R> Default for ServerSettings<R> {
+    fn default() -> Self {
+        ServerSettings {
+            python_home: None,
+            python_path: None,
+            aliases: Vec::new(),
+            named_application_groups: Vec::new(),
+        }
+    }
+}
+
+impl<R: Clone> ServerSettings<R> {
+    /// A virtual host's settings over the main server's: the host's aliases
+    /// are tried first, then the main server's, as in mod_wsgi.
+    pub fn merge(base: &Self, add: &Self) -> Self {
+        let mut aliases = add.aliases.clone();
+        aliases.extend(base.aliases.iter().cloned());
+        let mut groups = base.named_application_groups.clone();
+        groups.extend(add.named_application_groups.iter().cloned());
+        ServerSettings {
+            python_home: add.python_home.clone().or_else(|| base.python_home.clone()),
+            python_path: add.python_path.clone().or_else(|| base.python_path.clone()),
+            aliases,
+            named_application_groups: groups,
+        }
+    }
+
+    /// `WSGIPythonPath` split into directories (`:`-separated, as in mod_wsgi).
+    pub fn python_path_entries(&self) -> Vec<String> {
+        self.python_path
+            .as_deref()
+            .map(|p| {
+                p.split(':')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Per-directory settings; `None` means "not set here, inherit".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DirSettings {
+    pub callable_object: Option<String>,
+    pub application_group: Option<String>,
+    pub process_group: Option<String>,
+    pub script_reloading: Option<bool>,
+    pub pass_authorization: Option<bool>,
+    pub chunked_request: Option<bool>,
+    pub map_head_to_get: Option<HeadToGet>,
+    pub error_override: Option<bool>,
+}
+
+impl DirSettings {
+    /// Settings of an inner section (`add`) over an outer one (`base`).
+    pub fn merge(base: &Self, add: &Self) -> Self {
+        fn pick<T: Clone>(base: &Option<T>, add: &Option<T>) -> Option<T> {
+            add.clone().or_else(|| base.clone())
+        }
+        DirSettings {
+            callable_object: pick(&base.callable_object, &add.callable_object),
+            application_group: pick(&base.application_group, &add.application_group),
+            process_group: pick(&base.process_group, &add.process_group),
+            script_reloading: pick(&base.script_reloading, &add.script_reloading),
+            pass_authorization: pick(&base.pass_authorization, &add.pass_authorization),
+            chunked_request: pick(&base.chunked_request, &add.chunked_request),
+            map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
+            error_override: pick(&base.error_override, &add.error_override),
+        }
+    }
+
+    pub fn callable_object(&self) -> &str {
+        self.callable_object.as_deref().unwrap_or("application")
+    }
+    pub fn script_reloading(&self) -> bool {
+        self.script_reloading.unwrap_or(true)
+    }
+    pub fn pass_authorization(&self) -> bool {
+        self.pass_authorization.unwrap_or(false)
+    }
+    pub fn chunked_request(&self) -> bool {
+        self.chunked_request.unwrap_or(false)
+    }
+    pub fn map_head_to_get(&self) -> HeadToGet {
+        self.map_head_to_get.unwrap_or(HeadToGet::Auto)
+    }
+    pub fn error_override(&self) -> bool {
+        self.error_override.unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_mod_wsgi() {
+        let d = DirSettings::default();
+        assert_eq!(d.callable_object(), "application");
+        assert!(d.script_reloading());
+        assert!(!d.pass_authorization());
+        assert!(!d.chunked_request());
+        assert_eq!(d.map_head_to_get(), HeadToGet::Auto);
+        assert!(!d.error_override());
+    }
+
+    #[test]
+    fn inner_settings_win_and_unset_ones_inherit() {
+        let outer = DirSettings {
+            script_reloading: Some(false),
+            callable_object: Some("app".into()),
+            ..Default::default()
+        };
+        let inner = DirSettings {
+            callable_object: Some("inner".into()),
+            ..Default::default()
+        };
+        let merged = DirSettings::merge(&outer, &inner);
+        assert_eq!(merged.callable_object(), "inner");
+        assert!(!merged.script_reloading());
+    }
+
+    #[test]
+    fn virtual_host_aliases_come_first() {
+        let alias = |p: &str| ScriptAlias::<()> {
+            location: Location::Prefix(p.into()),
+            target: format!("/srv{p}.wsgi"),
+            options: Default::default(),
+        };
+        let main = ServerSettings {
+            aliases: vec![alias("/main")],
+            python_home: Some("/venv".into()),
+            ..Default::default()
+        };
+        let vhost = ServerSettings {
+            aliases: vec![alias("/vhost")],
+            ..Default::default()
+        };
+        let merged = ServerSettings::merge(&main, &vhost);
+        assert_eq!(merged.aliases, vec![alias("/vhost"), alias("/main")]);
+        assert_eq!(merged.python_home.as_deref(), Some("/venv"));
+    }
+
+    #[test]
+    fn python_path_splits_on_colons() {
+        let s = ServerSettings::<()> {
+            python_path: Some("/a::/b".into()),
+            ..Default::default()
+        };
+        assert_eq!(s.python_path_entries(), ["/a", "/b"]);
+    }
+}

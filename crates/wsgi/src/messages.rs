@@ -1,0 +1,93 @@
+//! Stable message ids. Every error line the module writes carries one, so
+//! users can search for it; docs/messages.md lists them with what to do.
+
+/// Severity of a log line, mapped to Apache's levels by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+}
+
+macro_rules! message_ids {
+    ($($name:ident = $id:literal;)*) => {
+        $(pub const $name: &str = $id;)*
+        /// Every id, for the documentation test.
+        pub const ALL: &[&str] = &[$($id),*];
+    };
+}
+
+message_ids! {
+    APPLICATION_GROUPS_SHARED = "WSGIRS0001";
+    STRUCT_LAYOUT_MISMATCH = "WSGIRS0002";
+    DUPLICATE_MODULE = "WSGIRS0003";
+    PYTHON_INIT_FAILED = "WSGIRS0010";
+    PYTHON_PATH_FAILED = "WSGIRS0011";
+    PYTHON_FINALIZE_FAILED = "WSGIRS0012";
+    SCRIPT_NOT_FOUND = "WSGIRS0101";
+    SCRIPT_IS_DIRECTORY = "WSGIRS0102";
+    EXECCGI_OFF = "WSGIRS0103";
+    CHUNKED_NOT_ENABLED = "WSGIRS0104";
+    TRANSFER_ENCODING_UNSUPPORTED = "WSGIRS0105";
+    BAD_CONTENT_LENGTH = "WSGIRS0106";
+    DAEMON_MODE_UNSUPPORTED = "WSGIRS0107";
+    PATH_INFO_REJECTED = "WSGIRS0108";
+    PYTHON_UNAVAILABLE = "WSGIRS0109";
+    SCRIPT_LOAD_FAILED = "WSGIRS0201";
+    CALLABLE_MISSING = "WSGIRS0202";
+    APPLICATION_EXCEPTION = "WSGIRS0203";
+    EXCEPTION_AFTER_HEADERS = "WSGIRS0204";
+    INVALID_RESPONSE_HEAD = "WSGIRS0205";
+    BAD_RESPONSE_CHUNK = "WSGIRS0206";
+    NO_START_RESPONSE = "WSGIRS0207";
+    CONTENT_LENGTH_EXCEEDED = "WSGIRS0208";
+    CONTENT_LENGTH_SHORT = "WSGIRS0209";
+    CLIENT_GONE = "WSGIRS0210";
+    CLOSE_FAILED = "WSGIRS0211";
+    REQUEST_BODY_FAILED = "WSGIRS0212";
+}
+
+/// Formats one error-log line: module, pid, context (script or group), id.
+pub fn format_line(context: &str, id: &str, text: &str) -> String {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    let pid = unsafe { libc::getpid() };
+    if context.is_empty() {
+        format!("mod_wsgi_rs (pid={pid}): {id}: {text}")
+    } else {
+        format!("mod_wsgi_rs (pid={pid}, {context}): {id}: {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for id in ALL {
+            assert!(id.starts_with("WSGIRS") && id.len() == 10, "{id}");
+            assert!(seen.insert(id), "duplicate id {id}");
+        }
+    }
+
+    #[test]
+    fn line_names_module_pid_context_and_id() {
+        let line = format_line("script='/srv/app.wsgi'", SCRIPT_LOAD_FAILED, "boom");
+        let pid = std::process::id();
+        assert_eq!(
+            line,
+            format!("mod_wsgi_rs (pid={pid}, script='/srv/app.wsgi'): WSGIRS0201: boom")
+        );
+    }
+
+    #[test]
+    fn every_id_is_documented() {
+        let doc = include_str!("../../../docs/messages.md");
+        for id in ALL {
+            assert!(doc.contains(id), "{id} missing from docs/messages.md");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Rust values owned by APR pools: freed by the pool's cleanup.
+
+use std::ffi::c_void;
+
+use super::bindings::{apr_pool_cleanup_null, apr_pool_cleanup_register, apr_pool_t, apr_status_t};
+
+unsafe extern "C" fn drop_boxed<T>(data: *mut c_void) -> apr_status_t {
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: `data` came from Box::into_raw in `pool_box` and this
+        // cleanup runs once, when the pool is cleared or destroyed.
+        drop(unsafe { Box::from_raw(data.cast::<T>()) });
+    });
+    0
+}
+
+/// Moves `value` into memory freed with `pool`.
+///
+/// # Safety
+/// `pool` must be a live APR pool; the pointer must not be used after it.
+pub unsafe fn pool_box<T>(pool: *mut apr_pool_t, value: T) -> *mut T {
+    let ptr = Box::into_raw(Box::new(value));
+    // SAFETY: the pool is live (caller); the cleanup matches the allocation.
+    unsafe {
+        apr_pool_cleanup_register(
+            pool,
+            ptr.cast(),
+            Some(drop_boxed::<T>),
+            Some(apr_pool_cleanup_null),
+        )
+    };
+    ptr
+}
+
+/// Runs `f` when `pool` is destroyed.
+///
+/// # Safety
+/// `pool` must be a live APR pool.
+pub unsafe fn on_cleanup(pool: *mut apr_pool_t, f: fn()) {
+    unsafe extern "C" fn run(data: *mut c_void) -> apr_status_t {
+        let _ = std::panic::catch_unwind(|| {
+            // SAFETY: `data` is the fn pointer registered below.
+            let f: fn() = unsafe { std::mem::transmute::<*mut c_void, fn()>(data) };
+            f();
+        });
+        0
+    }
+    // SAFETY: a fn pointer fits in a data pointer on every platform Apache
+    // runs on; the pool is live (caller).
+    unsafe {
+        apr_pool_cleanup_register(
+            pool,
+            f as *mut c_void,
+            Some(run),
+            Some(apr_pool_cleanup_null),
+        )
+    };
+}

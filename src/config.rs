@@ -1,0 +1,149 @@
+//! Where the directives' settings live: per-server and per-directory
+//! configuration objects owned by Apache's configuration pools.
+
+use std::ffi::{c_char, c_void};
+
+use wsgi::config::{
+    DirSettings, DirectiveScope, ServerSettings, apply_directive, lookup_directive,
+};
+
+use crate::apache::bindings::{self, apr_pool_t, cmd_parms, server_rec};
+use crate::apache::pool::pool_box;
+use crate::apache::strings::text;
+
+/// A `WSGIScriptAliasMatch` pattern compiled by Apache's regex engine; it
+/// lives in the configuration pool, as long as the settings that hold it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompiledRegex(pub *mut bindings::ap_regex_t);
+
+// SAFETY: the compiled pattern is immutable after configuration and
+// ap_regexec may be called from several threads at once.
+unsafe impl Send for CompiledRegex {}
+// SAFETY: as above.
+unsafe impl Sync for CompiledRegex {}
+
+pub type ServerConfig = ServerSettings<CompiledRegex>;
+pub type DirConfig = DirSettings;
+
+/// # Safety
+/// `pool` must be a live configuration pool.
+pub unsafe fn create_server(pool: *mut apr_pool_t) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    unsafe { pool_box(pool, ServerConfig::default()).cast() }
+}
+
+/// # Safety
+/// `base` and `add` must come from `create_server`/`merge_server`.
+pub unsafe fn merge_server(
+    pool: *mut apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: both are live ServerConfig values (caller).
+    let merged =
+        unsafe { ServerConfig::merge(&*base.cast::<ServerConfig>(), &*add.cast::<ServerConfig>()) };
+    // SAFETY: the pool is live.
+    unsafe { pool_box(pool, merged).cast() }
+}
+
+/// # Safety
+/// `pool` must be a live configuration pool.
+pub unsafe fn create_dir(pool: *mut apr_pool_t) -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    unsafe { pool_box(pool, DirConfig::default()).cast() }
+}
+
+/// # Safety
+/// `base` and `add` must come from `create_dir`/`merge_dir`.
+pub unsafe fn merge_dir(pool: *mut apr_pool_t, base: *mut c_void, add: *mut c_void) -> *mut c_void {
+    // SAFETY: both are live DirConfig values (caller).
+    let merged = unsafe { DirConfig::merge(&*base.cast::<DirConfig>(), &*add.cast::<DirConfig>()) };
+    // SAFETY: the pool is live.
+    unsafe { pool_box(pool, merged).cast() }
+}
+
+/// The settings of server `s`.
+///
+/// # Safety
+/// `s` must be a live server whose configuration this module created.
+pub unsafe fn server_settings<'a>(s: *const server_rec) -> &'a ServerConfig {
+    // SAFETY: the module's slot holds a ServerConfig for every server.
+    unsafe { &*bindings::wsgi_shim_server_config(s).cast::<ServerConfig>() }
+}
+
+/// Handles one `WSGI*` directive; returns NULL or an error message that
+/// Apache prints with the file name and line.
+///
+/// # Safety
+/// Called by Apache's configuration reader with live arguments.
+pub unsafe fn directive(
+    cmd: *mut cmd_parms,
+    dir_config: *mut c_void,
+    raw: *const c_char,
+) -> *const c_char {
+    // SAFETY: Apache passes a live cmd_parms whose `cmd` names the directive.
+    let (cmd_ref, name) = unsafe { (&*cmd, text((*(*cmd).cmd).name)) };
+    // SAFETY: the raw argument string is NUL-terminated.
+    let raw = unsafe { text(raw) };
+    let pool = cmd_ref.pool;
+    let scope = lookup_directive(&name).scope();
+    if scope == DirectiveScope::Global {
+        // SAFETY: cmd is live; the check returns NULL or a static message.
+        let error = unsafe { bindings::ap_check_cmd_context(cmd, bindings::GLOBAL_ONLY) };
+        if !error.is_null() {
+            return error;
+        }
+    }
+    // SAFETY: the server's slot holds our ServerConfig; `dir_config` is our
+    // DirConfig (Apache passes the one for the section being read).
+    let (server, dir) = unsafe {
+        (
+            &mut *bindings::wsgi_shim_server_config(cmd_ref.server).cast::<ServerConfig>(),
+            &mut *dir_config.cast::<DirConfig>(),
+        )
+    };
+    let mut compile = |pattern: &str| -> Result<CompiledRegex, String> {
+        let c_pattern = std::ffi::CString::new(pattern)
+            .map_err(|_| "pattern contains a NUL byte".to_owned())?;
+        // SAFETY: the pool is live; ap_pregcomp registers its own cleanup.
+        let compiled = unsafe {
+            bindings::ap_pregcomp(pool, c_pattern.as_ptr(), bindings::AP_REG_EXTENDED as i32)
+        };
+        if compiled.is_null() {
+            Err(format!(
+                "the regular expression '{pattern}' could not be compiled"
+            ))
+        } else {
+            Ok(CompiledRegex(compiled))
+        }
+    };
+    match apply_directive(&name, &raw, server, dir, &mut compile) {
+        Ok(()) => std::ptr::null(),
+        Err(message) => {
+            let message = std::ffi::CString::new(message.replace('\0', "")).expect("NULs removed");
+            // SAFETY: the pool is live; Apache reads the copy after we return.
+            unsafe { bindings::apr_pstrdup(pool, message.as_ptr()) }
+        }
+    }
+}
+
+/// Application groups other than %{GLOBAL} named in any server's settings.
+///
+/// # Safety
+/// `main` must be the live main server of the configuration.
+pub unsafe fn named_application_groups(main: *mut server_rec) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut s = main;
+    while !s.is_null() {
+        // SAFETY: the server list is live during post_config.
+        unsafe {
+            for name in &server_settings(s).named_application_groups {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            s = (*s).next;
+        }
+    }
+    names
+}

@@ -1,0 +1,152 @@
+//! The functions Apache calls. Each one catches panics: a panic must never
+//! unwind into Apache's C frames.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use wsgi::messages::{self, Level};
+
+use crate::apache::bindings::{self, apr_pool_t, cmd_parms, request_rec, server_rec};
+use crate::apache::log;
+use crate::apache::request::Request;
+use crate::{child, config, embedded};
+
+/// Runs `f`; on panic logs it and returns `fallback`.
+fn guarded<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => value,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::server(
+                Level::Error,
+                std::ptr::null(),
+                &format!("mod_wsgi_rs: internal error (panic) in {what}: {detail}"),
+            );
+            fallback
+        }
+    }
+}
+
+const SERVER_ERROR: c_int = bindings::HTTP_INTERNAL_SERVER_ERROR as c_int;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_create_server_config(
+    pool: *mut apr_pool_t,
+    _s: *mut server_rec,
+) -> *mut c_void {
+    // SAFETY: Apache passes a live configuration pool.
+    guarded("create_server_config", std::ptr::null_mut(), || unsafe {
+        config::create_server(pool)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_merge_server_config(
+    pool: *mut apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: Apache passes configurations this module created.
+    guarded("merge_server_config", add, || unsafe {
+        config::merge_server(pool, base, add)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_create_dir_config(
+    pool: *mut apr_pool_t,
+    _dir: *mut c_char,
+) -> *mut c_void {
+    // SAFETY: Apache passes a live configuration pool.
+    guarded("create_dir_config", std::ptr::null_mut(), || unsafe {
+        config::create_dir(pool)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_merge_dir_config(
+    pool: *mut apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    // SAFETY: Apache passes configurations this module created.
+    guarded("merge_dir_config", add, || unsafe {
+        config::merge_dir(pool, base, add)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_directive(
+    cmd: *mut cmd_parms,
+    dir_config: *mut c_void,
+    args: *const c_char,
+) -> *const c_char {
+    // SAFETY: Apache's configuration reader passes live arguments.
+    guarded(
+        "a WSGI directive",
+        c"mod_wsgi_rs: internal error while reading this directive".as_ptr(),
+        || unsafe { config::directive(cmd, dir_config, args) },
+    )
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_pre_config(
+    _pconf: *mut apr_pool_t,
+    _plog: *mut apr_pool_t,
+    _ptemp: *mut apr_pool_t,
+) -> c_int {
+    guarded(
+        "pre_config",
+        SERVER_ERROR,
+        || match crate::child::check_layout() {
+            Ok(()) => bindings::OK as c_int,
+            Err(e) => {
+                log::server(
+                    Level::Error,
+                    std::ptr::null(),
+                    &messages::format_line("", messages::STRUCT_LAYOUT_MISMATCH, &e),
+                );
+                SERVER_ERROR
+            }
+        },
+    )
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_post_config(
+    pconf: *mut apr_pool_t,
+    _plog: *mut apr_pool_t,
+    _ptemp: *mut apr_pool_t,
+    s: *mut server_rec,
+) -> c_int {
+    // SAFETY: Apache passes the live configuration pool and main server.
+    guarded("post_config", SERVER_ERROR, || unsafe {
+        child::post_config(pconf, s)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_child_init(pchild: *mut apr_pool_t, s: *mut server_rec) {
+    // SAFETY: Apache passes the child's pool and the main server.
+    guarded("child_init", (), || unsafe { child::child_init(pchild, s) })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_translate_name(r: *mut request_rec) -> c_int {
+    // SAFETY: Apache passes a live request.
+    guarded("translate_name", bindings::DECLINED as c_int, || {
+        embedded::translate_name(unsafe { Request::from_raw(r) })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_handler(r: *mut request_rec) -> c_int {
+    // SAFETY: Apache passes a live request.
+    guarded("handler", SERVER_ERROR, || {
+        embedded::handler(unsafe { Request::from_raw(r) })
+    })
+}

@@ -1,0 +1,91 @@
+//! The CGI variables of an Apache request, computed the way mod_wsgi 6 does
+//! (without `ap_add_cgi_vars`, whose PATH_TRANSLATED costs a sub-request).
+
+use wsgi::alias::collapse_slashes;
+use wsgi::cgi::{HeaderVariable, header_variable};
+
+use crate::apache::request::Request;
+
+/// Per-request choices that change the variables.
+pub struct CgiOptions {
+    pub pass_authorization: bool,
+    /// Report a HEAD request as GET (`WSGIMapHEADToGET`).
+    pub head_as_get: bool,
+}
+
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn FnMut(&[u8], &[u8])) {
+    // Variables other modules set (SetEnv, mod_rewrite, mod_ssl) come first
+    // so that the request's own values below win.
+    r.visit_subprocess_env(visit);
+
+    let mut key = Vec::with_capacity(64);
+    r.visit_headers_in(&mut |name, value| match header_variable(name, &mut key) {
+        HeaderVariable::Plain(plain) => visit(plain.as_bytes(), value),
+        HeaderVariable::Prefixed => visit(&key, value),
+        HeaderVariable::Authorization if options.pass_authorization => visit(&key, value),
+        HeaderVariable::Authorization | HeaderVariable::Dropped => {}
+    });
+
+    let facts = r.server_facts();
+    let mut number = [0u8; 20];
+    visit(b"SERVER_SOFTWARE", facts.banner);
+    visit(b"SERVER_NAME", facts.name);
+    visit(b"SERVER_ADDR", facts.local_ip);
+    visit(b"SERVER_PORT", decimal(facts.port.into(), &mut number));
+    visit(b"REMOTE_ADDR", r.useragent_ip());
+    visit(
+        b"REMOTE_PORT",
+        decimal(facts.client_port.into(), &mut number),
+    );
+    visit(b"DOCUMENT_ROOT", facts.document_root);
+    visit(b"REQUEST_SCHEME", facts.scheme);
+    visit(b"CONTEXT_PREFIX", facts.context_prefix);
+    visit(b"CONTEXT_DOCUMENT_ROOT", facts.context_document_root);
+    if let Some(admin) = facts.admin {
+        visit(b"SERVER_ADMIN", admin);
+    }
+    visit(b"SCRIPT_FILENAME", r.filename());
+    if let Some(user) = r.user() {
+        visit(b"REMOTE_USER", user);
+    }
+    if let Some(auth_type) = r.auth_type() {
+        visit(b"AUTH_TYPE", auth_type);
+    }
+    if facts.scheme == b"https" {
+        visit(b"HTTPS", b"1");
+    }
+    visit(b"SERVER_PROTOCOL", r.protocol());
+    visit(
+        b"REQUEST_METHOD",
+        if options.head_as_get {
+            b"GET"
+        } else {
+            r.method()
+        },
+    );
+    visit(b"QUERY_STRING", r.args());
+    visit(b"REQUEST_URI", r.original_unparsed_uri());
+
+    let uri = r.uri();
+    let path_info = r.path_info();
+    let script_name = if path_info.is_empty() {
+        uri
+    } else {
+        &uri[..r.script_name_length()]
+    };
+    visit(b"SCRIPT_NAME", &collapse_slashes(script_name));
+    visit(b"PATH_INFO", &collapse_slashes(path_info));
+}

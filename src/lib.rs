@@ -1,0 +1,14 @@
+//! mod_wsgi_rs: the Apache httpd 2.4 module.
+//!
+//! `apache/` is the only code that touches Apache and APR; `entry.rs` holds
+//! the functions Apache calls, each of which catches panics; `config.rs`
+//! stores the directives' settings; `child.rs` starts and stops Python in
+//! each child; `embedded.rs` serves requests in the child through the
+//! transport-independent adapter of crates/wsgi.
+
+mod apache;
+mod child;
+mod config;
+mod embedded;
+mod entry;
+mod environ;
