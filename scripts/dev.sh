@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine with Rust and root:
+#   scripts/dev.sh serve   install what is missing, build, serve the example on http://127.0.0.1:8000/
+#   scripts/dev.sh test    install what is missing, build, run the whole test suite
+#   scripts/dev.sh build   install what is missing and build the module (release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian's interpreter, not whatever python3 is first on PATH (see README).
+export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
+
+APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl)
+
+install_missing() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        echo "==> installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    install_missing
+    echo "==> building the module (release, against $PYO3_PYTHON)"
+    cargo build --release
+}
+
+case "${1:-}" in
+    build)
+        build
+        ;;
+    serve)
+        build
+        exec apache-conf/example/serve.sh
+        ;;
+    test)
+        build
+        echo "==> unit and integration tests"
+        cargo test --release --workspace -- --test-threads="${TEST_THREADS:-4}"
+        ;;
+    *)
+        echo "usage: $0 serve|test|build" >&2
+        exit 2
+        ;;
+esac
