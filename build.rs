@@ -50,7 +50,7 @@ fn main() {
         .clang_args(&clang_args)
         .allowlist_function("(ap|apr|wsgi_shim)_.*")
         .allowlist_type("(request_rec|conn_rec|server_rec|cmd_parms|module|ap_filter_t|apr_.*|ap_.*)")
-        .allowlist_var("ap_top_module")
+        .allowlist_var("ap_top_module|ap_unixd_config|ap_server_conf|wsgi_shim_command_table")
         .allowlist_var("(AP|APR|HTTP|APLOG|M|OPT|MODULE|DECLINED|DONE|OK|RSRC|ACCESS|OR|GLOBAL|NOT_IN|REQUEST)_?.*")
         .derive_default(true)
         .layout_tests(false)
@@ -60,14 +60,4 @@ fn main() {
         .expect("bindgen could not read Apache's headers");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("apache_bindings.rs");
     bindings.write_to_file(&out).expect("write bindings");
-
-    // rustc hides every C symbol of a cdylib behind its own version script;
-    // Apache finds the module by the exported `wsgi_module` symbol, so a
-    // second version script exports it.
-    let export_map = PathBuf::from(env::var("OUT_DIR").unwrap()).join("export.map");
-    std::fs::write(&export_map, "{ global: wsgi_module; };\n").unwrap();
-    println!(
-        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
-        export_map.display()
-    );
 }

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # Debian's interpreter, not whatever python3 is first on PATH (see README).
 export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 
-APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl)
+APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl
+    libapache2-mod-wsgi-py3 python3-flask python3-django)
 
 install_missing() {
     local missing=()

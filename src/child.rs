@@ -15,9 +15,18 @@ use crate::config::server_settings;
 /// Set once per child when Python started; `None` inside means it failed.
 static PROCESS: OnceLock<Option<ProcessInfo>> = OnceLock::new();
 
-/// The child's process facts, or `None` if Python could not start here.
+/// The child's process facts, or `None` if Python could not start here
+/// (or does not, with `WSGIRestrictEmbedded On`).
 pub fn process() -> Option<&'static ProcessInfo> {
     PROCESS.get().and_then(Option::as_ref)
+}
+
+static EMBEDDED_RESTRICTED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// `WSGIRestrictEmbedded On`: this child has no Python at all.
+pub fn embedded_restricted() -> bool {
+    EMBEDDED_RESTRICTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn mpm_value(query: u32) -> i32 {
@@ -44,6 +53,12 @@ pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
     log::set_main_server(main);
     // SAFETY: the main server's configuration is live.
     let settings = unsafe { server_settings(main) };
+    if settings.restrict_embedded == Some(true) {
+        // Saves each child the interpreter's memory; requests must go to daemons.
+        EMBEDDED_RESTRICTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = PROCESS.set(None);
+        return;
+    }
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
         python_path: settings.python_path_entries(),
@@ -156,6 +171,23 @@ fn other_wsgi_module() -> Option<String> {
     None
 }
 
+/// mod_so skips a second `LoadModule wsgi_module` (the original mod_wsgi's,
+/// typically) with only a warning, before opening its file; the shim notices
+/// that warning while the configuration is read. Called from pre_config.
+pub fn check_skipped_load_module() -> Result<(), String> {
+    // SAFETY: reads and resets two ints of the shim; config reading is single-threaded.
+    if unsafe { bindings::wsgi_shim_take_skipped_load_module() } == 0 {
+        return Ok(());
+    }
+    Err(
+        "another \"LoadModule wsgi_module\" line was skipped by Apache because mod_wsgi_rs is \
+         already loaded under that name (see Apache's warning \"module wsgi_module is already \
+         loaded, skipping\"); if it loads the original mod_wsgi (Debian: a2dismod wsgi), the \
+         two cannot run together: load only one of them"
+            .to_owned(),
+    )
+}
+
 /// # Safety
 /// Called from Apache's post_config hook with live arguments.
 pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 {
@@ -182,11 +214,21 @@ pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 
     // SAFETY: the pool is live; Apache copies the component.
     unsafe { bindings::ap_add_version_component(pconf, banner.as_ptr()) };
 
-    // Apache runs post_config twice at start-up; say things once.
+    // Apache runs post_config twice at start-up; say things once, and start
+    // daemons only in the second pass, in the process that stays.
     // SAFETY: a plain state query.
     let first_pass = unsafe { bindings::ap_state_query(bindings::AP_SQ_MAIN_STATE as i32) }
         == bindings::AP_SQ_MS_CREATE_PRE_CONFIG as i32;
     if !first_pass {
+        // SAFETY: post_config's live pool and main server.
+        if let Err(e) = unsafe { crate::daemon::supervisor::start(pconf, main) } {
+            log::server(
+                Level::Error,
+                main,
+                &messages::format_line("", messages::DAEMON_STARTUP_FAILED, &e),
+            );
+            return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
+        }
         // SAFETY: the server list is live.
         let groups = unsafe { crate::config::named_application_groups(main) };
         if !groups.is_empty() {

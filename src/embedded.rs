@@ -7,6 +7,7 @@ use std::os::fd::RawFd;
 
 use wsgi::adapter::{self, EnvironExtras, Outcome, ResponseHead, Transport};
 use wsgi::alias::{alias_matches, mapped_filename};
+use wsgi::channel::RequestFrame;
 use wsgi::config::{
     GroupContext, HeadToGet, Location, ScriptAlias, expand_application_group, is_global_group,
 };
@@ -176,23 +177,41 @@ pub fn handler(mut r: Request) -> c_int {
                 None => g.to_owned(),
             },
         );
-    if let Some(group) = process_group.as_deref().filter(|g| !is_global_group(g)) {
-        return refuse(
-            &r,
-            bindings::HTTP_INTERNAL_SERVER_ERROR,
-            messages::DAEMON_MODE_UNSUPPORTED,
-            &format!(
-                "the request is routed to daemon process group '{group}', but daemon mode is not supported yet"
-            ),
-        );
-    }
-    let Some(process) = child::process() else {
-        return refuse(
-            &r,
-            bindings::HTTP_INTERNAL_SERVER_ERROR,
-            messages::PYTHON_UNAVAILABLE,
-            "Python failed to start in this child; see the start-up error",
-        );
+    let daemon_group = match process_group.as_deref().filter(|g| !is_global_group(g)) {
+        Some(name) => match crate::daemon::find_group(name) {
+            Some(group) => Some(group),
+            None => {
+                return refuse(
+                    &r,
+                    bindings::HTTP_INTERNAL_SERVER_ERROR,
+                    messages::UNKNOWN_PROCESS_GROUP,
+                    &format!(
+                        "the request is routed to the daemon process group '{name}', which no WSGIDaemonProcess defines"
+                    ),
+                );
+            }
+        },
+        None => None,
+    };
+    let process = match (daemon_group, child::process()) {
+        (Some(_), _) => None,
+        (None, Some(process)) => Some(process),
+        (None, None) if child::embedded_restricted() => {
+            return refuse(
+                &r,
+                bindings::HTTP_INTERNAL_SERVER_ERROR,
+                messages::EMBEDDED_RESTRICTED,
+                "the request would run in embedded mode, which WSGIRestrictEmbedded On disables; route it to a daemon process group",
+            );
+        }
+        (None, None) => {
+            return refuse(
+                &r,
+                bindings::HTTP_INTERNAL_SERVER_ERROR,
+                messages::PYTHON_UNAVAILABLE,
+                "Python failed to start in this child; see the start-up error",
+            );
+        }
     };
 
     let body_length = match check_request_body(&mut r, dir) {
@@ -234,6 +253,30 @@ pub fn handler(mut r: Request) -> c_int {
         },
     );
     let script = String::from_utf8_lossy(r.filename()).into_owned();
+    let cgi = CgiOptions {
+        pass_authorization,
+        head_as_get,
+    };
+    let Some(process) = process else {
+        let group = daemon_group.expect("no process means a daemon group");
+        let frame = RequestFrame {
+            script,
+            script_mtime: r.script_mtime(),
+            callable_object: callable.to_owned(),
+            script_reloading: dir.script_reloading(),
+            error_override: dir.error_override(),
+            discard_body: r.is_head(),
+            body_length,
+            url_scheme: scheme,
+            application_group,
+            client: r.client_description(),
+            variables: Vec::new(),
+        };
+        return crate::daemon::client::handle(
+            r,
+            crate::daemon::client::DaemonRequest { frame, cgi, group },
+        );
+    };
     let request = adapter::Request {
         script: &script,
         script_mtime: r.script_mtime(),
@@ -253,14 +296,11 @@ pub fn handler(mut r: Request) -> c_int {
     let transport = ApacheTransport {
         request: r,
         brigade: r.new_brigade(),
-        cgi: CgiOptions {
-            pass_authorization,
-            head_as_get,
-        },
+        cgi,
     };
     let (outcome, transport) =
         wsgi::python::attach(|py| adapter::handle_request(py, process, &request, transport));
-    finish(r, outcome, transport)
+    finish_response(r, transport.brigade, outcome)
 }
 
 /// Checks how the body is framed and prepares to read it. Returns the
@@ -322,9 +362,9 @@ fn check_request_body(r: &mut Request, dir: &DirConfig) -> Result<Option<u64>, c
     Ok(length)
 }
 
-/// Ends the HTTP exchange once the application is done and the GIL released.
-fn finish(r: Request, outcome: Outcome, transport: ApacheTransport) -> c_int {
-    let brigade = transport.brigade;
+/// Ends the HTTP exchange once the application is done (and the GIL
+/// released), in embedded and daemon mode alike.
+pub fn finish_response(r: Request, brigade: *mut apr_bucket_brigade, outcome: Outcome) -> c_int {
     match outcome {
         Outcome::Complete => {
             let _ = r.pass_end(brigade);

@@ -99,21 +99,23 @@ pub extern "C" fn wsgi_rs_pre_config(
     _plog: *mut apr_pool_t,
     _ptemp: *mut apr_pool_t,
 ) -> c_int {
-    guarded(
-        "pre_config",
-        SERVER_ERROR,
-        || match crate::child::check_layout() {
+    guarded("pre_config", SERVER_ERROR, || {
+        // Both checks run: the second also stops watching the log.
+        let checks = child::check_layout()
+            .map_err(|e| (messages::STRUCT_LAYOUT_MISMATCH, e))
+            .and(child::check_skipped_load_module().map_err(|e| (messages::DUPLICATE_MODULE, e)));
+        match checks {
             Ok(()) => bindings::OK as c_int,
-            Err(e) => {
+            Err((id, e)) => {
                 log::server(
                     Level::Error,
                     std::ptr::null(),
-                    &messages::format_line("", messages::STRUCT_LAYOUT_MISMATCH, &e),
+                    &messages::format_line("", id, &e),
                 );
                 SERVER_ERROR
             }
-        },
-    )
+        }
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -148,5 +150,13 @@ pub extern "C" fn wsgi_rs_handler(r: *mut request_rec) -> c_int {
     // SAFETY: Apache passes a live request.
     guarded("handler", SERVER_ERROR, || {
         embedded::handler(unsafe { Request::from_raw(r) })
+    })
+}
+
+/// APR's other-child callback for daemon processes (death, restart, periodic check).
+pub extern "C" fn wsgi_rs_daemon_maintenance(reason: c_int, data: *mut c_void, status: c_int) {
+    // SAFETY: APR passes back the slot registered with the callback.
+    guarded("daemon maintenance", (), || unsafe {
+        crate::daemon::supervisor::maintain(reason, data, status)
     })
 }

@@ -9,6 +9,9 @@
 mod apache;
 mod child;
 mod config;
+mod daemon;
 mod embedded;
 mod entry;
 mod environ;
+mod module;
+mod unix;

@@ -102,6 +102,16 @@ impl Request {
     pub fn useragent_ip(&self) -> &[u8] {
         self.string(self.r().useragent_ip)
     }
+    /// `client ADDRESS:PORT`, as Apache prints it in log lines.
+    pub fn client_description(&self) -> String {
+        let facts = self.server_facts();
+        format!(
+            "client {}:{}",
+            String::from_utf8_lossy(self.useragent_ip()),
+            facts.client_port
+        )
+    }
+
     pub fn is_head(&self) -> bool {
         self.r().header_only != 0
     }
@@ -409,6 +419,19 @@ impl Request {
     /// Apache omit the final chunk and close the connection (as mod_proxy
     /// does for a backend that fails mid-response).
     pub fn pass_broken_end(&self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
+        // The headers and any queued body must be out first: an error
+        // bucket reaching the header filter would replace the response with
+        // an error page instead of cutting it short.
+        if self.r().sent_bodyct == 0 {
+            // SAFETY: bb is a live brigade of this request.
+            unsafe {
+                bindings::wsgi_shim_brigade_append(
+                    bb,
+                    bindings::apr_bucket_flush_create(self.bucket_alloc()),
+                )
+            };
+            self.pass(bb)?;
+        }
         // SAFETY: bb is a live brigade of this request.
         unsafe {
             let e = bindings::ap_bucket_error_create(

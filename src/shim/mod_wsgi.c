@@ -1,7 +1,7 @@
 /*
  * mod_wsgi_rs: module structure, directive table and hook registration.
  *
- * The module calls itself "mod_wsgi.c" so that existing
+ * The module calls itself "mod_wsgi.c" (src/module.rs) so that existing
  * <IfModule mod_wsgi.c> and <IfModule wsgi_module> guards apply.
  * Every directive is parsed in Rust (wsgi_rs_directive), which knows
  * which ones are supported; the table's scopes mirror mod_wsgi 6.x.
@@ -14,6 +14,8 @@
 #include <http_protocol.h>
 #include <http_request.h>
 
+#include <string.h>
+
 #include "shim.h"
 
 APLOG_USE_MODULE(wsgi);
@@ -21,7 +23,7 @@ APLOG_USE_MODULE(wsgi);
 #define DIRECTIVE(name, where, help) \
     AP_INIT_RAW_ARGS(name, wsgi_rs_directive, NULL, where, help)
 
-static const command_rec wsgi_commands[] = {
+const command_rec wsgi_shim_command_table[] = {
     /* Supported. */
     DIRECTIVE("WSGIScriptAlias", RSRC_CONF, "Map location to target WSGI script file."),
     DIRECTIVE("WSGIScriptAliasMatch", RSRC_CONF, "Map location pattern to target WSGI script file."),
@@ -35,10 +37,11 @@ static const command_rec wsgi_commands[] = {
     DIRECTIVE("WSGIChunkedRequest", OR_FILEINFO, "Enable/Disable support for chunked requests."),
     DIRECTIVE("WSGIMapHEADToGET", OR_FILEINFO, "Enable/Disable mapping of HEAD to GET."),
     DIRECTIVE("WSGIErrorOverride", OR_FILEINFO, "Enable/Disable overriding of error pages."),
+    DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Specify details of daemon processes to start."),
+    DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),
+    DIRECTIVE("WSGIRestrictEmbedded", RSRC_CONF, "Enable/Disable use of embedded mode."),
     /* mod_wsgi's other directives: accepted by name so that using one is a
      * clear "not supported yet" error rather than "Invalid command". */
-    DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGISocketRotation", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIAcceptMutex", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIVerboseDebugging", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
@@ -52,7 +55,6 @@ static const command_rec wsgi_commands[] = {
     DIRECTIVE("WSGIPerInterpreterGIL", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIFreeThreading", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("<WSGIInterpreterOptions", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIRestrictEmbedded", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIRestrictStdin", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIRestrictStdout", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIRestrictSignal", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
@@ -77,6 +79,34 @@ static const command_rec wsgi_commands[] = {
     { NULL }
 };
 
+/*
+ * From this module's loading until its pre_config, while Apache reads the
+ * configuration, watch for mod_so's warning that a later
+ * "LoadModule wsgi_module ..." was skipped because this module already has
+ * that name (typically the original mod_wsgi, e.g. Debian's wsgi.load).
+ * pre_config then refuses to start (src/child.rs). The warning does not
+ * name the skipped file, so loading this module twice is refused too.
+ */
+static int wsgi_watching_load_module;
+static int wsgi_skipped_load_module;
+
+static void wsgi_watch_error_log(const ap_errorlog_info *info, const char *errstr)
+{
+    (void)info;
+    if (wsgi_watching_load_module && errstr != NULL
+        && strstr(errstr, "module wsgi_module is already loaded") != NULL) {
+        wsgi_skipped_load_module = 1;
+    }
+}
+
+int wsgi_shim_take_skipped_load_module(void)
+{
+    int skipped = wsgi_skipped_load_module;
+    wsgi_watching_load_module = 0;
+    wsgi_skipped_load_module = 0;
+    return skipped;
+}
+
 static void wsgi_register_hooks(apr_pool_t *p)
 {
     /* Before mod_alias, so WSGIScriptAlias wins over an Alias of the same URL, as in mod_wsgi. */
@@ -89,25 +119,24 @@ static void wsgi_register_hooks(apr_pool_t *p)
     ap_hook_child_init(wsgi_rs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(wsgi_rs_translate_name, before_alias, after_userdir, APR_HOOK_MIDDLE);
     ap_hook_handler(wsgi_rs_handler, NULL, NULL, APR_HOOK_MIDDLE);
+
+    /* Called once per configuration read, as this module is loaded. */
+    wsgi_watching_load_module = 1;
+    wsgi_skipped_load_module = 0;
+    ap_hook_error_log(wsgi_watch_error_log, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-module AP_MODULE_DECLARE_DATA wsgi_module = {
-    MODULE_MAGIC_NUMBER_MAJOR,
-    MODULE_MAGIC_NUMBER_MINOR,
-    -1,
-    "mod_wsgi.c",
-    NULL,
-    NULL,
-    MODULE_MAGIC_COOKIE,
-    NULL,
-    wsgi_rs_create_dir_config,
-    wsgi_rs_merge_dir_config,
-    wsgi_rs_create_server_config,
-    wsgi_rs_merge_server_config,
-    wsgi_commands,
-    wsgi_register_hooks,
-    0
-};
+/*
+ * The module structure itself (`wsgi_module`, named "mod_wsgi.c") is
+ * defined in Rust (src/module.rs): rustc then exports it from the cdylib
+ * with any linker, where a C definition would need a second version script
+ * that GNU ld refuses. It points back at wsgi_shim_command_table and at
+ * the function below.
+ */
+void wsgi_shim_register_hooks(apr_pool_t *p)
+{
+    wsgi_register_hooks(p);
+}
 
 void wsgi_shim_log_server(int level, apr_status_t status, const server_rec *s, const char *message)
 {

@@ -24,6 +24,10 @@ void wsgi_rs_child_init(apr_pool_t *pchild, server_rec *s);
 int wsgi_rs_translate_name(request_rec *r);
 int wsgi_rs_handler(request_rec *r);
 
+/* The directive table and hook registration, for the module structure in Rust. */
+extern const command_rec wsgi_shim_command_table[];
+void wsgi_shim_register_hooks(apr_pool_t *p);
+
 /* Forwarders from Rust to Apache's macros. */
 void wsgi_shim_log_server(int level, apr_status_t status, const server_rec *s, const char *message);
 void wsgi_shim_log_request(int level, apr_status_t status, const request_rec *r, const char *message);
@@ -37,6 +41,9 @@ int wsgi_shim_brigade_is_empty(const apr_bucket_brigade *bb);
 const char *wsgi_shim_http_scheme(const request_rec *r);
 int wsgi_shim_module_index(void);
 const char *wsgi_shim_module_name(void);
+/* 1 if mod_so skipped another "LoadModule wsgi_module" since this module was
+ * loaded; stops watching. */
+int wsgi_shim_take_skipped_load_module(void);
 
 /* Struct sizes as the C compiler sees them, compared with bindgen's at start-up. */
 enum wsgi_shim_struct {

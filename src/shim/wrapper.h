@@ -14,4 +14,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_portable.h>
+#include <apr_thread_proc.h>
+#include <unixd.h>
+#include <ap_listen.h>
 #include "shim.h"

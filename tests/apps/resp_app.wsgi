@@ -198,6 +198,11 @@ def too_short_generator(environ, start_response):
     yield b"ten b"
 
 
+def too_short_empty(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "20")])
+    return []
+
+
 def big(environ, start_response):
     n = int(environ["QUERY_STRING"])
     start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(n))])
@@ -260,6 +265,7 @@ ROUTES = {
     "/too-long-generator": too_long_generator,
     "/too-short": too_short,
     "/too-short-generator": too_short_generator,
+    "/too-short-empty": too_short_empty,
     "/big": big,
     "/big-generator": big_generator,
     "/many-chunks": many_chunks,

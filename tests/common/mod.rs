@@ -36,7 +36,9 @@ impl Mpm {
             Mpm::Event | Mpm::Worker => {
                 "StartServers 1\nServerLimit 2\nThreadsPerChild 8\nMaxRequestWorkers 16\nMinSpareThreads 1\nMaxSpareThreads 16\n"
             }
-            Mpm::Prefork => "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\nMaxRequestWorkers 8\n",
+            Mpm::Prefork => {
+                "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\nMaxRequestWorkers 8\n"
+            }
         }
     }
 }
@@ -55,7 +57,10 @@ macro_rules! under_event_and_prefork {
 }
 
 fn tool(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e} (install apache2-dev)"));
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (install apache2-dev)"));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -79,7 +84,11 @@ pub fn module_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = repo_dir().join("target/release/libmod_wsgi_rs.so");
-    assert!(p.exists(), "{} is missing: run `cargo build --release` first (scripts/dev.sh test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --release` first (scripts/dev.sh test does)",
+        p.display()
+    );
     p
 }
 
@@ -101,7 +110,11 @@ impl Stage {
         let base = PathBuf::from("/tmp/mod_wsgi_rs-tests");
         std::fs::create_dir_all(&base).unwrap();
         set_mode(&base, 0o755);
-        let dir = base.join(format!("{name}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+        let dir = base.join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("apps")).unwrap();
         std::fs::create_dir_all(dir.join("run")).unwrap();
@@ -133,8 +146,16 @@ impl Stage {
 
     /// Everything readable, and the run/ directory writable, by the worker user.
     pub fn make_readable(&self) {
-        Command::new("chmod").args(["-R", "a+rX"]).arg(&self.dir).status().unwrap();
-        Command::new("chmod").args(["a+rwx"]).arg(self.dir.join("run")).status().unwrap();
+        Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        Command::new("chmod")
+            .args(["a+rwx"])
+            .arg(self.dir.join("run"))
+            .status()
+            .unwrap();
     }
 }
 
@@ -144,7 +165,11 @@ fn set_mode(p: &Path, mode: u32) {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What goes into a generated httpd.conf.
@@ -161,15 +186,29 @@ pub struct Config {
 
 impl Config {
     pub fn new(mpm: Mpm, body: &str) -> Config {
-        Config { mpm, body: body.to_owned(), load_module: true, preamble: String::new(), timeout_seconds: 20 }
+        Config {
+            mpm,
+            body: body.to_owned(),
+            load_module: true,
+            preamble: String::new(),
+            timeout_seconds: 20,
+        }
     }
 
     pub fn render(&self, stage: &Stage, port: u16) -> String {
         let d = stage.dir.display();
         let m = apache_modules_dir();
         let m = m.display();
-        let user = if is_root() { "User www-data\nGroup www-data\n" } else { "" };
-        let load = if self.load_module { format!("LoadModule wsgi_module {d}/mod_wsgi_rs.so\n") } else { String::new() };
+        let user = if is_root() {
+            "User www-data\nGroup www-data\n"
+        } else {
+            ""
+        };
+        let load = if self.load_module {
+            format!("LoadModule wsgi_module {d}/mod_wsgi_rs.so\n")
+        } else {
+            String::new()
+        };
         format!(
             "ServerRoot {d}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\nPidFile {d}/run/httpd.pid\n\
              DefaultRuntimeDir {d}/run\nMutex file:{d}/run default\nErrorLog {d}/error.log\nLogLevel info\n{user}\
@@ -233,9 +272,22 @@ pub struct Server {
 /// Result of `apache2 -t`: Ok, or the error text Apache printed.
 pub fn config_test(stage: &Stage, config: &Config) -> Result<String, String> {
     let conf = stage.write("httpd.conf", &config.render(stage, free_port()));
-    let out = Command::new(apache_binary()).arg("-t").arg("-f").arg(&conf).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if out.status.success() { Ok(text) } else { Err(text) }
+    let out = Command::new(apache_binary())
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
 }
 
 impl Server {
@@ -263,16 +315,28 @@ impl Server {
             .args(["-k", "start"])
             .output()
             .map_err(|e| e.to_string())?;
-        let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
-            return Err(format!("{output}\n{}", std::fs::read_to_string(stage.path("error.log")).unwrap_or_default()));
+            return Err(format!(
+                "{output}\n{}",
+                std::fs::read_to_string(stage.path("error.log")).unwrap_or_default()
+            ));
         }
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(pid) = read_pid(&pidfile) {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     RUNNING.lock().unwrap().push(pidfile.clone());
-                    return Ok(Server { stage, port, conf, pid });
+                    return Ok(Server {
+                        stage,
+                        port,
+                        conf,
+                        pid,
+                    });
                 }
                 if !alive(pid) {
                     break;
@@ -310,7 +374,12 @@ impl Server {
 
     /// Runs `apache2 -k <signal>` (graceful, restart) against this server.
     pub fn signal(&self, action: &str) {
-        let status = Command::new(apache_binary()).arg("-f").arg(&self.conf).args(["-k", action]).status().unwrap();
+        let status = Command::new(apache_binary())
+            .arg("-f")
+            .arg(&self.conf)
+            .args(["-k", action])
+            .status()
+            .unwrap();
         assert!(status.success(), "apache2 -k {action} failed");
     }
 
@@ -327,12 +396,24 @@ impl Server {
         read_response(&mut s)
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
-        if !body.is_empty() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")) {
+        if !body.is_empty()
+            && !headers.iter().any(|(k, _)| {
+                k.eq_ignore_ascii_case("content-length")
+                    || k.eq_ignore_ascii_case("transfer-encoding")
+            })
+        {
             req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         req.push_str("\r\n");
@@ -375,7 +456,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -387,7 +471,13 @@ fn read_line(s: &mut impl Read) -> Option<String> {
     let mut byte = [0u8; 1];
     loop {
         match s.read(&mut byte) {
-            Ok(0) | Err(_) => return if line.is_empty() { None } else { Some(String::from_utf8_lossy(&line).into_owned()) },
+            Ok(0) | Err(_) => {
+                return if line.is_empty() {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(&line).into_owned())
+                };
+            }
             Ok(_) => {
                 if byte[0] == b'\n' {
                     if line.last() == Some(&b'\r') {
@@ -406,7 +496,10 @@ pub fn read_response(s: &mut TcpStream) -> Response {
     let status_line = read_line(s).expect("no response (connection closed)");
     let mut parts = status_line.splitn(3, ' ');
     let _version = parts.next();
-    let status = parts.next().and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let status = parts
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
     let reason = parts.next().unwrap_or("").to_owned();
     let mut headers = Vec::new();
     while let Some(line) = read_line(s) {
@@ -417,15 +510,23 @@ pub fn read_response(s: &mut TcpStream) -> Response {
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    let mut resp = Response { status, reason, headers, body: Vec::new(), complete: false };
-    let chunked = resp.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let mut resp = Response {
+        status,
+        reason,
+        headers,
+        body: Vec::new(),
+        complete: false,
+    };
+    let chunked = resp
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     let length: Option<usize> = resp.header("content-length").and_then(|v| v.parse().ok());
     if status == 304 || status == 204 || (100..200).contains(&status) {
         resp.complete = true;
     } else if chunked {
-        loop {
-            let Some(size_line) = read_line(s) else { break };
-            let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        while let Some(size_line) = read_line(s) {
+            let size =
+                usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap_or(0);
             if size == 0 {
                 // trailers
                 while let Some(l) = read_line(s) {
@@ -465,7 +566,11 @@ pub fn read_response(s: &mut TcpStream) -> Response {
 /// A HEAD response has headers only: read them without expecting a body.
 pub fn read_head_response(s: &mut TcpStream) -> Response {
     let status_line = read_line(s).expect("no response");
-    let status = status_line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap();
     let mut headers = Vec::new();
     while let Some(line) = read_line(s) {
         if line.is_empty() {
@@ -475,5 +580,36 @@ pub fn read_head_response(s: &mut TcpStream) -> Response {
             headers.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
-    Response { status, reason: String::new(), headers, body: Vec::new(), complete: true }
+    Response {
+        status,
+        reason: String::new(),
+        headers,
+        body: Vec::new(),
+        complete: true,
+    }
+}
+
+impl Server {
+    /// The error log's current length: with `log_since`, what later
+    /// requests wrote and nothing before.
+    pub fn log_mark(&self) -> usize {
+        self.error_log().len()
+    }
+
+    /// Waits until the error log written after `mark` contains `needle`;
+    /// returns that part of the log.
+    pub fn log_since(&self, mark: usize, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.error_log();
+            let since = log.get(mark..).unwrap_or("").to_owned();
+            if since.contains(needle) {
+                return since;
+            }
+            if Instant::now() > deadline {
+                panic!("error log never got {needle:?} after byte {mark}; it has:\n{since}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

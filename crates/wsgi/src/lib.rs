@@ -9,6 +9,7 @@
 pub mod adapter;
 pub mod alias;
 pub mod cgi;
+pub mod channel;
 pub mod config;
 pub mod messages;
 pub mod python;

@@ -81,10 +81,10 @@ pub(crate) fn build_environ<'py>(
     let environ = PyDict::new(py);
     let mut failure = None;
     transport.cgi_variables(&mut |key, value| {
-        if failure.is_none() {
-            if let Err(e) = environ.set_item(latin1_str(py, key), latin1_str(py, value)) {
-                failure = Some(e);
-            }
+        if failure.is_none()
+            && let Err(e) = environ.set_item(latin1_str(py, key), latin1_str(py, value))
+        {
+            failure = Some(e);
         }
     });
     if let Some(e) = failure {

@@ -6,7 +6,6 @@
 //! transport out, releases the GIL, and puts it back, so no lock is held
 //! while waiting on the network.
 
-use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
@@ -169,8 +168,4 @@ impl Unavailable {
             ),
         }
     }
-}
-
-pub(crate) fn io_error_to_py(context: &str, e: &io::Error) -> PyErr {
-    pyo3::exceptions::PyOSError::new_err(format!("{context}: {e}"))
 }

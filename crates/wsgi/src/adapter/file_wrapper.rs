@@ -28,7 +28,7 @@ impl FileWrapper {
         let os = py.import("os").ok()?;
         let stat = os.call_method1("fstat", (fd,)).ok()?;
         let mode: u32 = stat.getattr("st_mode").ok()?.extract().ok()?;
-        if mode & (libc::S_IFMT as u32) != libc::S_IFREG as u32 {
+        if mode & libc::S_IFMT != libc::S_IFREG {
             return None;
         }
         let size: u64 = stat.getattr("st_size").ok()?.extract().ok()?;

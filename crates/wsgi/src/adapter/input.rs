@@ -6,7 +6,8 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::exchange::{Exchange, io_error_to_py};
+use super::exchange::Exchange;
+use crate::messages::{self, Level};
 use crate::python::ffi::bytes_filled_by;
 
 /// Reads from the network at most this much at a time when the application
@@ -60,11 +61,10 @@ impl Input {
             match result {
                 Ok(0) => {
                     if let Some(r) = state.input.remaining.filter(|r| *r > 0) {
-                        let message = format!(
+                        drop(state);
+                        return Err(self.body_failed(format!(
                             "request body ended early: {r} more bytes were expected (Content-Length)"
-                        );
-                        state.input.error = Some(message.clone());
-                        return Err(pyo3::exceptions::PyOSError::new_err(message));
+                        )));
                     }
                     state.input.at_end = true;
                 }
@@ -78,13 +78,25 @@ impl Input {
                     }
                 }
                 Err(e) => {
-                    let err = io_error_to_py("request body could not be read", &e);
-                    state.input.error = Some(err.to_string());
-                    return Err(err);
+                    drop(state);
+                    return Err(self.body_failed(format!("request body could not be read: {e}")));
                 }
             }
         }
         Ok(filled)
+    }
+
+    /// Remembers that the body cannot be read (later reads raise the same
+    /// error), logs it once, and returns the `OSError` for the application.
+    /// Called without the state lock held: logging takes it.
+    fn body_failed(&self, message: String) -> PyErr {
+        self.exchange.state().input.error = Some(message.clone());
+        self.exchange.log(
+            Level::Error,
+            messages::REQUEST_BODY_FAILED,
+            &format!("{message}; the application got OSError"),
+        );
+        pyo3::exceptions::PyOSError::new_err(message)
     }
 
     /// Bytes the application can still get: buffered plus unread body.
@@ -215,4 +227,115 @@ impl Input {
     }
 
     fn close(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::adapter::transport::{ResponseHead, Transport};
+    use crate::test_support::with_python;
+
+    /// A transport whose body reads follow a script; it records every read
+    /// and every log line.
+    struct Scripted {
+        reads: VecDeque<std::io::Result<Vec<u8>>>,
+        calls: Arc<Mutex<usize>>,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Transport for Scripted {
+        fn cgi_variables(&self, _: &mut dyn FnMut(&[u8], &[u8])) {}
+        fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            *self.calls.lock().unwrap() += 1;
+            let data = self
+                .reads
+                .pop_front()
+                .expect("read past the scripted body")?;
+            buf[..data.len()].copy_from_slice(&data);
+            Ok(data.len())
+        }
+        fn set_head(&mut self, _: &ResponseHead) {}
+        fn queue_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn send_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn send_file(&mut self, _: std::os::fd::RawFd, _: u64, _: u64) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn log(&self, _: Level, message: &str) {
+            self.log.lock().unwrap().push(message.to_owned());
+        }
+    }
+
+    type Recorded = (Arc<Mutex<usize>>, Arc<Mutex<Vec<String>>>);
+
+    fn input(reads: Vec<std::io::Result<Vec<u8>>>, length: Option<u64>) -> (Input, Recorded) {
+        let calls = Arc::new(Mutex::new(0));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let transport = Scripted {
+            reads: reads.into(),
+            calls: calls.clone(),
+            log: log.clone(),
+        };
+        let exchange = Exchange::new(
+            Box::new(transport),
+            length,
+            false,
+            "script='/srv/app.wsgi'".to_owned(),
+        );
+        (Input::new(Arc::new(exchange)), (calls, log))
+    }
+
+    #[test]
+    fn a_short_body_raises_oserror_every_time_and_is_logged_once() {
+        let (input, (_, log)) = input(vec![Ok(b"0123".to_vec()), Ok(Vec::new())], Some(10));
+        with_python(|py| {
+            let first = input.read(py, None).unwrap_err();
+            assert!(first.is_instance_of::<pyo3::exceptions::PyOSError>(py));
+            assert!(first.to_string().contains("6 more bytes"), "{first}");
+            let again = input.readline(py, None).unwrap_err();
+            assert_eq!(again.to_string(), first.to_string());
+        });
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert!(
+            log[0].contains("script='/srv/app.wsgi'): WSGIRS0212: request body ended early"),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_read_is_an_oserror_too() {
+        let reads = vec![Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "timed out",
+        ))];
+        let (input, (_, log)) = input(reads, Some(10));
+        with_python(|py| {
+            let error = input.read(py, Some(5)).unwrap_err();
+            assert!(error.is_instance_of::<pyo3::exceptions::PyOSError>(py));
+            assert!(error.to_string().contains("timed out"), "{error}");
+        });
+        assert!(log.lock().unwrap()[0].contains("WSGIRS0212"));
+    }
+
+    #[test]
+    fn reads_past_the_end_do_not_touch_the_transport() {
+        let (input, (calls, log)) = input(vec![Ok(b"ab\ncd".to_vec())], Some(5));
+        with_python(|py| {
+            assert_eq!(input.readline(py, None).unwrap().as_bytes(), b"ab\n");
+            assert_eq!(input.read(py, None).unwrap().as_bytes(), b"cd");
+            assert_eq!(input.read(py, None).unwrap().as_bytes(), b"");
+            assert_eq!(input.read(py, Some(10)).unwrap().as_bytes(), b"");
+            assert_eq!(input.readline(py, None).unwrap().as_bytes(), b"");
+            assert!(input.readlines(py, None).unwrap().is_empty());
+        });
+        assert_eq!(*calls.lock().unwrap(), 1, "only the body itself was read");
+        assert!(log.lock().unwrap().is_empty());
+    }
 }

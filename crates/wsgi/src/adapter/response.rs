@@ -144,7 +144,14 @@ pub(crate) fn log_exception(
     exchange.log(Level::Error, id, text);
     let formatted = py
         .import("traceback")
-        .and_then(|tb| tb.call_method1("format_exception", (error.value(py),)))
+        .and_then(|tb| {
+            // The three-argument form: before Python 3.12 the value does not
+            // carry its traceback, which PyErr keeps apart.
+            tb.call_method1(
+                "format_exception",
+                (error.get_type(py), error.value(py), error.traceback(py)),
+            )
+        })
         .and_then(|lines| lines.extract::<Vec<String>>());
     match formatted {
         Ok(lines) => {
@@ -157,7 +164,7 @@ pub(crate) fn log_exception(
 }
 
 /// What an exception from the application means for the response.
-fn failure(py: Python<'_>, exchange: &Exchange, script_context: &str, error: PyErr) -> Outcome {
+fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
     let (client_gone, headers_sent) = {
         let state = exchange.state();
         (state.response.client_gone, state.response.headers_sent)
@@ -175,9 +182,7 @@ fn failure(py: Python<'_>, exchange: &Exchange, script_context: &str, error: PyE
             py,
             exchange,
             messages::EXCEPTION_AFTER_HEADERS,
-            &format!(
-                "exception after the response started {script_context}; the response was cut short"
-            ),
+            "exception after the response started; the response was cut short",
             &error,
         );
         Outcome::Truncated
@@ -186,7 +191,7 @@ fn failure(py: Python<'_>, exchange: &Exchange, script_context: &str, error: PyE
             py,
             exchange,
             messages::APPLICATION_EXCEPTION,
-            &format!("exception occurred processing WSGI script {script_context}"),
+            "exception occurred processing the WSGI script",
             &error,
         );
         Outcome::Failed
@@ -331,14 +336,13 @@ pub(crate) fn respond(
     environ: Bound<'_, PyDict>,
     discard_body: bool,
 ) -> Outcome {
-    let script_context = &exchange.log_context;
     let start_response = match Bound::new(py, StartResponse::new(exchange.clone())) {
         Ok(s) => s,
-        Err(e) => return failure(py, exchange, script_context, e),
+        Err(e) => return failure(py, exchange, e),
     };
     let result = match application.call1((environ, start_response)) {
         Ok(result) => result,
-        Err(e) => return failure(py, exchange, script_context, e),
+        Err(e) => return failure(py, exchange, e),
     };
     let sent = match result.cast_exact::<FileWrapper>() {
         Ok(wrapper) => match send_wrapped_file(py, exchange, wrapper.get()) {
@@ -350,25 +354,87 @@ pub(crate) fn respond(
     };
     let mut outcome = match sent.and_then(|()| complete(exchange, discard_body)) {
         Ok(outcome) => outcome,
-        Err(e) => failure(py, exchange, script_context, e),
+        Err(e) => failure(py, exchange, e),
     };
     // close() exactly once, on success, error and disconnect alike. Lists
     // and tuples have none; skip the attribute lookup for them.
-    if !(result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>()) {
-        if let Ok(close) = result.getattr(intern!(py, "close")) {
-            if let Err(e) = close.call0() {
-                log_exception(
-                    py,
-                    exchange,
-                    messages::CLOSE_FAILED,
-                    &format!("close() of the response raised {script_context}"),
-                    &e,
-                );
-                if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
-                    outcome = Outcome::Failed;
-                }
-            }
+    let has_no_close =
+        result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+    if !has_no_close
+        && let Ok(close) = result.getattr(intern!(py, "close"))
+        && let Err(e) = close.call0()
+    {
+        log_exception(
+            py,
+            exchange,
+            messages::CLOSE_FAILED,
+            "close() of the response iterable raised",
+            &e,
+        );
+        if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
+            outcome = Outcome::Failed;
         }
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::adapter::transport::{ResponseHead, Transport};
+    use crate::test_support::with_python;
+
+    /// A transport that only records its log lines.
+    struct LogOnly(Arc<Mutex<Vec<String>>>);
+
+    impl Transport for LogOnly {
+        fn cgi_variables(&self, _: &mut dyn FnMut(&[u8], &[u8])) {}
+        fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Ok(0)
+        }
+        fn set_head(&mut self, _: &ResponseHead) {}
+        fn queue_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn send_body(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn send_file(&mut self, _: std::os::fd::RawFd, _: u64, _: u64) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn log(&self, _: Level, message: &str) {
+            self.0.lock().unwrap().push(message.to_owned());
+        }
+    }
+
+    #[test]
+    fn logged_exceptions_carry_their_traceback() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let exchange = Exchange::new(
+            Box::new(LogOnly(lines.clone())),
+            Some(0),
+            false,
+            "script='/srv/app.wsgi'".to_owned(),
+        );
+        with_python(|py| {
+            let error = py
+                .run(
+                    c"def failing_function():\n    raise ValueError('boom')\nfailing_function()\n",
+                    None,
+                    None,
+                )
+                .unwrap_err();
+            log_exception(py, &exchange, "WSGIRS0203", "it failed", &error);
+        });
+        let lines = lines.lock().unwrap();
+        assert!(lines[0].ends_with("script='/srv/app.wsgi'): WSGIRS0203: it failed"));
+        assert_eq!(lines[1], "Traceback (most recent call last):");
+        assert!(
+            lines.iter().any(|l| l.contains("in failing_function")),
+            "{lines:?}"
+        );
+        assert_eq!(lines.last().unwrap(), "ValueError: boom");
+    }
 }

@@ -33,6 +33,9 @@ pub enum Directive {
     ChunkedRequest,
     MapHeadToGet,
     ErrorOverride,
+    DaemonProcess,
+    SocketPrefix,
+    RestrictEmbedded,
     /// A mod_wsgi directive this module does not implement yet.
     NotYetSupported,
 }
@@ -50,6 +53,9 @@ const SUPPORTED: &[(&str, Directive)] = &[
     ("WSGIChunkedRequest", Directive::ChunkedRequest),
     ("WSGIMapHEADToGET", Directive::MapHeadToGet),
     ("WSGIErrorOverride", Directive::ErrorOverride),
+    ("WSGIDaemonProcess", Directive::DaemonProcess),
+    ("WSGISocketPrefix", Directive::SocketPrefix),
+    ("WSGIRestrictEmbedded", Directive::RestrictEmbedded),
 ];
 
 /// Finds a directive by the name Apache matched (case-insensitively).
@@ -64,10 +70,14 @@ pub fn lookup_directive(name: &str) -> Directive {
 impl Directive {
     pub fn scope(self) -> DirectiveScope {
         match self {
-            Directive::ScriptAlias | Directive::ScriptAliasMatch | Directive::NotYetSupported => {
-                DirectiveScope::Server
-            }
-            Directive::PythonHome | Directive::PythonPath => DirectiveScope::Global,
+            Directive::ScriptAlias
+            | Directive::ScriptAliasMatch
+            | Directive::DaemonProcess
+            | Directive::NotYetSupported => DirectiveScope::Server,
+            Directive::PythonHome
+            | Directive::PythonPath
+            | Directive::SocketPrefix
+            | Directive::RestrictEmbedded => DirectiveScope::Global,
             _ => DirectiveScope::Dir,
         }
     }
@@ -107,10 +117,13 @@ pub fn apply_directive<R: Clone>(
         )),
         d @ (Directive::ScriptAlias | Directive::ScriptAliasMatch) => {
             let alias = parse_script_alias(name, raw, d == Directive::ScriptAliasMatch, compile)?;
-            if let Some(group) = &alias.options.application_group {
-                if !is_global_group(group) {
-                    server.named_application_groups.push(group.clone());
-                }
+            if let Some(group) = &alias.options.application_group
+                && !is_global_group(group)
+            {
+                server.named_application_groups.push(group.clone());
+            }
+            if let Some(group) = &alias.options.process_group {
+                note_process_group(server, group);
             }
             server.aliases.push(alias);
             Ok(())
@@ -128,6 +141,25 @@ pub fn apply_directive<R: Clone>(
         }
         Directive::PythonPath => {
             server.python_path = Some(exactly_one(name, raw)?);
+            Ok(())
+        }
+        Directive::DaemonProcess => {
+            let group = super::parse_daemon_process(raw)?;
+            if server.daemon_groups.iter().any(|g| g.name == group.name) {
+                return Err(format!(
+                    "{name}: the daemon process group '{}' is already defined",
+                    group.name
+                ));
+            }
+            server.daemon_groups.push(group);
+            Ok(())
+        }
+        Directive::SocketPrefix => {
+            server.socket_prefix = Some(exactly_one(name, raw)?);
+            Ok(())
+        }
+        Directive::RestrictEmbedded => {
+            server.restrict_embedded = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
         Directive::CallableObject => {
@@ -148,6 +180,7 @@ pub fn apply_directive<R: Clone>(
         Directive::ProcessGroup => {
             let value = exactly_one(name, raw)?;
             check_process_group(name, &value)?;
+            note_process_group(server, &value);
             dir.process_group = Some(value);
             Ok(())
         }
@@ -178,6 +211,16 @@ pub fn apply_directive<R: Clone>(
             });
             Ok(())
         }
+    }
+}
+
+/// Remembers a literal daemon group name so start-up can check it exists.
+fn note_process_group<R>(server: &mut ServerSettings<R>, group: &str) {
+    if !is_global_group(group)
+        && !group.starts_with("%{")
+        && !server.referenced_process_groups.iter().any(|g| g == group)
+    {
+        server.referenced_process_groups.push(group.to_owned());
     }
 }
 
@@ -443,10 +486,50 @@ mod tests {
     }
 
     #[test]
+    fn daemon_groups_are_recorded_and_unique() {
+        let mut server = ServerSettings::<String>::default();
+        let mut dir = DirSettings::default();
+        let mut compile = |p: &str| Ok::<_, String>(p.to_owned());
+        apply_directive(
+            "WSGIDaemonProcess",
+            "site processes=2",
+            &mut server,
+            &mut dir,
+            &mut compile,
+        )
+        .unwrap();
+        assert_eq!(server.daemon_groups[0].processes, 2);
+        let err = apply_directive(
+            "WSGIDaemonProcess",
+            "site",
+            &mut server,
+            &mut dir,
+            &mut compile,
+        )
+        .unwrap_err();
+        assert!(err.contains("already defined"), "{err}");
+        assert_eq!(
+            apply("WSGIRestrictEmbedded", "On")
+                .unwrap()
+                .0
+                .restrict_embedded,
+            Some(true)
+        );
+        assert_eq!(
+            apply("WSGISocketPrefix", "/var/run/wsgi")
+                .unwrap()
+                .0
+                .socket_prefix
+                .as_deref(),
+            Some("/var/run/wsgi")
+        );
+    }
+
+    #[test]
     fn unsupported_directives_say_so() {
-        let err = apply("WSGIDaemonProcess", "site processes=2").unwrap_err();
+        let err = apply("WSGIImportScript", "/x.py process-group=site").unwrap_err();
         assert!(
-            err.contains("WSGIDaemonProcess") && err.contains("does not support yet"),
+            err.contains("WSGIImportScript") && err.contains("does not support yet"),
             "{err}"
         );
         assert_eq!(lookup_directive("wsgiscriptalias"), Directive::ScriptAlias);

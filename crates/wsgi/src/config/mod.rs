@@ -5,11 +5,13 @@
 //! (per server or per directory) and compiles regular expressions.
 
 mod args;
+mod daemon;
 mod directive;
 mod groups;
 mod settings;
 
 pub use args::split_arguments;
+pub use daemon::{DaemonGroup, parse_daemon_process};
 pub use directive::{Directive, DirectiveScope, apply_directive, lookup_directive};
 pub use groups::{GroupContext, expand_application_group, is_global_group};
 pub use settings::{

@@ -43,6 +43,16 @@ pub struct ServerSettings<R> {
     /// Application groups other than %{GLOBAL} named anywhere in this
     /// server's configuration; they all share the main interpreter.
     pub named_application_groups: Vec<String>,
+    /// `WSGIDaemonProcess` groups defined in this server's own section
+    /// (not inherited: the host collects them from every server).
+    pub daemon_groups: Vec<super::DaemonGroup>,
+    /// `WSGISocketPrefix` (main server only).
+    pub socket_prefix: Option<String>,
+    /// `WSGIRestrictEmbedded On`: no Python in the Apache children.
+    pub restrict_embedded: Option<bool>,
+    /// Daemon groups named literally by `WSGIProcessGroup` or
+    /// `process-group=`; each must be defined, which is checked at start-up.
+    pub referenced_process_groups: Vec<String>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -52,6 +62,10 @@ impl<R> Default for ServerSettings<R> {
             python_path: None,
             aliases: Vec::new(),
             named_application_groups: Vec::new(),
+            daemon_groups: Vec::new(),
+            socket_prefix: None,
+            restrict_embedded: None,
+            referenced_process_groups: Vec::new(),
         }
     }
 }
@@ -69,6 +83,13 @@ impl<R: Clone> ServerSettings<R> {
             python_path: add.python_path.clone().or_else(|| base.python_path.clone()),
             aliases,
             named_application_groups: groups,
+            daemon_groups: add.daemon_groups.clone(),
+            socket_prefix: add
+                .socket_prefix
+                .clone()
+                .or_else(|| base.socket_prefix.clone()),
+            restrict_embedded: add.restrict_embedded.or(base.restrict_embedded),
+            referenced_process_groups: add.referenced_process_groups.clone(),
         }
     }
 

@@ -124,8 +124,18 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
 
     // SAFETY: Py_InitializeFromConfig succeeded, so this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
-    let setup =
-        install_process_log(py, sink).and_then(|()| add_python_path(py, &settings.python_path));
+    // Import threading on this thread, the one that finalises Python: the
+    // thread that first imports it becomes threading's main thread, and
+    // Py_FinalizeEx (threading._shutdown) waits for that thread's state to
+    // be deleted unless it is called from it. First imported by a request
+    // on a worker thread, it made each child of a threaded MPM hang at exit
+    // until Apache killed it, without running atexit handlers. (mod_wsgi
+    // imports it at start-up for the same reason.)
+    let setup = py
+        .import("threading")
+        .map(drop)
+        .and_then(|()| install_process_log(py, sink))
+        .and_then(|()| add_python_path(py, &settings.python_path));
     if let Err(e) = &setup {
         sink(
             Level::Error,

@@ -67,6 +67,19 @@ fn cached(py: Python<'_>, path: &str, mtime: i64, reloading: bool) -> Option<Py<
     (!reloading || entry.mtime == mtime).then(|| entry.module.clone_ref(py))
 }
 
+/// The modification time the script had when this process loaded it.
+pub fn loaded_mtime(path: &str) -> Option<i64> {
+    let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    scripts.as_ref()?.get(path).map(|entry| entry.mtime)
+}
+
+/// A file's modification time as Apache reports it (microseconds).
+pub fn file_mtime(path: &str) -> Option<i64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_micros()).ok()
+}
+
 /// Returns the script's module, loading (or reloading) it if needed. A
 /// script that fails to load is not remembered, so the next request tries again.
 pub fn load_script<'py>(

@@ -1,0 +1,30 @@
+//! The daemon-mode channel between an Apache child and a daemon process:
+//! framing and the messages' encodings. Pure data; the sockets are the
+//! hosts' business.
+//!
+//! Every frame is a 5-byte header (kind, then payload length as u32
+//! little-endian) and its payload. A connection starts with a `Hello` each
+//! way carrying the protocol version, then carries any number of requests,
+//! one at a time:
+//!
+//! ```text
+//! child  -> daemon  Request (metadata + CGI variables)
+//! daemon -> child   Read(max)          ... child -> daemon Body(bytes) / Body() at end / BodyError(text)
+//! daemon -> child   Head, Data*, File*, End(outcome)
+//!                   or Retry: the daemon did not and will not run this
+//!                   request (it is restarting); the child sends it elsewhere
+//! ```
+//!
+//! The daemon pulls the request body with `Read` so that neither side can
+//! block the other: an application may write its response before reading
+//! its input.
+
+mod codec;
+mod messages;
+
+pub use codec::{FrameHeader, HEADER_LEN, Kind, MAX_FRAME, Reader, Writer, push_frame};
+pub use messages::{EndFrame, Hello, RequestFrame, decode_head, encode_head};
+
+/// Bumped whenever a frame's layout changes; peers with another version are refused.
+pub const PROTOCOL_VERSION: u16 = 1;
+pub const MAGIC: &[u8; 6] = b"WSGIRS";

@@ -1,0 +1,336 @@
+//! The Apache child's side of daemon mode: hands a request to a daemon of
+//! its group over a pooled connection and relays what comes back to Apache.
+//!
+//! The child is a simple executor of the daemon's frames: `Read` asks for
+//! request body, `Head`/`Data`/`File` build the response, `End` finishes it,
+//! `Retry` means "send this request elsewhere".
+
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use wsgi::adapter::Outcome;
+use wsgi::channel::{EndFrame, Hello, Kind, Reader, RequestFrame, decode_head, push_frame};
+use wsgi::messages::{self, Level};
+
+use super::GroupRuntime;
+use super::conn::Conn;
+use crate::apache::bindings;
+use crate::apache::log;
+use crate::apache::request::Request;
+use crate::environ::{CgiOptions, visit_cgi_variables};
+use crate::unix;
+
+/// Idle connections to each group's daemons, by socket path.
+static POOL: Mutex<Option<HashMap<String, Vec<Conn>>>> = Mutex::new(None);
+
+/// Response bytes queued in the brigade beyond this are passed on.
+const QUEUED_LIMIT: usize = 256 * 1024;
+
+fn pooled(group: &GroupRuntime) -> Option<Conn> {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let conns = pool
+        .get_or_insert_with(HashMap::new)
+        .get_mut(&group.socket_path)?;
+    while let Some(conn) = conns.pop() {
+        // A daemon that recycled said Retry on its idle connections, or
+        // closed them: such a connection is dropped, not used.
+        if unix::is_idle_and_open(&conn.stream) {
+            return Some(conn);
+        }
+    }
+    None
+}
+
+fn give_back(group: &GroupRuntime, conn: Conn) {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    pool.get_or_insert_with(HashMap::new)
+        .entry(group.socket_path.clone())
+        .or_default()
+        .push(conn);
+}
+
+/// What the relay ended with.
+enum Relay {
+    /// The exchange is over with this handler status; the connection can be
+    /// reused when `reusable`.
+    Done(c_int, bool),
+    /// The daemon did not run the request: send it again elsewhere.
+    Retry,
+}
+
+pub struct DaemonRequest<'a> {
+    pub frame: RequestFrame,
+    pub cgi: CgiOptions,
+    pub group: &'a GroupRuntime,
+}
+
+fn log_line(r: &Request, group: &GroupRuntime, pid: u32, id: &str, text: &str) {
+    let context = if pid > 0 {
+        format!("{}, daemon pid={pid}", group.context())
+    } else {
+        group.context()
+    };
+    // SAFETY: the request is live.
+    unsafe {
+        log::request(
+            Level::Error,
+            r.as_ptr(),
+            &messages::format_line(&context, id, text),
+        )
+    };
+}
+
+/// Serves `r` through a daemon of `request.group`.
+pub fn handle(r: Request, request: DaemonRequest<'_>) -> c_int {
+    let group = request.group;
+    let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let (mut conn, fresh) = match pooled(group) {
+            Some(conn) => (conn, false),
+            None => match unix::connect(
+                &group.socket_path,
+                deadline.saturating_duration_since(Instant::now()),
+            ) {
+                Ok(stream) => (Conn::new(stream), true),
+                Err(e) => {
+                    log_line(
+                        &r,
+                        group,
+                        0,
+                        messages::DAEMON_CONNECT_FAILED,
+                        &format!(
+                            "no daemon process of the group answered on '{}' within connect-timeout ({} s): {e}",
+                            group.socket_path, group.settings.connect_timeout
+                        ),
+                    );
+                    return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
+                }
+            },
+        };
+        out.clear();
+        if !conn.greeted {
+            Hello::encode(&mut out, unix::getpid() as u32);
+        }
+        request.frame.encode(&mut out, &mut |visit| {
+            visit_cgi_variables(&r, &request.cgi, visit)
+        });
+        if let Err(e) = conn.write_all(&out) {
+            if !fresh {
+                continue;
+            }
+            log_line(
+                &r,
+                group,
+                conn.peer_pid,
+                messages::DAEMON_GONE_BEFORE_HEADERS,
+                &format!("the request could not be sent to the daemon: {e}"),
+            );
+            return bindings::HTTP_BAD_GATEWAY as c_int;
+        }
+        match relay(r, group, &mut conn) {
+            Relay::Done(status, reusable) => {
+                if reusable {
+                    give_back(group, conn);
+                }
+                return status;
+            }
+            Relay::Retry if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Relay::Retry => {
+                log_line(
+                    &r,
+                    group,
+                    conn.peer_pid,
+                    messages::DAEMON_CONNECT_FAILED,
+                    "every daemon process was restarting until connect-timeout passed",
+                );
+                return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
+            }
+        }
+    }
+}
+
+/// Reads the daemon's frames and carries them out until the response ends.
+fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn) -> Relay {
+    let brigade = r.new_brigade();
+    let mut head_seen = false;
+    let mut queued = 0usize;
+    let header_wait = match group.settings.request_timeout {
+        0 => group.read_timeout,
+        t => group.read_timeout.min(Duration::from_secs(t)),
+    };
+    let _ = unix::set_read_timeout(&conn.stream, Some(header_wait));
+    let mut body = Vec::new();
+    loop {
+        let frame = conn.read_frame();
+        let (kind, payload) = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                let pid = conn.peer_pid;
+                let timed_out = matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                );
+                // No retry here: the daemon may have started the request
+                // before it died, and running it twice is worse than a 502.
+                return Relay::Done(
+                    if head_seen {
+                        log_line(
+                            &r,
+                            group,
+                            pid,
+                            messages::DAEMON_GONE_AFTER_HEADERS,
+                            &format!(
+                                "the daemon stopped sending mid-response ({e}); the response was cut short"
+                            ),
+                        );
+                        let _ = r.pass_broken_end(brigade);
+                        bindings::OK as c_int
+                    } else if timed_out {
+                        log_line(
+                            &r,
+                            group,
+                            pid,
+                            messages::DAEMON_TIMEOUT,
+                            &format!(
+                                "no response headers from the daemon within {} s",
+                                header_wait.as_secs()
+                            ),
+                        );
+                        bindings::HTTP_GATEWAY_TIME_OUT as c_int
+                    } else {
+                        log_line(
+                            &r,
+                            group,
+                            pid,
+                            messages::DAEMON_GONE_BEFORE_HEADERS,
+                            &format!(
+                                "the daemon closed the connection before sending response headers ({e})"
+                            ),
+                        );
+                        bindings::HTTP_BAD_GATEWAY as c_int
+                    },
+                    false,
+                );
+            }
+        };
+        match kind {
+            Kind::Hello => match Hello::check(payload) {
+                Ok(pid) => {
+                    conn.peer_pid = pid;
+                    conn.greeted = true;
+                }
+                Err(e) => {
+                    log_line(&r, group, 0, messages::DAEMON_PROTOCOL_ERROR, &e);
+                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
+                }
+            },
+            Kind::Retry if !head_seen => return Relay::Retry,
+            Kind::Read => {
+                let want = Reader::new(payload).u32().unwrap_or(0) as usize;
+                body.resize(want.clamp(1, 1 << 20), 0);
+                let mut reply = Vec::new();
+                let mut r_mut = r;
+                match r_mut.read_body(&mut body) {
+                    Ok(n) => push_frame(&mut reply, Kind::Body, &body[..n]),
+                    Err(e) => push_frame(&mut reply, Kind::BodyError, e.to_string().as_bytes()),
+                }
+                if conn.write_all(&reply).is_err() {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_GONE_BEFORE_HEADERS,
+                        "the daemon went away while reading the request body",
+                    );
+                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
+                }
+            }
+            Kind::Head => match decode_head(payload) {
+                Ok(head) => {
+                    let mut r_mut = r;
+                    r_mut.set_response_head(head.status, &head.status_line, &head.headers);
+                    head_seen = true;
+                    let _ = unix::set_read_timeout(&conn.stream, Some(group.read_timeout));
+                }
+                Err(e) => {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_PROTOCOL_ERROR,
+                        &e,
+                    );
+                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
+                }
+            },
+            Kind::Data | Kind::DataFlush => {
+                let sent = if kind == Kind::Data && queued + payload.len() <= QUEUED_LIMIT {
+                    queued += payload.len();
+                    r.brigade_copy(brigade, payload)
+                } else {
+                    queued = 0;
+                    r.pass_now(brigade, payload)
+                };
+                if sent.is_err() {
+                    // The client went away: closing the connection tells the
+                    // daemon, whose next write fails and ends the response.
+                    return Relay::Done(bindings::OK as c_int, false);
+                }
+            }
+            Kind::File => {
+                let mut reader = Reader::new(payload);
+                let (offset, len) = (reader.u64().unwrap_or(0), reader.u64().unwrap_or(0));
+                let Some(file) = conn.take_fd() else {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_PROTOCOL_ERROR,
+                        "a File frame arrived without its descriptor",
+                    );
+                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
+                };
+                queued = 0;
+                // The file descriptor stays open until Apache has sent it (pass_file flushes).
+                if r.pass_file(brigade, file.as_raw_fd(), offset, len).is_err() {
+                    return Relay::Done(bindings::OK as c_int, false);
+                }
+            }
+            Kind::End => {
+                let outcome = EndFrame::decode(payload);
+                let reusable = outcome.is_ok() && !conn.has_buffered();
+                let status = crate::embedded::finish_response(
+                    r,
+                    brigade,
+                    outcome.unwrap_or(Outcome::Truncated),
+                );
+                return Relay::Done(status, reusable);
+            }
+            other => {
+                log_line(
+                    &r,
+                    group,
+                    conn.peer_pid,
+                    messages::DAEMON_PROTOCOL_ERROR,
+                    &format!("unexpected {other:?} frame from the daemon"),
+                );
+                return Relay::Done(
+                    if head_seen {
+                        let _ = r.pass_broken_end(brigade);
+                        bindings::OK as c_int
+                    } else {
+                        bindings::HTTP_BAD_GATEWAY as c_int
+                    },
+                    false,
+                );
+            }
+        }
+    }
+}

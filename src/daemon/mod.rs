@@ -1,0 +1,93 @@
+//! Daemon mode: WSGI applications in long-lived processes that Apache's
+//! parent forks and supervises, reached from the Apache children over a
+//! UNIX socket per process group.
+//!
+//! - `supervisor`: in the Apache parent: sockets, forking, restarting.
+//! - `process` and `server`: in a daemon: privileges, Python, the accept
+//!   loop, worker threads, recycling.
+//! - `channel_transport`: the daemon's `Transport` for the shared adapter.
+//! - `client`: in the Apache children: relays a request to a daemon.
+//! - `conn`: framed reading and writing on either end.
+
+pub mod channel_transport;
+pub mod client;
+pub mod conn;
+pub mod process;
+pub mod server;
+pub mod supervisor;
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
+
+use wsgi::config::DaemonGroup;
+
+use crate::unix::SharedSlots;
+
+/// A daemon process group as this generation runs it.
+pub struct GroupRuntime {
+    pub settings: DaemonGroup,
+    pub socket_path: String,
+    pub listener: OwnedFd,
+    pub uid: u32,
+    pub gid: u32,
+    pub user_name: String,
+    pub extra_gids: Vec<u32>,
+    /// The only uid allowed to connect (socket-user, or Apache's User).
+    pub socket_uid: u32,
+    /// Scripts to load when a daemon starts (WSGIScriptAlias with both
+    /// process-group= and application-group=).
+    pub preload: Vec<String>,
+    /// How long a child waits for the daemon's next frame.
+    pub read_timeout: Duration,
+    /// Index of this group's first process in the heartbeat slots.
+    pub first_slot: usize,
+}
+
+impl GroupRuntime {
+    pub fn listener_fd(&self) -> RawFd {
+        self.listener.as_raw_fd()
+    }
+
+    /// Log context naming the group.
+    pub fn context(&self) -> String {
+        format!("group='{}'", self.settings.name)
+    }
+}
+
+/// Every daemon group of this configuration generation. Built by the
+/// parent in post_config and inherited, by fork, by the Apache children
+/// and the daemons.
+pub struct Registry {
+    pub groups: Vec<GroupRuntime>,
+    /// One heartbeat per daemon process (seconds since the epoch), written by
+    /// the daemon, read by the parent to find stopped or deadlocked daemons.
+    pub heartbeats: SharedSlots,
+}
+
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());
+
+pub fn registry() -> Option<&'static Registry> {
+    // SAFETY: the pointer is either NULL or a Registry owned by the current
+    // configuration pool, which outlives every request and daemon of it.
+    unsafe { REGISTRY.load(Ordering::Acquire).as_ref() }
+}
+
+pub(crate) fn set_registry(registry: *mut Registry) {
+    REGISTRY.store(registry, Ordering::Release);
+}
+
+pub fn find_group(name: &str) -> Option<&'static GroupRuntime> {
+    registry()?.groups.iter().find(|g| g.settings.name == name)
+}
+
+/// The group's socket: stable across restarts of the same Apache parent, so
+/// that children of an old generation reach the new daemons.
+pub fn socket_path(prefix: &str, parent_pid: i32, group: &str) -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in group.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{prefix}.{parent_pid}.{hash:08x}.sock")
+}

@@ -1,0 +1,575 @@
+//! Inside a daemon process: the accept loop, the request queue, the worker
+//! threads that run the application, and the monitor that recycles the
+//! process gracefully when one of its limits is reached.
+//!
+//! Connections from Apache children are kept open between requests. An idle
+//! connection sits in epoll (one-shot); when a request arrives it is queued,
+//! a worker takes it, serves the request, and hands the connection back.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use pyo3::types::PyTracebackMethods;
+use wsgi::adapter::{self, EnvironExtras, Outcome, ProcessInfo};
+use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
+use wsgi::messages::{self, Level};
+use wsgi::python::{self, loader};
+
+use super::channel_transport::ChannelTransport;
+use super::conn::Conn;
+use super::{GroupRuntime, Registry};
+use crate::apache::log;
+use crate::unix::{self, Epoll, Waker};
+
+const LISTENER: u64 = 0;
+const WAKER: u64 = 1;
+
+struct Job {
+    conn: Conn,
+    token: u64,
+    arrived: Instant,
+}
+
+struct Shared {
+    group: &'static GroupRuntime,
+    info: ProcessInfo,
+    context: String,
+    queue: Mutex<VecDeque<Job>>,
+    queue_ready: Condvar,
+    /// Connections workers are done with, for the accept loop to re-arm.
+    returned: Mutex<Vec<(u64, Conn)>>,
+    waker: Waker,
+    draining: AtomicBool,
+    stopping: AtomicBool,
+    drain_started: Mutex<Option<Instant>>,
+    busy: AtomicUsize,
+    served: AtomicU64,
+    /// When each worker's current request started (None when idle).
+    running: Mutex<Vec<Option<Instant>>>,
+    last_activity: Mutex<Instant>,
+    heartbeat: &'static std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// Starts a graceful recycle: no new requests, in-flight ones finish.
+    fn begin_drain(&self, reason: &str) {
+        if self.draining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        *self.drain_started.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        log::process_sink(
+            Level::Info,
+            &messages::format_line(
+                &self.context,
+                messages::DAEMON_RECYCLING,
+                &format!("recycling the daemon process gracefully: {reason}"),
+            ),
+        );
+        self.waker.wake();
+    }
+
+    fn next_job(&self) -> Option<Job> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = queue.pop_front() {
+                return Some(job);
+            }
+            if self.stopping.load(Ordering::Acquire) {
+                return None;
+            }
+            queue = self
+                .queue_ready
+                .wait(queue)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn give_back(&self, token: u64, conn: Conn) {
+        self.returned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((token, conn));
+        self.waker.wake();
+    }
+}
+
+/// Writes `Retry` (the request was not and will not be run here) and closes.
+fn refuse(mut conn: Conn, mut out: Vec<u8>) {
+    push_frame(&mut out, Kind::Retry, b"");
+    let _ = conn.write_all(&out);
+}
+
+fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
+    let Job {
+        mut conn, arrived, ..
+    } = job;
+    let mut out = Vec::new();
+    let request = loop {
+        let greeted = conn.greeted;
+        let (kind, payload) = match conn.read_frame() {
+            Ok(frame) => frame,
+            Err(_) => return None,
+        };
+        match kind {
+            Kind::Hello if !greeted => match Hello::check(payload) {
+                Ok(pid) => {
+                    Hello::encode(&mut out, unix::getpid() as u32);
+                    conn.peer_pid = pid;
+                    conn.greeted = true;
+                }
+                Err(e) => {
+                    log::process_sink(
+                        Level::Error,
+                        &messages::format_line(
+                            &shared.context,
+                            messages::DAEMON_PROTOCOL_ERROR,
+                            &e,
+                        ),
+                    );
+                    return None;
+                }
+            },
+            Kind::Request if greeted => match RequestFrame::decode(payload) {
+                Ok(request) => break request,
+                Err(e) => {
+                    log::process_sink(
+                        Level::Error,
+                        &messages::format_line(
+                            &shared.context,
+                            messages::DAEMON_PROTOCOL_ERROR,
+                            &e,
+                        ),
+                    );
+                    return None;
+                }
+            },
+            other => {
+                let text = format!("unexpected {other:?} frame from an Apache child");
+                log::process_sink(
+                    Level::Error,
+                    &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, &text),
+                );
+                return None;
+            }
+        }
+    };
+    if shared.draining.load(Ordering::Acquire) {
+        refuse(conn, out);
+        return None;
+    }
+    let settings = &shared.group.settings;
+    if settings.queue_timeout > 0 && arrived.elapsed() > Duration::from_secs(settings.queue_timeout)
+    {
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(
+                &format!("{}, script='{}'", shared.context, request.script),
+                messages::QUEUE_TIMEOUT,
+                &format!(
+                    "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",
+                    arrived.elapsed().as_secs_f64(),
+                    settings.queue_timeout
+                ),
+            ),
+        );
+        EndFrame::encode(&mut out, Outcome::ErrorOverride(504));
+        return conn.write_all(&out).ok().map(|()| conn);
+    }
+    // Script reloading in daemon mode restarts the process, so that the new
+    // code starts from a clean interpreter (mod_wsgi's behaviour).
+    if request.script_reloading
+        && loader::loaded_mtime(&request.script).is_some_and(|m| m != request.script_mtime)
+    {
+        shared.begin_drain(&format!("the script '{}' changed", request.script));
+        refuse(conn, out);
+        return None;
+    }
+
+    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = Some(Instant::now());
+    let RequestFrame {
+        script,
+        script_mtime,
+        callable_object,
+        error_override,
+        discard_body,
+        body_length,
+        url_scheme,
+        application_group,
+        client,
+        variables,
+        ..
+    } = request;
+    let transport = ChannelTransport::new(conn, variables, client, body_length, out);
+    let adapter_request = adapter::Request {
+        script: &script,
+        script_mtime,
+        script_reloading: false,
+        callable_object: &callable_object,
+        body_length,
+        error_override,
+        discard_body,
+        environ: EnvironExtras {
+            url_scheme: &url_scheme,
+            process_group: &settings.name,
+            application_group: &application_group,
+            callable_object: &callable_object,
+            script_reloading: true,
+        },
+    };
+    let (outcome, mut transport) =
+        python::attach(|py| adapter::handle_request(py, &shared.info, &adapter_request, transport));
+    EndFrame::encode(&mut transport.out, outcome);
+    let sent = transport.flush();
+    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = None;
+    *shared
+        .last_activity
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
+    if settings.maximum_requests > 0 && served >= settings.maximum_requests {
+        shared.begin_drain(&format!(
+            "maximum-requests ({}) reached",
+            settings.maximum_requests
+        ));
+    }
+    // A connection whose client went away mid-response may hold unread
+    // frames; it is not reused.
+    (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
+        .then_some(transport.conn)
+}
+
+fn worker_loop(shared: Arc<Shared>, worker: usize) {
+    while let Some(job) = shared.next_job() {
+        let token = job.token;
+        shared.busy.fetch_add(1, Ordering::AcqRel);
+        let conn = serve_connection(&shared, worker, job);
+        shared.busy.fetch_sub(1, Ordering::AcqRel);
+        match conn {
+            Some(conn) => shared.give_back(token, conn),
+            None => shared.waker.wake(),
+        }
+    }
+}
+
+/// Watches the limits that recycle the process.
+fn monitor_loop(shared: Arc<Shared>) {
+    let settings = &shared.group.settings;
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(250));
+        if shared.draining.load(Ordering::Acquire) {
+            let since = shared
+                .drain_started
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .map(|t| t.elapsed())
+                .unwrap_or_default();
+            // The accept loop gives up waiting after graceful-timeout; this
+            // is the last resort if even finalisation hangs.
+            if since
+                > Duration::from_secs(settings.graceful_timeout + settings.shutdown_timeout + 1)
+            {
+                unix::exit_now(1);
+            }
+            continue;
+        }
+        if settings.request_timeout > 0 {
+            let limit = Duration::from_secs(settings.request_timeout);
+            let overdue = shared
+                .running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .flatten()
+                .any(|s| s.elapsed() > limit);
+            if overdue {
+                log::process_sink(
+                    Level::Error,
+                    &messages::format_line(
+                        &shared.context,
+                        messages::REQUEST_TIMEOUT,
+                        &format!(
+                            "a request has run longer than request-timeout ({} s); recycling the process",
+                            settings.request_timeout
+                        ),
+                    ),
+                );
+                shared.begin_drain("request-timeout");
+                continue;
+            }
+        }
+        if settings.restart_interval > 0
+            && started.elapsed() > Duration::from_secs(settings.restart_interval)
+        {
+            shared.begin_drain("restart-interval");
+        } else if settings.inactivity_timeout > 0
+            && shared.busy.load(Ordering::Acquire) == 0
+            && shared
+                .last_activity
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .elapsed()
+                > Duration::from_secs(settings.inactivity_timeout)
+        {
+            shared.begin_drain("inactivity-timeout");
+        } else if settings.memory_limit > 0 && unix::resident_bytes() > settings.memory_limit {
+            shared.begin_drain("memory-limit");
+        } else if settings.cpu_time_limit > 0 && unix::cpu_seconds() >= settings.cpu_time_limit {
+            shared.begin_drain("cpu-time-limit");
+        }
+        let beat = shared.heartbeat.load(Ordering::Relaxed);
+        if settings.deadlock_timeout > 0
+            && beat > 0
+            && unix::now_seconds() > beat + settings.deadlock_timeout
+        {
+            log::process_sink(
+                Level::Error,
+                &messages::format_line(
+                    &shared.context,
+                    messages::DAEMON_UNRESPONSIVE,
+                    &format!(
+                        "Python has been blocked for more than deadlock-timeout ({} s); exiting so the process is replaced",
+                        settings.deadlock_timeout
+                    ),
+                ),
+            );
+            unix::exit_now(1);
+        }
+    }
+}
+
+/// Proves the GIL can still be taken, for the deadlock check.
+fn heartbeat_loop(shared: Arc<Shared>) {
+    loop {
+        python::attach(|_| ());
+        shared
+            .heartbeat
+            .store(unix::now_seconds(), Ordering::Relaxed);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn preload(shared: &Shared) {
+    for script in &shared.group.preload {
+        let mtime = loader::file_mtime(script).unwrap_or(0);
+        let loaded = python::attach(|py| {
+            loader::load_script(py, script, mtime, true)
+                .map(|_| ())
+                .map_err(|e| {
+                    let traceback = e.to_string();
+                    (
+                        traceback,
+                        e.traceback(py)
+                            .and_then(|t| t.format().ok())
+                            .unwrap_or_default(),
+                    )
+                })
+        });
+        if let Err((error, traceback)) = loaded {
+            let line = messages::format_line(
+                &format!("{}, script='{script}'", shared.context),
+                messages::SCRIPT_LOAD_FAILED,
+                &format!("failed to preload the WSGI script: {error}"),
+            );
+            log::process_sink(Level::Error, &line);
+            for l in traceback.lines() {
+                log::process_sink(Level::Error, l);
+            }
+        }
+    }
+}
+
+/// Serves requests until the process is recycled or stopped; returns the exit code.
+pub fn serve(
+    registry: &'static Registry,
+    group_index: usize,
+    index: usize,
+    info: ProcessInfo,
+    context: &str,
+) -> i32 {
+    let group = &registry.groups[group_index];
+    let signals = unix::block_control_signals();
+    let settings = &group.settings;
+    let waker = match Waker::new() {
+        Ok(w) => w,
+        Err(_) => return 1,
+    };
+    let shared = Arc::new(Shared {
+        group,
+        info,
+        context: context.to_owned(),
+        queue: Mutex::new(VecDeque::new()),
+        queue_ready: Condvar::new(),
+        returned: Mutex::new(Vec::new()),
+        waker,
+        draining: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+        drain_started: Mutex::new(None),
+        busy: AtomicUsize::new(0),
+        served: AtomicU64::new(0),
+        running: Mutex::new(vec![None; settings.threads as usize]),
+        last_activity: Mutex::new(Instant::now()),
+        heartbeat: registry.heartbeats.slot(group.first_slot + index),
+    });
+    shared
+        .heartbeat
+        .store(unix::now_seconds(), Ordering::Relaxed);
+    preload(&shared);
+
+    {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            loop {
+                let signal = unix::wait_signal(&signals);
+                shared.begin_drain(&format!("signal {signal} from Apache"));
+            }
+        });
+    }
+    {
+        let shared = shared.clone();
+        std::thread::spawn(move || monitor_loop(shared));
+    }
+    {
+        let shared = shared.clone();
+        std::thread::spawn(move || heartbeat_loop(shared));
+    }
+    let workers: Vec<_> = (0..settings.threads as usize)
+        .map(|w| {
+            let shared = shared.clone();
+            std::thread::spawn(move || worker_loop(shared, w))
+        })
+        .collect();
+
+    let exit_code = accept_loop(&shared);
+
+    // Stop the idle workers; a worker still inside the application after
+    // graceful-timeout means Python cannot be finalised safely.
+    shared.stopping.store(true, Ordering::Release);
+    shared.queue_ready.notify_all();
+    if shared.busy.load(Ordering::Acquire) > 0 {
+        return exit_code;
+    }
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let shutdown = Duration::from_secs(settings.shutdown_timeout.max(1));
+    std::thread::spawn(move || {
+        std::thread::sleep(shutdown);
+        unix::exit_now(1);
+    });
+    // atexit handlers run here.
+    let _ = python::finalize();
+    exit_code
+}
+
+fn accept_loop(shared: &Arc<Shared>) -> i32 {
+    let group = shared.group;
+    let epoll = match Epoll::new() {
+        Ok(e) => e,
+        Err(_) => return 1,
+    };
+    let listener = group.listener_fd();
+    let _ = unix::set_nonblocking(listener);
+    if epoll.add_listener(listener, LISTENER).is_err()
+        || epoll.add_oneshot(shared.waker.fd(), WAKER).is_err()
+    {
+        return 1;
+    }
+    let mut idle: HashMap<u64, Conn> = HashMap::new();
+    let mut next_token = 2u64;
+    let mut tokens = Vec::new();
+    let mut draining_seen = false;
+    loop {
+        if shared.draining.load(Ordering::Acquire) && !draining_seen {
+            draining_seen = true;
+            epoll.remove(listener);
+            // Idle connections get a Retry: a child that picks one up (or
+            // already sent a request on it) sends the request elsewhere.
+            for (_, conn) in idle.drain() {
+                refuse(conn, Vec::new());
+            }
+        }
+        if draining_seen {
+            let queue_empty = shared
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty();
+            if queue_empty && shared.busy.load(Ordering::Acquire) == 0 {
+                return 0;
+            }
+            let since = shared
+                .drain_started
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .map(|t| t.elapsed())
+                .unwrap_or_default();
+            if since > Duration::from_secs(group.settings.graceful_timeout) {
+                return 0;
+            }
+        }
+        if epoll.wait(Duration::from_millis(200), &mut tokens).is_err() {
+            return 1;
+        }
+        for &token in &tokens {
+            match token {
+                LISTENER => {
+                    while let Ok(Some(stream)) = unix::accept(listener) {
+                        match unix::peer_uid(&stream) {
+                            Ok(uid) if uid == group.socket_uid => {
+                                let token = next_token;
+                                next_token += 1;
+                                if epoll.add_oneshot(stream.as_raw_fd(), token).is_ok() {
+                                    idle.insert(token, Conn::new(stream));
+                                }
+                            }
+                            Ok(uid) => log::process_sink(
+                                Level::Error,
+                                &messages::format_line(
+                                    &shared.context,
+                                    messages::PEER_REFUSED,
+                                    &format!(
+                                        "refused a connection from uid {uid}: only uid {} may use this daemon group",
+                                        group.socket_uid
+                                    ),
+                                ),
+                            ),
+                            Err(_) => {}
+                        }
+                    }
+                }
+                WAKER => {
+                    shared.waker.drain();
+                    let _ = epoll.rearm(shared.waker.fd(), WAKER);
+                    let returned = std::mem::take(
+                        &mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()),
+                    );
+                    for (token, conn) in returned {
+                        if shared.draining.load(Ordering::Acquire) {
+                            refuse(conn, Vec::new());
+                        } else if epoll.rearm(conn.stream.as_raw_fd(), token).is_ok() {
+                            idle.insert(token, conn);
+                        }
+                    }
+                }
+                token => {
+                    if let Some(conn) = idle.remove(&token) {
+                        shared
+                            .queue
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push_back(Job {
+                                conn,
+                                token,
+                                arrived: Instant::now(),
+                            });
+                        shared.queue_ready.notify_one();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Application errors through a real Apache: exceptions become a 500 with
+//! the traceback in the error log and never in the body, an exception after
+//! the response started cuts it short, and the response iterable's close()
+//! is called exactly once: on success, on an exception and when the client
+//! goes away mid-response.
+
+mod common;
+use common::*;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn start(mpm: Mpm, name: &str) -> (Server, String) {
+    let stage = Stage::new(name);
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGIScriptAlias /errors @STAGE@/apps/resp_errors.wsgi\n",
+        ),
+    );
+    let script = server
+        .stage
+        .path("apps/resp_errors.wsgi")
+        .display()
+        .to_string();
+    (server, script)
+}
+
+/// The line with message `id`, checked to name the module, its pid and the script.
+fn module_line<'a>(log: &'a str, id: &str, script: &str) -> &'a str {
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!(": {id}: ")))
+        .unwrap_or_else(|| panic!("no {id} line in:\n{log}"));
+    assert!(line.contains("mod_wsgi_rs (pid="), "{line}");
+    assert!(line.contains(&format!("script='{script}'")), "{line}");
+    line
+}
+
+/// The close() calls recorded by resp_errors.wsgi for `id`, once there is one.
+fn close_calls(server: &Server, id: &str) -> Vec<String> {
+    let path = server.stage.path(&format!("run/close-{id}"));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && text.ends_with('\n')
+        {
+            return text.lines().map(str::to_owned).collect();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "close() was never called for {id}:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_no_crash(server: &Server) {
+    let log = server.error_log();
+    for bad in [
+        "Segmentation fault",
+        "exit signal",
+        "panicked",
+        "Fatal Python error",
+    ] {
+        assert!(!log.contains(bad), "{bad:?} in the error log:\n{log}");
+    }
+}
+
+fn exceptions_become_500_with_the_traceback_logged(mpm: Mpm) {
+    let (server, script) = start(mpm, "resp-exceptions");
+    for (path, secret) in [
+        ("/errors/raise-before-start", "SECRET-before-start_response"),
+        ("/errors/raise-after-start", "SECRET-after-start_response"),
+        ("/errors/raise-in-generator", "SECRET-in-generator"),
+    ] {
+        let mark = server.log_mark();
+        let r = server.get(path);
+        assert_eq!(r.status, 500, "{path}: {}", r.text());
+        assert!(r.complete, "{path}");
+        for leak in [secret, "Traceback", "ValueError", "resp_errors.wsgi"] {
+            assert!(!r.text().contains(leak), "{path}: {leak} in the body");
+        }
+        let log = server.log_since(mark, &format!("ValueError: {secret}"), WAIT);
+        let line = module_line(&log, "WSGIRS0203", &script);
+        assert!(line.contains("[client 127.0.0.1:"), "{line}");
+        assert!(
+            log.contains("Traceback (most recent call last):"),
+            "{path}: {log}"
+        );
+        assert!(
+            log.contains(&format!("File \"{script}\", line ")),
+            "{path}: the traceback does not show the script:\n{log}"
+        );
+    }
+
+    let mark = server.log_mark();
+    let r = server.get("/errors/no-start-response");
+    assert_eq!(r.status, 500);
+    assert!(!r.text().contains("body without"));
+    let log = server.log_since(mark, "WSGIRS0207", WAIT);
+    module_line(&log, "WSGIRS0203", &script);
+
+    let mark = server.log_mark();
+    let r = server.get("/errors/return-none");
+    assert_eq!(r.status, 500);
+    let log = server.log_since(mark, "TypeError", WAIT);
+    module_line(&log, "WSGIRS0203", &script);
+
+    assert_eq!(server.get("/errors/ok").body, b"ok");
+    assert_no_crash(&server);
+}
+
+fn close_is_called_exactly_once(mpm: Mpm) {
+    let (server, script) = start(mpm, "resp-close");
+
+    let r = server.get("/errors/close-ok?ok");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"one;two;");
+    assert!(r.complete);
+
+    // An exception after the first chunk: cut short, close() still called.
+    let mark = server.log_mark();
+    let r = server.get("/errors/close-raise?raise");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"one;");
+    assert!(!r.complete, "a broken response must not look complete");
+    let log = server.log_since(mark, "SECRET-during-iteration", WAIT);
+    module_line(&log, "WSGIRS0204", &script);
+
+    // An exception before the first chunk: a clean 500, close() still called.
+    let r = server.get("/errors/close-raise-first?raise-first");
+    assert_eq!(r.status, 500);
+    assert!(!r.text().contains("SECRET"));
+
+    // close() itself raising is logged; the response was already complete.
+    let mark = server.log_mark();
+    let r = server.get("/errors/close-fails");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"complete body");
+    let log = server.log_since(mark, "RuntimeError: close() failed", WAIT);
+    module_line(&log, "WSGIRS0211", &script);
+
+    // One more request through the server, so every handler above is done.
+    assert_eq!(server.get("/errors/ok").body, b"ok");
+    assert_eq!(close_calls(&server, "ok"), ["closed after 2 chunks"]);
+    assert_eq!(close_calls(&server, "raise"), ["closed after 1 chunks"]);
+    assert_eq!(
+        close_calls(&server, "raise-first"),
+        ["closed after 0 chunks"]
+    );
+    assert_no_crash(&server);
+}
+
+fn client_disconnect_mid_response(mpm: Mpm) {
+    let (server, script) = start(mpm, "resp-disconnect");
+    for id in ["gone-1", "gone-2"] {
+        let mark = server.log_mark();
+        {
+            let mut s = server.connect();
+            s.write_all(
+                format!(
+                    "GET /errors/close-disconnect?{id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            let head = read_head_response(&mut s);
+            assert_eq!(head.status, 200);
+            let mut some = vec![0; 100_000];
+            s.read_exact(&mut some).unwrap();
+            // Dropping the socket with unread data resets the connection.
+        }
+        let calls = close_calls(&server, id);
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let produced: usize = calls[0]
+            .strip_prefix("closed after ")
+            .and_then(|rest| rest.strip_suffix(" chunks"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(produced < 2000, "the disconnect went unnoticed: {calls:?}");
+        let log = server.log_since(mark, "WSGIRS0210", WAIT);
+        module_line(&log, "WSGIRS0210", &script);
+        assert!(!log.contains("WSGIRS0204"), "{log}");
+
+        // The server is still healthy.
+        let r = server.get("/errors/ok");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"ok");
+    }
+    assert_no_crash(&server);
+}
+
+under_event_and_prefork!(
+    exceptions_become_500_with_the_traceback_logged,
+    close_is_called_exactly_once,
+    client_disconnect_mid_response,
+);

@@ -1,0 +1,293 @@
+//! Configuration and script loading through a real Apache: `apache2 -t`
+//! errors that name the directive and line, <IfModule> guards, application
+//! and process groups, missing and broken scripts, script reloading and
+//! the choice of callable.
+
+mod common;
+mod req_support;
+
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use req_support::*;
+
+/// The 1-based line of the rendered configuration that contains `needle`.
+fn line_of(rendered: &str, needle: &str) -> usize {
+    rendered
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{rendered}"))
+        + 1
+}
+
+fn config_errors(mpm: Mpm) {
+    let stage = Stage::new("req-config-t");
+    // (configuration body, the offending line, what the error must say)
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "WSGIScriptAlias /ok @STAGE@/apps/req_environ.wsgi\nWSGIScriptAlias /a /x.wsgi proces-group=x\n",
+            "proces-group",
+            &["WSGIScriptAlias", "unknown option 'proces-group'"],
+        ),
+        (
+            "WSGIScriptReloading On\nWSGIScriptReloading maybe\n",
+            "maybe",
+            &["WSGIScriptReloading", "'maybe'"],
+        ),
+        (
+            "WSGIDispatchScript /x.py\n",
+            "WSGIDispatchScript",
+            &["WSGIDispatchScript", "not support"],
+        ),
+        (
+            "WSGIImportScript /x.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}\n",
+            "WSGIImportScript",
+            &["WSGIImportScript", "not support"],
+        ),
+        (
+            "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGIPythonHome /usr\n</VirtualHost>\n",
+            "WSGIPythonHome",
+            &["WSGIPythonHome", "VirtualHost"],
+        ),
+    ];
+    for (body, offending, fragments) in cases {
+        let config = Config::new(mpm, body);
+        let line = line_of(&config.render(&stage, 0), offending);
+        let error = config_test(&stage, &config).expect_err(body);
+        assert!(
+            error.contains(&format!("Syntax error on line {line} of")),
+            "expected an error on line {line} for {body:?}:\n{error}"
+        );
+        for fragment in *fragments {
+            assert!(
+                error.contains(fragment),
+                "{fragment:?} missing for {body:?}:\n{error}"
+            );
+        }
+    }
+
+    // <IfModule> guards with either name skip our directives when the module
+    // is not loaded (unguarded, they are unknown commands).
+    let guarded = "<IfModule mod_wsgi.c>\nWSGIScriptAlias /a /x.wsgi\n</IfModule>\n\
+                   <IfModule wsgi_module>\nWSGIDispatchScript /x.py\n</IfModule>\n";
+    let mut config = Config::new(mpm, guarded);
+    config.load_module = false;
+    config_test(&stage, &config).expect("guarded directives are skipped");
+    let mut config = Config::new(mpm, "WSGIScriptAlias /a /x.wsgi\n");
+    config.load_module = false;
+    let error = config_test(&stage, &config).unwrap_err();
+    assert!(
+        error.contains("Invalid command 'WSGIScriptAlias'"),
+        "{error}"
+    );
+}
+
+const LOADING_CONFIG: &str = "\
+WSGIScriptAlias /missing @STAGE@/apps/req_does_not_exist.wsgi
+WSGIScriptAlias /broken @STAGE@/apps/req_broken.wsgi
+WSGIScriptAlias /reload-on @STAGE@/apps/req_reload_on.wsgi
+WSGIScriptAlias /reload-off @STAGE@/apps/req_reload_off.wsgi
+<Location /reload-off>
+  WSGIScriptReloading Off
+</Location>
+WSGIScriptAlias /callable-default @STAGE@/apps/req_callables.wsgi
+WSGIScriptAlias /callable-option @STAGE@/apps/req_callables.wsgi callable-object=alt_app
+WSGIScriptAlias /callable-directive @STAGE@/apps/req_callables.wsgi
+<Location /callable-directive>
+  WSGICallableObject other
+</Location>
+WSGIScriptAlias /callable-missing @STAGE@/apps/req_callables.wsgi callable-object=nope
+";
+
+const ROUTING_CONFIG: &str = "\
+WSGIScriptAlias /daemon-env @STAGE@/apps/req_environ.wsgi
+<Location /daemon-env>
+  SetEnv WSGI_GROUP somegroup
+  WSGIProcessGroup %{ENV:WSGI_GROUP}
+</Location>
+WSGIScriptAlias /grouped @STAGE@/apps/req_environ.wsgi application-group=other
+WSGIScriptAlias /grouped-dir @STAGE@/apps/req_environ.wsgi
+<Location /grouped-dir>
+  WSGIApplicationGroup mygroup
+</Location>
+<IfModule mod_wsgi.c>
+WSGIScriptAlias /guard-c @STAGE@/apps/req_environ.wsgi
+</IfModule>
+<IfModule wsgi_module>
+WSGIScriptAlias /guard-m @STAGE@/apps/req_environ.wsgi
+</IfModule>
+<IfModule !mod_wsgi.c>
+WSGIScriptAlias /guard-neg @STAGE@/apps/req_environ.wsgi
+</IfModule>
+";
+
+/// A script that reports its version, process and reloading setting.
+fn versioned_script(version: &str) -> String {
+    format!(
+        "import os\n\n\ndef application(environ, start_response):\n    \
+         body = ('{version} pid=%d reloading=%s' % (os.getpid(), environ['mod_wsgi.script_reloading'])).encode()\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])\n    \
+         return [body]\n"
+    )
+}
+
+/// Rewrites a script and gives it a modification time clearly newer than before.
+fn rewrite(stage: &Stage, rel: &str, content: &str) {
+    let path = stage.write(rel, content);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_modified(SystemTime::now() + Duration::from_secs(30))
+        .unwrap();
+}
+
+fn get_ok(server: &Server, target: &str) -> String {
+    let r = server.get(target);
+    assert_eq!(
+        r.status,
+        200,
+        "GET {target}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
+    r.text()
+}
+
+/// Two requests on one kept-alive connection (so the same Apache child
+/// serves both, even under prefork) with the script rewritten between them.
+fn before_and_after_rewrite(server: &Server, target: &str, rel: &str) -> (String, String) {
+    let mut conn = server.connect();
+    let request = raw_request("GET", target, &[], b"", true);
+    let before = exchange(&mut conn, &request);
+    assert_eq!(before.status, 200, "{}", server.error_log());
+    rewrite(&server.stage, rel, &versioned_script("v2"));
+    let after = exchange(&mut conn, &request);
+    assert_eq!(after.status, 200, "{}", server.error_log());
+    let pid = |text: &str| text.split(' ').nth(1).unwrap_or_default().to_owned();
+    assert_eq!(
+        pid(&before.text()),
+        pid(&after.text()),
+        "served by one process"
+    );
+    (before.text(), after.text())
+}
+
+fn script_loading(mpm: Mpm) {
+    let stage = Stage::new("req-loading");
+    stage.write(
+        "apps/req_broken.wsgi",
+        "def application(environ, start_response:\n    pass\n",
+    );
+    stage.write("apps/req_reload_on.wsgi", &versioned_script("v1"));
+    stage.write("apps/req_reload_off.wsgi", &versioned_script("v1"));
+    let server = Server::start(stage, &Config::new(mpm, LOADING_CONFIG));
+
+    // A missing script: 404 and WSGIRS0101.
+    assert_eq!(server.get("/missing").status, 404);
+    assert_logged(&server, "WSGIRS0101", "apps/req_does_not_exist.wsgi");
+
+    // A syntax error: 500 and WSGIRS0201 with the traceback; once the
+    // script is fixed on disk, the next request succeeds.
+    assert_eq!(server.get("/broken").status, 500);
+    assert_logged(&server, "WSGIRS0201", "apps/req_broken.wsgi");
+    assert!(
+        server.error_log().contains("SyntaxError"),
+        "{}",
+        server.error_log()
+    );
+    server
+        .stage
+        .write("apps/req_broken.wsgi", &versioned_script("fixed"));
+    assert!(get_ok(&server, "/broken").starts_with("fixed "));
+
+    // WSGIScriptReloading On (the default) reloads a script whose mtime
+    // changed; Off keeps the loaded one.
+    let (before, after) =
+        before_and_after_rewrite(&server, "/reload-on", "apps/req_reload_on.wsgi");
+    assert!(
+        before.starts_with("v1 ") && before.ends_with("reloading=1"),
+        "{before}"
+    );
+    assert!(after.starts_with("v2 "), "not reloaded: {after}");
+    let (before, after) =
+        before_and_after_rewrite(&server, "/reload-off", "apps/req_reload_off.wsgi");
+    assert!(
+        before.starts_with("v1 ") && before.ends_with("reloading=0"),
+        "{before}"
+    );
+    assert!(
+        after.starts_with("v1 "),
+        "reloaded although WSGIScriptReloading is Off: {after}"
+    );
+
+    // The callable: `application` by default, or as configured.
+    assert_eq!(
+        get_ok(&server, "/callable-default"),
+        "application callable_object=application"
+    );
+    assert_eq!(
+        get_ok(&server, "/callable-option"),
+        "alt_app callable_object=alt_app"
+    );
+    assert_eq!(
+        get_ok(&server, "/callable-directive"),
+        "other callable_object=other"
+    );
+    assert_eq!(server.get("/callable-missing").status, 500);
+    let line = assert_logged(&server, "WSGIRS0202", "apps/req_callables.wsgi");
+    assert!(line.contains("'nope'"), "{line}");
+
+    assert_id_lines_well_formed(&server.error_log());
+}
+
+fn groups_and_guards(mpm: Mpm) {
+    let mut config = Config::new(mpm, ROUTING_CONFIG);
+    config.preamble = format!(
+        "LoadModule env_module {}/mod_env.so\n",
+        apache_modules_dir().display()
+    );
+    let server = Server::start(Stage::new("req-routing"), &config);
+
+    // Named application groups: the configuration loads, says once that
+    // they share the main interpreter, and the name reaches environ.
+    let log = server.wait_for_log("WSGIRS0001", Duration::from_secs(10));
+    let notices = lines_with(&log, "WSGIRS0001");
+    assert_eq!(notices.len(), 1, "{log}");
+    assert!(notices[0].contains("mod_wsgi_rs (pid="), "{}", notices[0]);
+    assert!(
+        notices[0].contains("other") && notices[0].contains("mygroup"),
+        "{}",
+        notices[0]
+    );
+    let env = Environ::parse(&server.get("/grouped"));
+    env.assert_str("mod_wsgi.application_group", "other");
+    let env = Environ::parse(&server.get("/grouped-dir"));
+    env.assert_str("mod_wsgi.application_group", "mygroup");
+
+    // A request routed at run time (%{ENV:...}) to a group no
+    // WSGIDaemonProcess defines gets 500 and WSGIRS0315.
+    assert_eq!(server.get("/daemon-env").status, 500);
+    let line = assert_logged(&server, "WSGIRS0315", "apps/req_environ.wsgi");
+    assert!(line.contains("somegroup"), "{line}");
+
+    // Named literally, the undefined group stops Apache at start-up.
+    for body in [
+        "WSGIScriptAlias /d @STAGE@/apps/req_environ.wsgi process-group=nosuchgroup\n",
+        "WSGIScriptAlias /d @STAGE@/apps/req_environ.wsgi\n<Location /d>\n  WSGIProcessGroup nosuchgroup\n</Location>\n",
+    ] {
+        let error = Server::try_start(Stage::new("req-undefined-group"), &Config::new(mpm, body))
+            .err()
+            .expect("an undefined process group must stop Apache");
+        assert!(
+            error.contains("nosuchgroup") && error.contains("WSGIRS0312"),
+            "{error}"
+        );
+    }
+
+    // <IfModule> guards with either of the module's names apply.
+    Environ::parse(&server.get("/guard-c"));
+    Environ::parse(&server.get("/guard-m"));
+    assert_eq!(server.get("/guard-neg").status, 404);
+
+    assert_id_lines_well_formed(&server.error_log());
+}
+
+under_event_and_prefork!(config_errors, script_loading, groups_and_guards);
