@@ -44,6 +44,8 @@ pub(crate) struct ResponseState {
     pub(crate) declared_length: Option<u64>,
     pub(crate) headers_sent: bool,
     pub(crate) body_sent: u64,
+    /// Bytes queued in the transport and not yet sent.
+    pub(crate) queued: usize,
     /// Set when nothing more may be sent (length reached, override, client gone).
     pub(crate) closed: bool,
     pub(crate) override_status: Option<u16>,

@@ -15,9 +15,10 @@ use super::start_response::StartResponse;
 use super::transport::Outcome;
 use crate::messages::{self, Level};
 
-/// Chunks larger than this are sent at once rather than copied into the
-/// transport's queue.
-const QUEUE_LIMIT: usize = 64 * 1024;
+/// At most this much of a list response is copied into the transport's
+/// queue before it is sent (with the GIL released): a response of many
+/// chunks then runs in bounded memory, and a large chunk is not copied.
+const QUEUE_LIMIT: usize = 256 * 1024;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SendMode {
@@ -107,7 +108,9 @@ pub(crate) fn send_chunk(
             "the application sent more data than its Content-Length; the rest was dropped",
         );
     }
-    let result = if mode == SendMode::Queue && data.len() <= QUEUE_LIMIT {
+    let queue =
+        mode == SendMode::Queue && exchange.state().response.queued + data.len() <= QUEUE_LIMIT;
+    let result = if queue {
         exchange.with_transport(|t| t.queue_body(data))
     } else {
         exchange.with_transport_detached(py, |t| t.send_body(data))
@@ -117,6 +120,12 @@ pub(crate) fn send_chunk(
     match result {
         Ok(()) => {
             state.response.body_sent += data.len() as u64;
+            // send_body sends what was queued before it.
+            state.response.queued = if queue {
+                state.response.queued + data.len()
+            } else {
+                0
+            };
             Ok(if state.response.closed {
                 Progress::Enough
             } else {
