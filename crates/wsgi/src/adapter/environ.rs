@@ -70,6 +70,58 @@ fn constants<'py>(py: Python<'py>, process: &ProcessInfo) -> &'py Constants {
     })
 }
 
+/// Environ keys seen before, as interned `str` objects: the same few dozen
+/// names come with every request, and reusing them saves decoding, an
+/// allocation and hashing per key. Bounded, because clients choose header
+/// names.
+type KeyCache =
+    std::collections::HashMap<Vec<u8>, Py<PyString>, std::hash::BuildHasherDefault<Fnv>>;
+
+const KEY_CACHE_LIMIT: usize = 512;
+
+thread_local! {
+    // Per thread, so no lock is held while Python allocates (a garbage
+    // collection could run code that lets another thread take the GIL).
+    // Never dropped: the strings live as long as the interpreter.
+    static KEY_CACHE: std::mem::ManuallyDrop<std::cell::RefCell<KeyCache>> = Default::default();
+}
+
+/// FNV-1a: keys are short, and a keyed hash buys nothing here (the cache
+/// is bounded, so colliding names cannot make it grow).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+fn environ_key<'py>(py: Python<'py>, cache: &mut KeyCache, key: &[u8]) -> Bound<'py, PyString> {
+    if let Some(k) = cache.get(key) {
+        return k.bind(py).clone();
+    }
+    let k = latin1_str(py, key);
+    if cache.len() < KEY_CACHE_LIMIT {
+        let interned = PyString::intern(py, &k.to_string_lossy());
+        cache.insert(key.to_vec(), interned.clone().unbind());
+        return interned;
+    }
+    k
+}
+
 pub(crate) fn build_environ<'py>(
     py: Python<'py>,
     process: &ProcessInfo,
@@ -80,12 +132,16 @@ pub(crate) fn build_environ<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = PyDict::new(py);
     let mut failure = None;
-    transport.cgi_variables(&mut |key, value| {
-        if failure.is_none()
-            && let Err(e) = environ.set_item(latin1_str(py, key), latin1_str(py, value))
-        {
-            failure = Some(e);
-        }
+    KEY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        transport.cgi_variables(&mut |key, value| {
+            if failure.is_none()
+                && let Err(e) =
+                    environ.set_item(environ_key(py, &mut cache, key), latin1_str(py, value))
+            {
+                failure = Some(e);
+            }
+        });
     });
     if let Some(e) = failure {
         return Err(e);
@@ -132,4 +188,32 @@ pub(crate) fn build_environ<'py>(
         environ.set_item(intern!(py, "apache.version"), v.bind(py))?;
     }
     Ok(environ)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_reused_and_the_cache_is_bounded() {
+        crate::test_support::with_python(|py| {
+            let mut cache = KeyCache::default();
+            let first = environ_key(py, &mut cache, b"REQUEST_METHOD");
+            let second = environ_key(py, &mut cache, b"REQUEST_METHOD");
+            assert!(first.is(&second), "a cached key is the same object");
+            assert_eq!(first.to_str().unwrap(), "REQUEST_METHOD");
+            assert_eq!(
+                environ_key(py, &mut cache, b"HTTP_X_\xe9")
+                    .to_str()
+                    .unwrap(),
+                "HTTP_X_\u{e9}"
+            );
+            for i in 0..KEY_CACHE_LIMIT * 2 {
+                environ_key(py, &mut cache, format!("HTTP_X_{i}").as_bytes());
+            }
+            assert_eq!(cache.len(), KEY_CACHE_LIMIT);
+            let uncached = environ_key(py, &mut cache, b"HTTP_NEW");
+            assert_eq!(uncached.to_str().unwrap(), "HTTP_NEW");
+        });
+    }
 }

@@ -24,6 +24,8 @@ pub(crate) struct State {
     /// `None` while another thread is doing I/O with it, or after the request.
     transport: Option<Box<dyn Transport>>,
     finished: bool,
+    /// `finish` is waiting for another thread to return the transport.
+    awaiting_transport: bool,
     pub(crate) input: InputState,
     pub(crate) response: ResponseState,
 }
@@ -71,6 +73,7 @@ impl Exchange {
             state: Mutex::new(State {
                 transport: Some(transport),
                 finished: false,
+                awaiting_transport: false,
                 input: InputState {
                     remaining: body_length,
                     at_end: body_length == Some(0),
@@ -123,14 +126,28 @@ impl Exchange {
     }
 
     fn put_back(&self, transport: Box<dyn Transport>) {
-        self.state().transport = Some(transport);
-        self.returned.notify_all();
+        let mut state = self.state();
+        state.transport = Some(transport);
+        // Waking is a system call: only when `finish` is actually waiting.
+        if state.awaiting_transport {
+            self.returned.notify_all();
+        }
     }
 
     /// Ends the exchange and hands the transport back to the host. If an
     /// application thread is still doing I/O with it, waits for that first:
     /// the host must not finish a request that someone is still writing to.
     pub(crate) fn finish(&self, py: Python<'_>) -> Box<dyn Transport> {
+        {
+            // The usual case: no other thread has it, so no need to release
+            // the GIL just to take it.
+            let mut state = self.state();
+            if let Some(transport) = state.transport.take() {
+                state.finished = true;
+                return transport;
+            }
+            state.awaiting_transport = true;
+        }
         py.detach(|| {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             loop {
