@@ -51,6 +51,7 @@ pub fn apache_version() -> (u32, u32, u32) {
 /// Called from Apache's child_init hook with live arguments.
 pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
     log::set_main_server(main);
+    crate::daemon::release_listeners();
     // SAFETY: the main server's configuration is live.
     let settings = unsafe { server_settings(main) };
     if settings.restrict_embedded == Some(true) {
@@ -219,6 +220,20 @@ pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 
     // SAFETY: a plain state query.
     let first_pass = unsafe { bindings::ap_state_query(bindings::AP_SQ_MAIN_STATE as i32) }
         == bindings::AP_SQ_MS_CREATE_PRE_CONFIG as i32;
+    let daemons = if first_pass {
+        // SAFETY: the live main server.
+        unsafe { crate::daemon::supervisor::check(main) }
+    } else {
+        Ok(())
+    };
+    if let Err(e) = daemons {
+        log::server(
+            Level::Error,
+            main,
+            &messages::format_line("", messages::DAEMON_STARTUP_FAILED, &e),
+        );
+        return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
+    }
     if !first_pass {
         // SAFETY: post_config's live pool and main server.
         if let Err(e) = unsafe { crate::daemon::supervisor::start(pconf, main) } {

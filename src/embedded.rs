@@ -270,11 +270,17 @@ pub fn handler(mut r: Request) -> c_int {
             url_scheme: scheme,
             application_group,
             client: r.client_description(),
+            queue_start: 0,
             variables: Vec::new(),
         };
         return crate::daemon::client::handle(
             r,
-            crate::daemon::client::DaemonRequest { frame, cgi, group },
+            crate::daemon::client::DaemonRequest {
+                frame,
+                cgi,
+                group,
+                sendfile: dir.enable_sendfile(),
+            },
         );
     };
     let request = adapter::Request {
@@ -297,6 +303,7 @@ pub fn handler(mut r: Request) -> c_int {
         request: r,
         brigade: r.new_brigade(),
         cgi,
+        sendfile: dir.enable_sendfile(),
     };
     let (outcome, transport) =
         wsgi::python::attach(|py| adapter::handle_request(py, process, &request, transport));
@@ -386,6 +393,8 @@ struct ApacheTransport {
     /// Holds the queued response until it is passed to Apache's filters.
     brigade: *mut apr_bucket_brigade,
     cgi: CgiOptions,
+    /// `WSGIEnableSendfile`.
+    sendfile: bool,
 }
 
 // SAFETY: used by one thread at a time (see `Request`); the brigade belongs
@@ -415,7 +424,8 @@ impl Transport for ApacheTransport {
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> io::Result<()> {
-        self.request.pass_file(self.brigade, fd, offset, len)
+        self.request
+            .pass_file(self.brigade, fd, offset, len, self.sendfile)
     }
 
     fn log(&self, level: Level, message: &str) {

@@ -153,6 +153,15 @@ pub extern "C" fn wsgi_rs_handler(r: *mut request_rec) -> c_int {
     })
 }
 
+/// The parent's periodic maintenance: daemons that stopped answering.
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_monitor(_p: *mut apr_pool_t, _s: *mut server_rec) -> c_int {
+    guarded("monitor", bindings::DECLINED as c_int, || {
+        crate::daemon::supervisor::monitor();
+        bindings::DECLINED as c_int
+    })
+}
+
 /// APR's other-child callback for daemon processes (death, restart, periodic check).
 pub extern "C" fn wsgi_rs_daemon_maintenance(reason: c_int, data: *mut c_void, status: c_int) {
     // SAFETY: APR passes back the slot registered with the callback.

@@ -422,7 +422,10 @@ pub fn cpu_seconds() -> u64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to a rusage.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) as u64
+    // Added up in microseconds: truncating each part to whole seconds first
+    // would lose up to two seconds.
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    (micros(usage.ru_utime) + micros(usage.ru_stime)) / 1_000_000
 }
 
 /// A minimal epoll set: readiness of connections (one-shot) and the listener.

@@ -41,7 +41,12 @@ fn start(mpm: Mpm, name: &str) -> Files {
     stage.make_readable();
     let server = Server::start(
         stage,
-        &Config::new(mpm, "WSGIScriptAlias /files @STAGE@/apps/resp_files.wsgi\n"),
+        &Config::new(
+            mpm,
+            "WSGIScriptAlias /files @STAGE@/apps/resp_files.wsgi\n\
+             WSGIScriptAlias /sendfile @STAGE@/apps/resp_files.wsgi\n\
+             <Location /sendfile>\n  WSGIEnableSendfile On\n</Location>\n",
+        ),
     );
     Files {
         server,
@@ -104,6 +109,17 @@ fn real_files_are_sent_intact(mpm: Mpm) {
     let r = s.get("/files/length?large.bin");
     assert_eq!(r.header("Content-Length"), Some(LARGE.to_string().as_str()));
     check(&r, &f.large, "large, with length");
+    // WSGIEnableSendfile On lets Apache use sendfile(2); same bytes.
+    check(
+        &s.get("/sendfile/length?large.bin"),
+        &f.large,
+        "large, sendfile",
+    );
+    check(
+        &s.get("/sendfile/offset?small.bin"),
+        &f.small[1000..],
+        "offset, sendfile",
+    );
 
     // The file's current position is where sending starts.
     check(

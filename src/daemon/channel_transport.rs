@@ -14,8 +14,9 @@ use crate::unix;
 
 /// Body frames are cut at this size so neither side holds more than this.
 const FRAME_DATA: usize = 256 * 1024;
-/// Queued response bytes beyond this are written at once.
-const QUEUE_LIMIT: usize = 256 * 1024;
+/// A safety net: the adapter sends (without the GIL) long before its queue
+/// grows this large, so this write with the GIL held should never happen.
+const QUEUE_LIMIT: usize = 1024 * 1024;
 
 pub struct ChannelTransport {
     pub conn: Conn,
@@ -131,6 +132,7 @@ impl Transport for ChannelTransport {
     }
 
     fn log(&self, level: Level, message: &str) {
+        let message = super::process::with_daemon_context(message);
         log::process_sink(level, &format!("[{}] {message}", self.client));
     }
 }

@@ -66,6 +66,8 @@ pub struct DaemonRequest<'a> {
     pub frame: RequestFrame,
     pub cgi: CgiOptions,
     pub group: &'a GroupRuntime,
+    /// `WSGIEnableSendfile`.
+    pub sendfile: bool,
 }
 
 fn log_line(r: &Request, group: &GroupRuntime, pid: u32, id: &str, text: &str) {
@@ -84,9 +86,60 @@ fn log_line(r: &Request, group: &GroupRuntime, pid: u32, id: &str, text: &str) {
     };
 }
 
+/// Why a new connection could not be used.
+enum Handshake {
+    /// No daemon accepted it in time, or the daemon closed it at once.
+    Unreachable(String),
+    /// The daemon does not speak this module's protocol.
+    Protocol(String),
+}
+
+/// Greets the daemon on a new connection and waits for its Hello, which a
+/// daemon sends as soon as it accepts the connection. Until then the
+/// request is not sent: a daemon that does not accept within
+/// connect-timeout (none running, or every one busy) has not seen it.
+fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result<(), Handshake> {
+    let mut out = Vec::new();
+    Hello::encode(&mut out, unix::getpid() as u32);
+    conn.write_all(&out)
+        .map_err(|e| Handshake::Unreachable(format!("the connection failed at once: {e}")))?;
+    let wait = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(10));
+    let _ = unix::set_read_timeout(&conn.stream, Some(wait));
+    match conn.read_frame() {
+        Ok((Kind::Hello, payload)) => {
+            conn.peer_pid = Hello::check(payload).map_err(Handshake::Protocol)?;
+            conn.greeted = true;
+            Ok(())
+        }
+        Ok((other, _)) => Err(Handshake::Protocol(format!(
+            "unexpected {other:?} frame instead of the daemon's Hello"
+        ))),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(Handshake::Unreachable(format!(
+                "no daemon process of the group accepted the connection on '{}' within connect-timeout ({} s)",
+                group.socket_path, group.settings.connect_timeout
+            )))
+        }
+        Err(e) => Err(Handshake::Unreachable(format!(
+            "the daemon process closed the connection at once ({e}); see its log lines"
+        ))),
+    }
+}
+
 /// Serves `r` through a daemon of `request.group`.
-pub fn handle(r: Request, request: DaemonRequest<'_>) -> c_int {
+pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
     let group = request.group;
+    request.frame.queue_start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -112,15 +165,43 @@ pub fn handle(r: Request, request: DaemonRequest<'_>) -> c_int {
                 }
             },
         };
-        out.clear();
-        if !conn.greeted {
-            Hello::encode(&mut out, unix::getpid() as u32);
+        if fresh {
+            match handshake(&mut conn, deadline, group) {
+                Ok(()) => {}
+                Err(Handshake::Unreachable(text)) => {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_CONNECT_FAILED,
+                        &text,
+                    );
+                    return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
+                }
+                Err(Handshake::Protocol(text)) => {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_PROTOCOL_ERROR,
+                        &text,
+                    );
+                    return bindings::HTTP_BAD_GATEWAY as c_int;
+                }
+            }
         }
+        out.clear();
         request.frame.encode(&mut out, &mut |visit| {
             visit_cgi_variables(&r, &request.cgi, visit)
         });
         if let Err(e) = conn.write_all(&out) {
-            if !fresh {
+            // The daemon did not get the whole request, so it cannot run it:
+            // it closed the connection (a recycling daemon says Retry on
+            // its connections, even one it just greeted, and closes them).
+            if Instant::now() < deadline {
+                if fresh {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 continue;
             }
             log_line(
@@ -132,7 +213,7 @@ pub fn handle(r: Request, request: DaemonRequest<'_>) -> c_int {
             );
             return bindings::HTTP_BAD_GATEWAY as c_int;
         }
-        match relay(r, group, &mut conn) {
+        match relay(r, group, &mut conn, request.sendfile) {
             Relay::Done(status, reusable) => {
                 if reusable {
                     give_back(group, conn);
@@ -157,7 +238,7 @@ pub fn handle(r: Request, request: DaemonRequest<'_>) -> c_int {
 }
 
 /// Reads the daemon's frames and carries them out until the response ends.
-fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn) -> Relay {
+fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> Relay {
     let brigade = r.new_brigade();
     let mut head_seen = false;
     let mut queued = 0usize;
@@ -299,7 +380,9 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn) -> Relay {
                 };
                 queued = 0;
                 // The file descriptor stays open until Apache has sent it (pass_file flushes).
-                if r.pass_file(brigade, file.as_raw_fd(), offset, len).is_err() {
+                if r.pass_file(brigade, file.as_raw_fd(), offset, len, sendfile)
+                    .is_err()
+                {
                     return Relay::Done(bindings::OK as c_int, false);
                 }
             }

@@ -77,6 +77,28 @@ pub(crate) fn set_registry(registry: *mut Registry) {
     REGISTRY.store(registry, Ordering::Release);
 }
 
+/// In an Apache child: the daemons' listening sockets are theirs alone, so
+/// that code running in the child cannot accept connections meant for a
+/// daemon group (as mod_wsgi closes them too). Each descriptor is pointed
+/// at /dev/null rather than closed: the registry still owns it.
+pub fn release_listeners() {
+    let Some(registry) = registry() else {
+        return;
+    };
+    // SAFETY: opening /dev/null; checked below.
+    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if null < 0 {
+        return;
+    }
+    for group in &registry.groups {
+        // SAFETY: replaces an inherited descriptor this process never uses
+        // with /dev/null (close-on-exec, as the socket was).
+        unsafe { libc::dup3(null, group.listener_fd(), libc::O_CLOEXEC) };
+    }
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(null) };
+}
+
 pub fn find_group(name: &str) -> Option<&'static GroupRuntime> {
     registry()?.groups.iter().find(|g| g.settings.name == name)
 }

@@ -6,7 +6,7 @@
 //! connection sits in epoll (one-shot); when a request arrives it is queued,
 //! a worker takes it, serves the request, and hands the connection back.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -30,7 +30,6 @@ const WAKER: u64 = 1;
 struct Job {
     conn: Conn,
     token: u64,
-    arrived: Instant,
 }
 
 struct Shared {
@@ -75,6 +74,9 @@ impl Shared {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(job) = queue.pop_front() {
+                // Busy before the queue lock is released: the accept loop
+                // never sees a job in neither place.
+                self.busy.fetch_add(1, Ordering::AcqRel);
                 return Some(job);
             }
             if self.stopping.load(Ordering::Acquire) {
@@ -85,6 +87,15 @@ impl Shared {
                 .wait(queue)
                 .unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Threads that would be free for one more connection: none busy, none
+    /// claimed by a queued request or by `fresh` connections (accepted,
+    /// their first request on its way).
+    fn free_threads(&self, fresh: usize) -> usize {
+        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let busy = self.busy.load(Ordering::Acquire);
+        (self.group.settings.threads as usize).saturating_sub(busy + queue.len() + fresh)
     }
 
     fn give_back(&self, token: u64, conn: Conn) {
@@ -103,9 +114,7 @@ fn refuse(mut conn: Conn, mut out: Vec<u8>) {
 }
 
 fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
-    let Job {
-        mut conn, arrived, ..
-    } = job;
+    let Job { mut conn, .. } = job;
     let mut out = Vec::new();
     let request = loop {
         let greeted = conn.greeted;
@@ -114,9 +123,9 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
             Err(_) => return None,
         };
         match kind {
+            // This daemon's Hello went out when the connection was accepted.
             Kind::Hello if !greeted => match Hello::check(payload) {
                 Ok(pid) => {
-                    Hello::encode(&mut out, unix::getpid() as u32);
                     conn.peer_pid = pid;
                     conn.greeted = true;
                 }
@@ -161,7 +170,14 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
         return None;
     }
     let settings = &shared.group.settings;
-    if settings.queue_timeout > 0 && arrived.elapsed() > Duration::from_secs(settings.queue_timeout)
+    // Measured from when the Apache child started handing the request
+    // over, as mod_wsgi does: waits in the listen backlog count too.
+    let waited = Duration::from_micros(
+        u64::try_from(unix_micros().saturating_sub(request.queue_start)).unwrap_or(0),
+    );
+    if settings.queue_timeout > 0
+        && request.queue_start > 0
+        && waited > Duration::from_secs(settings.queue_timeout)
     {
         log::process_sink(
             Level::Error,
@@ -170,7 +186,7 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
                 messages::QUEUE_TIMEOUT,
                 &format!(
                     "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",
-                    arrived.elapsed().as_secs_f64(),
+                    waited.as_secs_f64(),
                     settings.queue_timeout
                 ),
             ),
@@ -244,13 +260,14 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
 fn worker_loop(shared: Arc<Shared>, worker: usize) {
     while let Some(job) = shared.next_job() {
         let token = job.token;
-        shared.busy.fetch_add(1, Ordering::AcqRel);
         let conn = serve_connection(&shared, worker, job);
-        shared.busy.fetch_sub(1, Ordering::AcqRel);
+        // Handed back before this worker stops counting as busy: a draining
+        // accept loop that sees no one busy has every connection to refuse.
         match conn {
             Some(conn) => shared.give_back(token, conn),
             None => shared.waker.wake(),
         }
+        shared.busy.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -482,10 +499,24 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
     let mut next_token = 2u64;
     let mut tokens = Vec::new();
     let mut draining_seen = false;
+    // Accepted connections whose first request has not arrived yet.
+    let mut fresh: HashSet<u64> = HashSet::new();
+    // The listener is watched only while a thread is free, so that the
+    // group's other processes take the connections this one cannot serve
+    // at once.
+    let mut listening = true;
+    let hello = {
+        let mut out = Vec::new();
+        Hello::encode(&mut out, unix::getpid() as u32);
+        out
+    };
     loop {
         if shared.draining.load(Ordering::Acquire) && !draining_seen {
             draining_seen = true;
-            epoll.remove(listener);
+            if listening {
+                epoll.remove(listener);
+                listening = false;
+            }
             // Idle connections get a Retry: a child that picks one up (or
             // already sent a request on it) sends the request elsewhere.
             for (_, conn) in idle.drain() {
@@ -498,17 +529,40 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty();
-            if queue_empty && shared.busy.load(Ordering::Acquire) == 0 {
-                return 0;
-            }
             let since = shared
                 .drain_started
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .map(|t| t.elapsed())
                 .unwrap_or_default();
-            if since > Duration::from_secs(group.settings.graceful_timeout) {
+            if (queue_empty && shared.busy.load(Ordering::Acquire) == 0)
+                || since > Duration::from_secs(group.settings.graceful_timeout)
+            {
+                // No connection is closed without a word: a child that
+                // pooled one (or sent a request on it) gets Retry, not a
+                // reset, and sends the request elsewhere. Requests still
+                // queued after graceful-timeout were not run either.
+                let returned =
+                    std::mem::take(&mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()));
+                let queued =
+                    std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner()));
+                for conn in returned
+                    .into_iter()
+                    .map(|(_, c)| c)
+                    .chain(queued.into_iter().map(|j| j.conn))
+                {
+                    refuse(conn, Vec::new());
+                }
                 return 0;
+            }
+        }
+        if !draining_seen {
+            let free = shared.free_threads(fresh.len());
+            if listening && free == 0 {
+                epoll.remove(listener);
+                listening = false;
+            } else if !listening && free > 0 && epoll.add_listener(listener, LISTENER).is_ok() {
+                listening = true;
             }
         }
         if epoll.wait(Duration::from_millis(200), &mut tokens).is_err() {
@@ -516,14 +570,24 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
         }
         for &token in &tokens {
             match token {
-                LISTENER => {
-                    while let Ok(Some(stream)) = unix::accept(listener) {
+                LISTENER if listening => {
+                    while shared.free_threads(fresh.len()) > 0 {
+                        let Ok(Some(stream)) = unix::accept(listener) else {
+                            break;
+                        };
                         match unix::peer_uid(&stream) {
                             Ok(uid) if uid == group.socket_uid => {
                                 let token = next_token;
                                 next_token += 1;
-                                if epoll.add_oneshot(stream.as_raw_fd(), token).is_ok() {
-                                    idle.insert(token, Conn::new(stream));
+                                // The Hello goes out at once: the child waits
+                                // for it (within connect-timeout) before it
+                                // sends a request, and learns this pid.
+                                let mut conn = Conn::new(stream);
+                                if conn.write_all(&hello).is_ok()
+                                    && epoll.add_oneshot(conn.stream.as_raw_fd(), token).is_ok()
+                                {
+                                    fresh.insert(token);
+                                    idle.insert(token, conn);
                                 }
                             }
                             Ok(uid) => log::process_sink(
@@ -555,21 +619,27 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                         }
                     }
                 }
+                LISTENER => {}
                 token => {
+                    fresh.remove(&token);
                     if let Some(conn) = idle.remove(&token) {
                         shared
                             .queue
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .push_back(Job {
-                                conn,
-                                token,
-                                arrived: Instant::now(),
-                            });
+                            .push_back(Job { conn, token });
                         shared.queue_ready.notify_one();
                     }
                 }
             }
         }
     }
+}
+
+/// Microseconds since the epoch, as the channel's `queue_start` counts them.
+fn unix_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
 }

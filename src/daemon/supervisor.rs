@@ -25,6 +25,10 @@ pub struct Slot {
     pool: *mut apr_pool_t,
 }
 
+/// This generation's slots, for the periodic check (`monitor`): pool-owned
+/// slots, as addresses; emptied with the generation.
+static SLOTS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
 fn log_parent(level: Level, text: &str) {
     log::server(level, std::ptr::null(), text);
 }
@@ -154,6 +158,27 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
     Ok((uid, gid, user_name, extra))
 }
 
+/// Checks the daemon configuration without starting anything, so that
+/// Apache's first (foreground) configuration pass reports what would stop
+/// the daemons: `apachectl start` then fails with the message instead of
+/// detaching and dying.
+///
+/// # Safety
+/// As for `collect_groups`.
+pub unsafe fn check(main: *mut server_rec) -> Result<(), String> {
+    // SAFETY: forwarded from the caller.
+    let groups = unsafe { collect_groups(main)? };
+    // SAFETY: forwarded from the caller.
+    unsafe { check_references(main, &groups)? };
+    for group in &groups {
+        resolve(group)?;
+        if let Some(user) = &group.socket_user {
+            unix::lookup_user(user).ok_or_else(|| format!("unknown socket-user '{user}'"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates this generation's groups and forks their daemons. Returns an
 /// error message for a configuration that cannot run.
 ///
@@ -249,6 +274,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
         )
     };
     set_registry(registry);
+    SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
     // SAFETY: the pool is live.
     unsafe { pool::on_cleanup(pconf, end_generation) };
     // SAFETY: the registry lives as long as the pool.
@@ -265,6 +291,10 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
             };
             // SAFETY: the pool is live; the slot is freed with it.
             let slot = unsafe { pool::pool_box(pconf, slot) };
+            SLOTS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(slot as usize);
             // SAFETY: the slot is live and owned by the pool.
             unsafe { spawn(slot, Duration::ZERO) };
         }
@@ -275,6 +305,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
 /// On restart or stop: the sockets go (the daemons get SIGTERM and are
 /// reaped by APR, as noted with apr_pool_note_subprocess).
 fn end_generation() {
+    SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
     if let Some(registry) = super::registry() {
         for group in &registry.groups {
             let _ = std::fs::remove_file(&group.socket_path);
@@ -308,7 +339,8 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
         );
         return;
     }
-    slot_ref.started = Instant::now();
+    // The daemon sleeps `delay` before it starts: its life begins after.
+    slot_ref.started = Instant::now() + delay;
     registry
         .heartbeats
         .slot(group.first_slot + slot_ref.index)
@@ -353,23 +385,28 @@ pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
         return;
     };
     let group = &registry.groups[slot_ref.group];
-    let pid = slot_ref.proc_.pid;
     match reason as u32 {
         bindings::APR_OC_REASON_DEATH | bindings::APR_OC_REASON_LOST => {
             // SAFETY: unregistering the proc we registered.
             unsafe { bindings::apr_proc_other_child_unregister(data) };
+            // The pid is no longer ours: it could be reused by any process,
+            // which the heartbeat check must never kill.
+            let pid = std::mem::replace(&mut slot_ref.proc_.pid, 0);
             if mpm_stopping() {
                 return;
             }
-            let how = if libc::WIFSIGNALED(status) {
-                format!("was killed by signal {}", libc::WTERMSIG(status))
-            } else {
-                format!("exited with status {}", libc::WEXITSTATUS(status))
+            // The MPM passes APR's exit code: the exit status, or the number
+            // of the signal that killed the process, which cannot be told
+            // apart here. 0 is a daemon that recycled itself.
+            let how = match status {
+                0 => "exited normally".to_owned(),
+                n => format!("ended with exit status or signal {n}"),
             };
             let lived = slot_ref.started.elapsed();
-            // A daemon that dies young is probably failing at start-up: wait
-            // longer before each new attempt.
-            slot_ref.quick_deaths = if lived < Duration::from_secs(10) {
+            // A daemon that fails young is probably failing at start-up: wait
+            // longer before each new attempt. One that recycled itself
+            // (maximum-requests, a changed script...) did not fail.
+            slot_ref.quick_deaths = if status != 0 && lived < Duration::from_secs(10) {
                 slot_ref.quick_deaths + 1
             } else {
                 0
@@ -398,35 +435,52 @@ pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
             // SAFETY: the slot is live.
             unsafe { spawn(slot, delay) };
         }
-        bindings::APR_OC_REASON_RUNNING => {
-            let deadlock = group.settings.deadlock_timeout;
-            let beat = registry
-                .heartbeats
-                .slot(group.first_slot + slot_ref.index)
-                .load(std::sync::atomic::Ordering::Relaxed);
-            if deadlock > 0 && beat > 0 && unix::now_seconds() > beat + deadlock {
-                log_parent(
-                    Level::Error,
-                    &messages::format_line(
-                        &format!("{}, daemon pid={pid}", group.context()),
-                        messages::DAEMON_UNRESPONSIVE,
-                        &format!(
-                            "the daemon process has not answered for more than deadlock-timeout ({deadlock} s): stopped, or its Python is deadlocked; killing it"
-                        ),
-                    ),
-                );
-                unix::kill(pid, libc::SIGKILL);
-                // Count from now, so the kill is not repeated before the death is seen.
-                registry
-                    .heartbeats
-                    .slot(group.first_slot + slot_ref.index)
-                    .store(unix::now_seconds(), std::sync::atomic::Ordering::Relaxed);
-            }
-        }
+        bindings::APR_OC_REASON_RUNNING => check_heartbeat(registry, slot_ref),
         bindings::APR_OC_REASON_RESTART => {
             // SAFETY: unregistering the proc we registered.
             unsafe { bindings::apr_proc_other_child_unregister(data) };
         }
         _ => {}
+    }
+}
+
+/// Kills the daemon of `slot` if its heartbeat is older than deadlock-timeout:
+/// it is stopped, or its Python is blocked.
+fn check_heartbeat(registry: &Registry, slot: &Slot) {
+    let group = &registry.groups[slot.group];
+    let pid = slot.proc_.pid;
+    let deadlock = group.settings.deadlock_timeout;
+    let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
+    let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 && deadlock > 0 && beat > 0 && unix::now_seconds() > beat + deadlock {
+        log_parent(
+            Level::Error,
+            &messages::format_line(
+                &format!("{}, daemon pid={pid}", group.context()),
+                messages::DAEMON_UNRESPONSIVE,
+                &format!(
+                    "the daemon process has not answered for more than deadlock-timeout ({deadlock} s): stopped, or its Python is deadlocked; killing it"
+                ),
+            ),
+        );
+        unix::kill(pid, libc::SIGKILL);
+        // Count from now, so the kill is not repeated before the death is seen.
+        heartbeat.store(unix::now_seconds(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Apache's monitor hook, run by the MPM in the parent about every ten
+/// seconds: finds the daemons that stopped answering. (httpd 2.4 never
+/// gives other-children the periodic RUNNING call APR provides for this.)
+pub fn monitor() {
+    let Some(registry) = super::registry() else {
+        return;
+    };
+    let slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for slot in slots {
+        // SAFETY: the listed slots are live for the current generation (the
+        // list is emptied with it), and only this thread touches them.
+        let slot = unsafe { &*(slot as *const Slot) };
+        check_heartbeat(registry, slot);
     }
 }

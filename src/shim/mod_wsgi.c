@@ -13,6 +13,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <mpm_common.h>
 
 #include <string.h>
 
@@ -37,6 +38,7 @@ const command_rec wsgi_shim_command_table[] = {
     DIRECTIVE("WSGIChunkedRequest", OR_FILEINFO, "Enable/Disable support for chunked requests."),
     DIRECTIVE("WSGIMapHEADToGET", OR_FILEINFO, "Enable/Disable mapping of HEAD to GET."),
     DIRECTIVE("WSGIErrorOverride", OR_FILEINFO, "Enable/Disable overriding of error pages."),
+    DIRECTIVE("WSGIEnableSendfile", OR_FILEINFO, "Enable/Disable support for kernel sendfile."),
     DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Specify details of daemon processes to start."),
     DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),
     DIRECTIVE("WSGIRestrictEmbedded", RSRC_CONF, "Enable/Disable use of embedded mode."),
@@ -66,7 +68,6 @@ const command_rec wsgi_shim_command_table[] = {
     DIRECTIVE("WSGIIgnoreActivity", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGITrustedProxyHeaders", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGITrustedProxies", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIEnableSendfile", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIAccessScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIAuthUserScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
     DIRECTIVE("WSGIAuthGroupScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
@@ -119,6 +120,7 @@ static void wsgi_register_hooks(apr_pool_t *p)
     ap_hook_child_init(wsgi_rs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(wsgi_rs_translate_name, before_alias, after_userdir, APR_HOOK_MIDDLE);
     ap_hook_handler(wsgi_rs_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(wsgi_rs_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 
     /* Called once per configuration read, as this module is loaded. */
     wsgi_watching_load_module = 1;

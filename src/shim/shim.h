@@ -23,6 +23,7 @@ int wsgi_rs_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 void wsgi_rs_child_init(apr_pool_t *pchild, server_rec *s);
 int wsgi_rs_translate_name(request_rec *r);
 int wsgi_rs_handler(request_rec *r);
+int wsgi_rs_monitor(apr_pool_t *p, server_rec *s);
 
 /* The directive table and hook registration, for the module structure in Rust. */
 extern const command_rec wsgi_shim_command_table[];

@@ -212,7 +212,7 @@ impl Config {
         format!(
             "ServerRoot {d}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\nPidFile {d}/run/httpd.pid\n\
              DefaultRuntimeDir {d}/run\nMutex file:{d}/run default\nErrorLog {d}/error.log\nLogLevel info\n{user}\
-             Timeout {timeout}\nKeepAlive On\nServerTokens Full\n\
+             Timeout {timeout}\nKeepAlive On\nServerTokens Full\nCoreDumpDirectory {d}/run\n\
              LoadModule mpm_{mpm}_module {m}/mod_mpm_{mpm}.so\n{mpm_settings}\
              LoadModule authz_core_module {m}/mod_authz_core.so\n\
              LoadModule mime_module {m}/mod_mime.so\nTypesConfig /etc/mime.types\n\

@@ -49,6 +49,9 @@ pub struct RequestFrame {
     pub application_group: String,
     /// For log lines in the daemon, e.g. `client 127.0.0.1:5555`.
     pub client: String,
+    /// When the child started handing the request to the daemon group, in
+    /// microseconds since the epoch (0: unknown): queue-timeout counts from it.
+    pub queue_start: i64,
     /// CGI variables, as (name, value) byte strings.
     pub variables: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -83,7 +86,8 @@ impl RequestFrame {
             .u64(self.body_length.unwrap_or(0))
             .bytes(self.url_scheme.as_bytes())
             .bytes(self.application_group.as_bytes())
-            .bytes(self.client.as_bytes());
+            .bytes(self.client.as_bytes())
+            .i64(self.queue_start);
         variables(&mut |k, v| {
             w.bytes(k).bytes(v);
         });
@@ -100,6 +104,7 @@ impl RequestFrame {
         let url_scheme = r.text()?;
         let application_group = r.text()?;
         let client = r.text()?;
+        let queue_start = r.i64()?;
         let mut variables = Vec::new();
         while r.position() < payload.len() {
             let k = r.bytes()?.to_vec();
@@ -117,6 +122,7 @@ impl RequestFrame {
             url_scheme,
             application_group,
             client,
+            queue_start,
             variables,
         })
     }
@@ -228,6 +234,7 @@ mod tests {
             url_scheme: "https".into(),
             application_group: "".into(),
             client: "client 127.0.0.1:1".into(),
+            queue_start: 1_700_000_000_000_000,
             variables: vec![],
         };
         let mut out = Vec::new();

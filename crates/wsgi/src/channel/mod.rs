@@ -4,11 +4,14 @@
 //!
 //! Every frame is a 5-byte header (kind, then payload length as u32
 //! little-endian) and its payload. A connection starts with a `Hello` each
-//! way carrying the protocol version, then carries any number of requests,
-//! one at a time:
+//! way carrying the protocol version and the sender's pid: the daemon sends
+//! its own as soon as it accepts the connection, and the child sends no
+//! request before it has it (a daemon that does not accept within
+//! connect-timeout is unreachable). Then any number of requests, one at a
+//! time:
 //!
 //! ```text
-//! child  -> daemon  Request (metadata + CGI variables)
+//! child  -> daemon  Request (metadata, queue start time, CGI variables)
 //! daemon -> child   Read(max)          ... child -> daemon Body(bytes) / Body() at end / BodyError(text)
 //! daemon -> child   Head, Data*, File*, End(outcome)
 //!                   or Retry: the daemon did not and will not run this
@@ -26,5 +29,5 @@ pub use codec::{FrameHeader, HEADER_LEN, Kind, MAX_FRAME, Reader, Writer, push_f
 pub use messages::{EndFrame, Hello, RequestFrame, decode_head, encode_head};
 
 /// Bumped whenever a frame's layout changes; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 pub const MAGIC: &[u8; 6] = b"WSGIRS";

@@ -33,6 +33,7 @@ pub enum Directive {
     ChunkedRequest,
     MapHeadToGet,
     ErrorOverride,
+    EnableSendfile,
     DaemonProcess,
     SocketPrefix,
     RestrictEmbedded,
@@ -53,6 +54,7 @@ const SUPPORTED: &[(&str, Directive)] = &[
     ("WSGIChunkedRequest", Directive::ChunkedRequest),
     ("WSGIMapHEADToGET", Directive::MapHeadToGet),
     ("WSGIErrorOverride", Directive::ErrorOverride),
+    ("WSGIEnableSendfile", Directive::EnableSendfile),
     ("WSGIDaemonProcess", Directive::DaemonProcess),
     ("WSGISocketPrefix", Directive::SocketPrefix),
     ("WSGIRestrictEmbedded", Directive::RestrictEmbedded),
@@ -194,6 +196,10 @@ pub fn apply_directive<R: Clone>(
         }
         Directive::ChunkedRequest => {
             dir.chunked_request = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::EnableSendfile => {
+            dir.enable_sendfile = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
         Directive::ErrorOverride => {
@@ -419,6 +425,10 @@ mod tests {
         assert_eq!(
             apply("WSGIMapHEADToGET", "off").unwrap().1.map_head_to_get,
             Some(HeadToGet::Off)
+        );
+        assert_eq!(
+            apply("WSGIEnableSendfile", "On").unwrap().1.enable_sendfile,
+            Some(true)
         );
         assert!(
             apply("WSGIErrorOverride", "yes")

@@ -118,6 +118,7 @@ pub struct DirSettings {
     pub chunked_request: Option<bool>,
     pub map_head_to_get: Option<HeadToGet>,
     pub error_override: Option<bool>,
+    pub enable_sendfile: Option<bool>,
 }
 
 impl DirSettings {
@@ -135,6 +136,7 @@ impl DirSettings {
             chunked_request: pick(&base.chunked_request, &add.chunked_request),
             map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
             error_override: pick(&base.error_override, &add.error_override),
+            enable_sendfile: pick(&base.enable_sendfile, &add.enable_sendfile),
         }
     }
 
@@ -155,6 +157,10 @@ impl DirSettings {
     }
     pub fn error_override(&self) -> bool {
         self.error_override.unwrap_or(false)
+    }
+    /// mod_wsgi's default is Off: files go out with mmap and writev.
+    pub fn enable_sendfile(&self) -> bool {
+        self.enable_sendfile.unwrap_or(false)
     }
 }
 

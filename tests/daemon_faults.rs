@@ -1,0 +1,705 @@
+//! Daemon mode when things go wrong, through a real Apache: daemons killed
+//! (kill -9), exiting (before and after the headers), stuck in a loop,
+//! stopped (SIGSTOP), blocked with the GIL held, failing at start (a preload
+//! that raises, one that exits: back-off, no fork storm); the limits that
+//! recycle them (maximum-requests with atexit, request-timeout,
+//! restart-interval, inactivity-timeout, memory-limit, cpu-time-limit) and
+//! queue-timeout; a graceful restart under load; an unreachable socket or a
+//! daemon that cannot start (503); script reloading.
+//!
+//! Most run under the event MPM only: the supervision is the Apache
+//! parent's and the channel the same under every MPM (tests/daemon.rs runs
+//! the request paths under prefork too).
+
+mod common;
+mod daemon_support;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::*;
+use daemon_support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+/// How long a replacement daemon may take to answer.
+const RECOVERY: Duration = Duration::from_secs(5);
+
+fn get_pid(server: &Server) -> i32 {
+    pid_of(&server.get("/app/pid"))
+}
+
+/// Polls /app/pid until a daemon other than `old` answers; returns its pid
+/// and how long that took.
+fn new_pid_answers(server: &Server, old: i32, within: Duration) -> (i32, Duration) {
+    let start = Instant::now();
+    loop {
+        let r = server.get("/app/pid");
+        if r.status == 200 {
+            let pid = pid_of(&r);
+            if pid != old {
+                return (pid, start.elapsed());
+            }
+        }
+        assert!(
+            start.elapsed() < within,
+            "no daemon other than {old} answered within {within:?}:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn killed_daemon_gives_502_and_is_replaced(mpm: Mpm) {
+    let server = start(mpm, "daemon-kill9", "processes=1 threads=4", "");
+    let old = get_pid(&server);
+    std::thread::scope(|scope| {
+        let slow = scope.spawn(|| server.get("/app/slow?10-k9"));
+        let started: i32 = wait_for_file(&server, "started-k9", WAIT)
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(started, old);
+        signal(old, libc::SIGKILL);
+        let r = slow.join().unwrap();
+        assert_eq!(r.status, 502, "{}", r.text());
+    });
+    // The very next request is served, by a new daemon.
+    let start = Instant::now();
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 200, "{}", server.error_log());
+    let new = pid_of(&r);
+    assert_ne!(new, old);
+    assert!(
+        start.elapsed() < RECOVERY,
+        "the new daemon took {:?}",
+        start.elapsed()
+    );
+    let log = server.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(": WSGIRS0305: "))
+        .unwrap_or_else(|| panic!("no 502 line:\n{log}"));
+    assert!(line.contains(&format!("daemon pid={old}")), "{line}");
+    let line = log
+        .lines()
+        .find(|l| l.contains(": WSGIRS0302: "))
+        .unwrap_or_else(|| panic!("no restart line:\n{log}"));
+    assert!(
+        line.contains(&format!("daemon pid={old}")) && line.contains("exit status or signal 9"),
+        "{line}"
+    );
+    assert_lines_well_formed(&log, "site");
+    assert!(!log.contains("finished-k9"));
+}
+
+fn application_exits_before_and_after_headers(mpm: Mpm) {
+    let server = start(mpm, "daemon-exit", "processes=1 threads=4", "");
+    let old = get_pid(&server);
+    let r = server.get("/app/exit");
+    assert_eq!(r.status, 502, "{}", r.text());
+    let new = get_pid(&server);
+    assert_ne!(new, old);
+    let log = server.log_since(0, "ended with exit status or signal 3", WAIT);
+    assert!(
+        log.lines()
+            .any(|l| l.contains(": WSGIRS0302: ") && l.contains(&format!("daemon pid={old}"))),
+        "{log}"
+    );
+
+    // After the headers: the response is cut short, and that is logged.
+    let mark = server.log_mark();
+    let r = server.get("/app/exit-after-headers");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"partial;");
+    assert!(!r.complete, "a response cut short must not look complete");
+    let log = server.log_since(mark, ": WSGIRS0306: ", WAIT);
+    let line = log.lines().find(|l| l.contains(": WSGIRS0306: ")).unwrap();
+    assert!(line.contains(&format!("daemon pid={new}")), "{line}");
+    let newer = get_pid(&server);
+    assert_ne!(newer, new);
+    assert_lines_well_formed(&server.error_log(), "site");
+}
+
+fn request_timeout_recycles_the_daemon(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-request-timeout",
+        "processes=1 threads=2 request-timeout=2 graceful-timeout=4",
+        "",
+    );
+    let old = get_pid(&server);
+    let mark = server.log_mark();
+    std::thread::scope(|scope| {
+        let spin = scope.spawn(|| server.get("/app/spin"));
+        wait_for_file(&server, "spin-started", WAIT);
+        // On the sibling thread: headers at once, the end after the
+        // request-timeout fired; it must complete.
+        std::thread::sleep(Duration::from_millis(500));
+        let sibling = scope.spawn(|| server.get("/app/slow-stream?2.5"));
+        let r = spin.join().unwrap();
+        assert_eq!(r.status, 504, "{}", r.text());
+        let r = sibling.join().unwrap();
+        assert_eq!(r.status, 200);
+        assert!(r.complete, "the sibling's response was cut short");
+        assert_eq!(r.text(), format!("first;last in {old}"));
+    });
+    let log = server.log_since(mark, ": WSGIRS0310: ", WAIT);
+    assert!(log.contains(&format!("daemon pid={old}")), "{log}");
+    let (_, took) = new_pid_answers(&server, old, Duration::from_secs(15));
+    let log = server.error_log();
+    assert!(log.contains(": WSGIRS0311: "), "no recycle line:\n{log}");
+    assert!(!log.contains("the loop ended"));
+    assert_lines_well_formed(&log, "site");
+    eprintln!("request-timeout: a new daemon answered {took:?} after the timeout");
+}
+
+fn failing_start_up_backs_off(mpm: Mpm) {
+    // `pre` preloads a script that raises: logged, the daemon stays up.
+    // `dies` preloads one that ends its process: restarted with a back-off.
+    let stage = Stage::new("daemon-backoff");
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess pre display-name=%{GROUP} threads=2\n\
+             WSGIDaemonProcess dies display-name=%{GROUP} threads=2\n\
+             WSGIScriptAlias /pre @STAGE@/apps/daemon_preload_fail.wsgi process-group=pre application-group=%{GLOBAL}\n\
+             WSGIScriptAlias /dies @STAGE@/apps/daemon_exit_at_import.wsgi process-group=dies application-group=%{GLOBAL}\n",
+        ),
+    );
+    let started = Instant::now();
+    let first = wait_until(WAIT, "the pre daemon", || {
+        daemon_pids(&server, "pre").first().copied()
+    });
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(started.elapsed()));
+    let log = server.error_log();
+    let restarts = |group: &str| {
+        log.lines()
+            .filter(|l| l.contains(": WSGIRS0302: ") && l.contains(&format!("group='{group}'")))
+            .count()
+    };
+    assert_eq!(restarts("pre"), 0, "{log}");
+    assert!(log.contains("fails at import on purpose"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains(": WSGIRS0202: ") || l.contains("failed to preload")),
+        "{log}"
+    );
+    let dies = restarts("dies");
+    assert!(
+        (2..=7).contains(&dies),
+        "{dies} restarts of 'dies' in 8 s:\n{log}"
+    );
+    assert!(log.contains("ended with exit status or signal 7"), "{log}");
+    // The pre daemon is the same process, and answers each request with a 500.
+    assert_eq!(daemon_pids(&server, "pre"), [first]);
+    let r = server.get("/pre");
+    assert_eq!(r.status, 500);
+    assert_lines_well_formed(&server.error_log(), "pre");
+    eprintln!("back-off: {dies} restarts of a daemon dying at start in 8 s");
+}
+
+fn maximum_requests_rotates_without_errors(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-max-requests",
+        "processes=2 threads=2 maximum-requests=10",
+        "",
+    );
+    let first = wait_for_daemons(&server, "site", 2);
+    let mut seen: Vec<i32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut pids = Vec::new();
+                    for i in 0..25 {
+                        let r = server.get(if i % 2 == 0 {
+                            "/app/pid"
+                        } else {
+                            "/app/slow?0.02"
+                        });
+                        assert_eq!(
+                            r.status,
+                            200,
+                            "request {i}: {}\n{}",
+                            r.text(),
+                            server.error_log()
+                        );
+                        if i % 2 == 0 {
+                            pids.push(pid_of(&r));
+                        }
+                    }
+                    pids
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seen.sort_unstable();
+    seen.dedup();
+    assert!(
+        seen.len() >= 4,
+        "100 requests at 10 per process should rotate the pids: {seen:?}"
+    );
+    // The daemons that served their 10 requests went, and ran their
+    // atexit handlers.
+    std::thread::sleep(Duration::from_secs(1));
+    let gone: Vec<i32> = seen.iter().copied().filter(|p| !alive(*p)).collect();
+    assert!(gone.len() >= 2, "seen {seen:?}, gone {gone:?}");
+    for pid in &gone {
+        wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
+    }
+    assert!(
+        first.iter().any(|p| gone.contains(p)),
+        "first {first:?}, gone {gone:?}"
+    );
+    let log = server.error_log();
+    assert!(log.contains("maximum-requests (10) reached"), "{log}");
+    for id in ["WSGIRS0305", "WSGIRS0306", "WSGIRS0307", "WSGIRS0304"] {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+fn graceful_restart_under_load(mpm: Mpm) {
+    let server = start(mpm, "daemon-graceful", "processes=2 threads=4", "");
+    let before = wait_for_daemons(&server, "site", 2);
+    assert_eq!(before.len(), 2);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let total = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let stop = &stop;
+                let server = &server;
+                scope.spawn(move || {
+                    let mut pids = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let path = if t % 2 == 0 {
+                            "/app/pid"
+                        } else {
+                            "/app/slow?0.1"
+                        };
+                        let r = server.get(path);
+                        assert_eq!(
+                            r.status,
+                            200,
+                            "{path}: {}\n{}",
+                            r.text(),
+                            server.error_log()
+                        );
+                        // "PID" or "slept 0.1 in PID".
+                        pids.push(r.text().rsplit(' ').next().unwrap().parse::<i32>().unwrap());
+                    }
+                    pids
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(700));
+        server.signal("graceful");
+        // Until the new generation's daemons serve.
+        wait_until(Duration::from_secs(15), "new daemons", || {
+            let now = daemon_pids(&server, "site");
+            (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(())
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<i32>>()
+    });
+    assert!(total.len() > 20, "only {} requests", total.len());
+    let after = get_pid(&server);
+    assert!(!before.contains(&after));
+    // The old daemons went, and those that had loaded the application ran
+    // its atexit handlers.
+    for &pid in &before {
+        wait_until(WAIT, &format!("old daemon {pid} to go"), || {
+            (!alive(pid)).then_some(())
+        });
+        if total.contains(&pid) {
+            wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
+        }
+    }
+    assert!(before.iter().any(|p| total.contains(p)), "{before:?}");
+    let log = server.error_log();
+    assert_eq!(
+        count(&log, "WSGIRS0302"),
+        0,
+        "a restart is not a daemon death:\n{log}"
+    );
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-sigstop",
+        "processes=1 threads=2 deadlock-timeout=3 socket-timeout=2 connect-timeout=2",
+        "",
+    );
+    // On one kept-alive connection, so that the Apache child reuses its
+    // connection to the daemon: the request reaches the stopped daemon and
+    // no headers come back within socket-timeout.
+    let mut s = server.connect();
+    let get = b"GET /app/pid HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    s.write_all(get).unwrap();
+    let old = pid_of(&read_response(&mut s));
+    signal(old, libc::SIGSTOP);
+    let start = Instant::now();
+    s.write_all(get).unwrap();
+    let r = read_response(&mut s);
+    assert_eq!(r.status, 504, "{}", r.text());
+    let log = server.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(": WSGIRS0307: "))
+        .unwrap_or_else(|| panic!("no timeout line:\n{log}"));
+    assert!(
+        line.contains(&format!("daemon pid={old}")) && line.contains("within 2 s"),
+        "{line}"
+    );
+    // Then the parent finds the daemon's heartbeat stale and kills it
+    // (meanwhile new connections are not accepted: 503 after
+    // connect-timeout).
+    let (new, took) = new_pid_answers(&server, old, Duration::from_secs(20));
+    assert_ne!(new, old);
+    let log = server.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(": WSGIRS0303: "))
+        .unwrap_or_else(|| panic!("no kill line:\n{log}"));
+    assert!(line.contains(&format!("daemon pid={old}")), "{line}");
+    assert_lines_well_formed(&log, "site");
+    if alive(old) {
+        let _ = unsafe { libc::kill(old, libc::SIGCONT) };
+    }
+    eprintln!(
+        "SIGSTOP: a new daemon answered {took:?} after the first request ({:?} in all)",
+        start.elapsed()
+    );
+}
+
+fn queue_timeout_answers_504_without_running(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-queue-timeout",
+        "processes=1 threads=1 queue-timeout=1",
+        "",
+    );
+    get_pid(&server);
+    let mark = server.log_mark();
+    std::thread::scope(|scope| {
+        let slow = scope.spawn(|| server.get("/app/slow?2.5-q"));
+        wait_for_file(&server, "started-q", WAIT);
+        let r = server.get("/app/called?queued");
+        assert_eq!(r.status, 504, "{}", r.text());
+        assert_eq!(slow.join().unwrap().status, 200);
+    });
+    assert!(
+        !server.stage.path("run/called-queued").exists(),
+        "the queued request ran"
+    );
+    let log = server.log_since(mark, ": WSGIRS0309: ", WAIT);
+    assert!(log.contains("queue-timeout (1 s)"), "{log}");
+    // Without a wait, requests run.
+    assert_eq!(server.get("/app/called?after").status, 200);
+    assert_lines_well_formed(&server.error_log(), "site");
+}
+
+fn unreachable_daemon_gives_503(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-connect-timeout",
+        "processes=1 connect-timeout=1",
+        "",
+    );
+    // No request yet, so no child holds a connection: without the socket
+    // file, none can be made.
+    let socket = socket_path(&server, "site");
+    assert!(
+        socket.exists(),
+        "{socket:?} missing: {:?}",
+        socket_files(&server)
+    );
+    std::fs::remove_file(&socket).unwrap();
+    let start = Instant::now();
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let log = server.log_since(0, ": WSGIRS0304: ", WAIT);
+    assert!(log.contains("connect-timeout (1 s)"), "{log}");
+    assert_lines_well_formed(&log, "site");
+}
+
+fn daemon_that_cannot_start_gives_503(mpm: Mpm) {
+    let stage = Stage::new("daemon-no-python");
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess site display-name=%{GROUP} python-home=/nonexistent/python connect-timeout=2\n\
+             WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site\n",
+        ),
+    );
+    let start = Instant::now();
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 503, "{}\n{}", r.text(), server.error_log());
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+    let log = server.error_log();
+    assert!(log.contains(": WSGIRS0312: "), "{log}");
+    assert_lines_well_formed(&log, "site");
+}
+
+fn touched_script_restarts_the_daemon(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-reload",
+        "processes=1 threads=2",
+        "WSGIScriptAlias /reload @STAGE@/apps/daemon_reload.wsgi process-group=site\n",
+    );
+    // daemon_app.wsgi, loaded in the same daemon, runs its atexit handlers.
+    let old = get_pid(&server);
+    let r = server.get("/reload");
+    assert_eq!(r.status, 200, "{}", server.error_log());
+    let text = r.text();
+    assert_eq!(text, format!("version 1 from {old}"));
+    let _: i32 = text
+        .strip_prefix("version 1 from ")
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    let script = server.stage.path("apps/daemon_reload.wsgi");
+    let code = std::fs::read_to_string(&script)
+        .unwrap()
+        .replace("VERSION = 1", "VERSION = 2");
+    std::fs::write(&script, code).unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&script)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let r = server.get("/reload");
+    assert_eq!(r.status, 200, "{}", server.error_log());
+    let text = r.text();
+    let new: i32 = text
+        .strip_prefix("version 2 from ")
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    assert_ne!(new, old, "the script changed: the daemon must restart");
+    wait_until(WAIT, "the old daemon to go", || (!alive(old)).then_some(()));
+    wait_for_file(&server, &format!("atexit-{old}"), WAIT);
+    let log = server.error_log();
+    assert!(log.contains("daemon_reload.wsgi' changed"), "{log}");
+    for line in log.lines().filter(|l| l.contains(": WSGIRS0302: ")) {
+        assert!(line.contains("exited normally"), "{line}");
+    }
+}
+
+/// restart-interval, inactivity-timeout, memory-limit and cpu-time-limit
+/// each recycle their daemon gracefully: no request fails, a new pid
+/// answers.
+fn limits_recycle_without_client_errors(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("daemon-limits"),
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess interval display-name=%{GROUP} threads=2 restart-interval=2\n\
+             WSGIDaemonProcess idle display-name=%{GROUP} threads=1 inactivity-timeout=1\n\
+             WSGIDaemonProcess memory display-name=%{GROUP} threads=1 memory-limit=200000000\n\
+             WSGIDaemonProcess cpu display-name=%{GROUP} threads=1 cpu-time-limit=1\n\
+             WSGIScriptAlias /interval @STAGE@/apps/daemon_app.wsgi process-group=interval\n\
+             WSGIScriptAlias /idle @STAGE@/apps/daemon_app.wsgi process-group=idle\n\
+             WSGIScriptAlias /memory @STAGE@/apps/daemon_app.wsgi process-group=memory\n\
+             WSGIScriptAlias /cpu @STAGE@/apps/daemon_app.wsgi process-group=cpu\n",
+        ),
+    );
+    let pid = |path: &str| -> i32 {
+        let r = server.get(path);
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}\n{}",
+            r.text(),
+            server.error_log()
+        );
+        r.text().rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let changes = |path: &str, old: i32| {
+        wait_until(RECOVERY, &format!("a new daemon for {path}"), || {
+            let new = pid(path);
+            (new != old).then_some(new)
+        })
+    };
+
+    // memory-limit: a request that passes it completes, then the process goes.
+    let old = pid("/memory/pid");
+    let r = server.get("/memory/grow?250");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), format!("kept 250 MB in {old}"));
+    changes("/memory/pid", old);
+
+    // cpu-time-limit: likewise.
+    let old = pid("/cpu/pid");
+    assert_eq!(
+        server.get("/cpu/burn?1.5").text(),
+        format!("burnt in {old}")
+    );
+    changes("/cpu/pid", old);
+
+    // inactivity-timeout: an idle daemon is replaced; the next request is served.
+    let old = pid("/idle/pid");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_ne!(pid("/idle/pid"), old);
+
+    // restart-interval: under a steady load, the pids rotate and nothing fails.
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        seen.push(pid("/interval/slow?0.05"));
+    }
+    seen.dedup();
+    assert!(seen.len() >= 2, "{seen:?}");
+
+    let log = server.error_log();
+    for reason in [
+        "memory-limit",
+        "cpu-time-limit",
+        "inactivity-timeout",
+        "restart-interval",
+    ] {
+        assert!(
+            log.contains(&format!(
+                "recycling the daemon process gracefully: {reason}"
+            )),
+            "{reason}:\n{log}"
+        );
+    }
+    for id in ["WSGIRS0304", "WSGIRS0305", "WSGIRS0306", "WSGIRS0307"] {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    for line in log.lines().filter(|l| l.contains(": WSGIRS0302: ")) {
+        assert!(line.contains("exited normally"), "{line}");
+    }
+    assert_lines_well_formed(&log, "site");
+}
+
+/// Python blocked with the GIL held past deadlock-timeout: the daemon is
+/// replaced; its request fails with 502, the next one is served.
+fn blocked_python_is_replaced(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-deadlock",
+        "processes=1 threads=2 deadlock-timeout=2",
+        "",
+    );
+    let old = get_pid(&server);
+    let started = Instant::now();
+    let r = server.get("/app/hold-gil?30");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let (new, _) = new_pid_answers(&server, old, RECOVERY);
+    assert_ne!(new, old);
+    let log = server.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(": WSGIRS0303: "))
+        .unwrap_or_else(|| panic!("no deadlock line:\n{log}"));
+    assert!(line.contains(&format!("daemon pid={old}")), "{line}");
+    assert!(!log.contains("the GIL came back"));
+    assert_lines_well_formed(&log, "site");
+}
+
+mod event {
+    use super::*;
+    #[test]
+    fn killed_daemon_gives_502_and_is_replaced() {
+        super::killed_daemon_gives_502_and_is_replaced(Mpm::Event)
+    }
+    #[test]
+    fn application_exits_before_and_after_headers() {
+        super::application_exits_before_and_after_headers(Mpm::Event)
+    }
+    #[test]
+    fn request_timeout_recycles_the_daemon() {
+        super::request_timeout_recycles_the_daemon(Mpm::Event)
+    }
+    #[test]
+    fn failing_start_up_backs_off() {
+        super::failing_start_up_backs_off(Mpm::Event)
+    }
+    #[test]
+    fn maximum_requests_rotates_without_errors() {
+        super::maximum_requests_rotates_without_errors(Mpm::Event)
+    }
+    #[test]
+    fn graceful_restart_under_load() {
+        super::graceful_restart_under_load(Mpm::Event)
+    }
+    #[test]
+    fn stopped_daemon_times_out_and_is_killed() {
+        super::stopped_daemon_times_out_and_is_killed(Mpm::Event)
+    }
+    #[test]
+    fn queue_timeout_answers_504_without_running() {
+        super::queue_timeout_answers_504_without_running(Mpm::Event)
+    }
+    #[test]
+    fn unreachable_daemon_gives_503() {
+        super::unreachable_daemon_gives_503(Mpm::Event)
+    }
+    #[test]
+    fn daemon_that_cannot_start_gives_503() {
+        super::daemon_that_cannot_start_gives_503(Mpm::Event)
+    }
+    #[test]
+    fn touched_script_restarts_the_daemon() {
+        super::touched_script_restarts_the_daemon(Mpm::Event)
+    }
+    #[test]
+    fn limits_recycle_without_client_errors() {
+        super::limits_recycle_without_client_errors(Mpm::Event)
+    }
+    #[test]
+    fn blocked_python_is_replaced() {
+        super::blocked_python_is_replaced(Mpm::Event)
+    }
+}
+
+/// Under prefork, where every request is a separate child with its own
+/// connections, the two that depend most on the children's connection
+/// pools.
+mod prefork {
+    use super::*;
+    #[test]
+    fn killed_daemon_gives_502_and_is_replaced() {
+        super::killed_daemon_gives_502_and_is_replaced(Mpm::Prefork)
+    }
+    #[test]
+    fn maximum_requests_rotates_without_errors() {
+        super::maximum_requests_rotates_without_errors(Mpm::Prefork)
+    }
+}

@@ -1,0 +1,308 @@
+//! Helpers shared by the daemon-mode tests (daemon.rs, daemon_faults.rs):
+//! configurations with a daemon group whose socket is in the stage's run/
+//! directory, finding the daemon processes, the facts
+//! tests/apps/daemon_app.wsgi reports, the deterministic stream of the
+//! size tests, and checks of the module's log lines.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::common::{Config, Mpm, Response, Server, Stage};
+
+/// The daemon processes get this title (`display-name=%{GROUP}`), so that
+/// a test can tell them from Apache's children in /proc.
+pub fn title(group: &str) -> String {
+    format!("(wsgi:{group})")
+}
+
+/// A configuration with the daemon group `site` (`options` added to its
+/// WSGIDaemonProcess line), its socket under the stage's run/ directory and
+/// /app routed to tests/apps/daemon_app.wsgi in it; `extra` follows.
+pub fn config(mpm: Mpm, options: &str, extra: &str) -> Config {
+    Config::new(
+        mpm,
+        &format!(
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess site display-name=%{{GROUP}} {options}\n\
+             WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site\n{extra}"
+        ),
+    )
+}
+
+pub fn start(mpm: Mpm, name: &str, options: &str, extra: &str) -> Server {
+    Server::start(Stage::new(name), &config(mpm, options, extra))
+}
+
+/// `key=value` lines, as /app/info writes them.
+pub fn facts(r: &Response) -> BTreeMap<String, String> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The pid of the daemon that served a GET of `path` (which answers with
+/// its pid alone, like /app/pid).
+pub fn pid_of(r: &Response) -> i32 {
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not a pid: {:?}", r.text()))
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The parent pid of `pid`, from /proc.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = read(PathBuf::from(format!("/proc/{pid}/stat")));
+    // pid (comm) state ppid ...: comm may contain spaces, so split after ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>()
+            && parent_of(pid) == Some(parent)
+        {
+            out.push(pid);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+pub fn comm(pid: i32) -> String {
+    read(PathBuf::from(format!("/proc/{pid}/comm")))
+        .trim()
+        .to_owned()
+}
+
+/// The live daemon processes of `group` under the server (by their title).
+pub fn daemon_pids(server: &Server, group: &str) -> Vec<i32> {
+    let title = title(group);
+    children_of(server.pid)
+        .into_iter()
+        .filter(|p| comm(*p) == title && !is_zombie(*p))
+        .collect()
+}
+
+/// Waits until `group` has `n` live daemons (each sets its title early in
+/// its start-up, so right after Apache starts some may not show yet).
+pub fn wait_for_daemons(server: &Server, group: &str, n: usize) -> Vec<i32> {
+    wait_until(
+        Duration::from_secs(10),
+        &format!("{n} daemons of {group}"),
+        || {
+            let pids = daemon_pids(server, group);
+            (pids.len() == n).then_some(pids)
+        },
+    )
+}
+
+/// Apache's own children (not daemons) under the server.
+pub fn apache_children(server: &Server) -> Vec<i32> {
+    children_of(server.pid)
+        .into_iter()
+        .filter(|p| !comm(*p).starts_with("(wsgi:") && !is_zombie(*p))
+        .collect()
+}
+
+pub fn is_zombie(pid: i32) -> bool {
+    let stat = read(PathBuf::from(format!("/proc/{pid}/stat")));
+    match stat.rfind(')') {
+        Some(i) => stat[i + 1..].split_whitespace().next() == Some("Z"),
+        None => true,
+    }
+}
+
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    let exists = unsafe { libc::kill(pid, 0) == 0 };
+    exists && !is_zombie(pid)
+}
+
+pub fn signal(pid: i32, sig: i32) {
+    // SAFETY: a plain kill of a process this test started (through Apache).
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
+}
+
+/// A field of /proc/<pid>/status in kB (e.g. VmRSS).
+pub fn status_kb(pid: i32, field: &str) -> Option<u64> {
+    read(PathBuf::from(format!("/proc/{pid}/status")))
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A counter of /proc/<pid>/io (rchar, wchar, ...).
+pub fn io_counter(pid: i32, field: &str) -> u64 {
+    read(PathBuf::from(format!("/proc/{pid}/io")))
+        .lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/io"))
+}
+
+/// Waits up to `timeout` for `check` to return Some.
+pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for the file run/`name` the application writes; returns its text.
+pub fn wait_for_file(server: &Server, name: &str, timeout: Duration) -> String {
+    let path = server.stage.path(&format!("run/{name}"));
+    wait_until(timeout, &format!("run/{name}"), || {
+        let text = std::fs::read_to_string(&path).ok()?;
+        text.ends_with('\n').then_some(text)
+    })
+}
+
+/// Socket files under the stage's run/ directory.
+pub fn socket_files(server: &Server) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(server.stage.path("run"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sock"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The socket path of `group`, as src/daemon/mod.rs names it.
+pub fn socket_path(server: &Server, group: &str) -> PathBuf {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in group.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    server
+        .stage
+        .path(&format!("run/wsgi.{}.{hash:08x}.sock", server.pid))
+}
+
+/// How many lines of the error log carry message `id`.
+pub fn count(log: &str, id: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains(&format!(": {id}: ")))
+        .count()
+}
+
+/// Every line the module wrote with a message id has the module's shape,
+/// and those about daemons name a group (`group` for the ones of this test's
+/// requests) and the daemon's pid. (An exception's text in a traceback may
+/// quote an id too: those lines are Python's.)
+pub fn assert_lines_well_formed(log: &str, group: &str) {
+    for line in log
+        .lines()
+        .filter(|l| l.contains("): WSGIRS") || l.contains("WSGIRS03"))
+    {
+        assert!(line.contains("mod_wsgi_rs (pid="), "malformed line: {line}");
+        let id = &line[line.find("WSGIRS").unwrap()..][..10];
+        if id.starts_with("WSGIRS03") && !["WSGIRS0315", "WSGIRS0316"].contains(&id) {
+            assert!(line.contains("group='"), "no group in: {line}");
+        }
+        if ["WSGIRS0305", "WSGIRS0306", "WSGIRS0309", "WSGIRS0310"].contains(&id) {
+            assert!(
+                line.contains(&format!("group='{group}'")),
+                "not group {group}: {line}"
+            );
+        }
+        if [
+            "WSGIRS0302",
+            "WSGIRS0303",
+            "WSGIRS0305",
+            "WSGIRS0306",
+            "WSGIRS0309",
+            "WSGIRS0310",
+            "WSGIRS0311",
+            "WSGIRS0312",
+            "WSGIRS0313",
+            "WSGIRS0314",
+        ]
+        .contains(&id)
+        {
+            assert!(line.contains("daemon pid="), "no daemon pid in: {line}");
+        }
+    }
+}
+
+/// No crash of any process in the log.
+pub fn assert_no_crash(log: &str) {
+    for bad in [
+        "Segmentation fault",
+        "panicked",
+        "Fatal Python error",
+        "exit signal Abort",
+    ] {
+        assert!(!log.contains(bad), "{bad:?} in the error log:\n{log}");
+    }
+}
+
+// The deterministic stream of the size tests: 64 KiB blocks, each its index
+// (8 bytes, little-endian) followed by a fixed xorshift64 block, as
+// block() in daemon_app.wsgi makes them.
+
+pub const BLOCK: usize = 65536;
+
+pub fn base_block() -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(BLOCK);
+    for _ in 0..BLOCK / 8 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+pub fn fill_block(base: &[u8], index: u64, out: &mut [u8]) {
+    out.copy_from_slice(base);
+    out[..8].copy_from_slice(&index.to_le_bytes());
+}
+
+/// The inode of the listening UNIX socket bound at `path` (/proc/net/unix).
+pub fn socket_inode(path: &std::path::Path) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/unix").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.len() >= 8 && std::path::Path::new(fields[7]) == path)
+            .then(|| fields[6].parse().ok())?
+    })
+}
+
+/// Whether process `pid` has the socket of inode `inode` open.
+pub fn holds_socket(pid: i32, inode: u64) -> bool {
+    let target = format!("socket:[{inode}]");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.flatten()
+                .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy() == target))
+        })
+        .unwrap_or(false)
+}
