@@ -1,0 +1,13 @@
+# The 100 MiB file (the same one Apache serves statically) through
+# wsgi.file_wrapper, with Content-Length.
+import os
+
+PATH = os.path.join(os.path.dirname(__file__), "..", "htdocs", "100M.bin")
+
+
+def application(environ, start_response):
+    f = open(PATH, "rb")
+    size = os.fstat(f.fileno()).st_size
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(size))])
+    return environ["wsgi.file_wrapper"](f, 65536)
