@@ -471,6 +471,8 @@ fn read_line(s: &mut impl Read) -> Option<String> {
     let mut byte = [0u8; 1];
     loop {
         match s.read(&mut byte) {
+            // A signal to the test process must not look like a closed connection.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => {
                 return if line.is_empty() {
                     None
@@ -549,6 +551,7 @@ pub fn read_response(s: &mut TcpStream) -> Response {
         let mut got = 0;
         while got < n {
             match s.read(&mut body[got..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Ok(0) | Err(_) => break,
                 Ok(k) => got += k,
             }

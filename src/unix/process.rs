@@ -1,0 +1,229 @@
+//! The process: identity and privileges, signals, limits, time.
+
+use std::ffi::CString;
+use std::io;
+
+use super::check;
+
+/// Drops root: group, supplementary groups, then user.
+pub fn drop_privileges(
+    uid: u32,
+    gid: u32,
+    user_name: &str,
+    extra_groups: &[u32],
+) -> io::Result<()> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    // SAFETY: setgid/initgroups/setgroups/setuid with valid arguments.
+    unsafe {
+        check(libc::setgid(gid))?;
+        let name = CString::new(user_name).unwrap_or_default();
+        check(libc::initgroups(name.as_ptr(), gid))?;
+        if !extra_groups.is_empty() {
+            let mut groups: Vec<libc::gid_t> = Vec::new();
+            let n = libc::getgroups(0, std::ptr::null_mut());
+            if n > 0 {
+                groups.resize(n as usize, 0);
+                libc::getgroups(n, groups.as_mut_ptr());
+            }
+            groups.extend_from_slice(extra_groups);
+            check(libc::setgroups(groups.len(), groups.as_ptr()))?;
+        }
+        check(libc::setuid(uid))?;
+    }
+    Ok(())
+}
+
+/// The home directory of `uid` from the password database.
+pub fn home_of(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: passwd is plain data; getpwuid_r writes into our buffers.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: all pointers are to live buffers of the stated sizes.
+    let rv = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rv != 0 || result.is_null() || pwd.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir points into `buf`, NUL-terminated.
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+pub fn set_umask(mask: u32) {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
+
+/// Sets the thread/process name shown by `ps -o comm` and `top` (15 bytes).
+pub fn set_process_name(name: &str) {
+    let name = CString::new(name.chars().take(15).collect::<String>()).unwrap_or_default();
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+}
+
+/// Blocks the shutdown and restart signals in this thread (and threads it
+/// starts later), so a dedicated thread can wait for them with `sigwait`.
+pub fn block_control_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGUSR1,
+            libc::SIGXCPU,
+        ] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Restores default dispositions for signals Apache's parent handles, so
+/// the daemon does not run Apache's handlers.
+pub fn reset_signal_handlers() {
+    for s in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGXCPU,
+        libc::SIGCHLD,
+        libc::SIGALRM,
+        libc::SIGWINCH,
+    ] {
+        // SAFETY: installing the default disposition.
+        unsafe { libc::signal(s, libc::SIG_DFL) };
+    }
+    // SAFETY: ignoring SIGPIPE: writes to a closed socket return EPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: unblock everything the parent may have blocked.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Waits for one of the signals in `set` (blocked beforehand).
+pub fn wait_signal(set: &libc::sigset_t) -> i32 {
+    let mut sig = 0;
+    // SAFETY: `set` is an initialised signal set.
+    unsafe { libc::sigwait(set, &mut sig) };
+    sig
+}
+
+pub fn kill(pid: i32, signal: i32) -> bool {
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(pid, signal) == 0 }
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: getpid cannot fail.
+    unsafe { libc::getpid() }
+}
+
+/// Ends the process at once: a forked daemon must not run the pool
+/// cleanups it inherited from Apache's parent.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Resident set size of this process, in bytes.
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf cannot fail for _SC_PAGESIZE.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
+}
+
+/// CPU time (user + system) used by this process, in seconds.
+pub fn cpu_seconds() -> u64 {
+    // SAFETY: rusage is plain data that getrusage fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    // Added up in microseconds: truncating each part to whole seconds first
+    // would lose up to two seconds.
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    (micros(usage.ru_utime) + micros(usage.ru_stime)) / 1_000_000
+}
+
+/// A user name (or `#uid`) to (uid, primary gid).
+pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    if let Some(number) = name.strip_prefix('#') {
+        let uid: u32 = number.parse().ok()?;
+        return Some((uid, primary_gid_of(uid).unwrap_or(uid)));
+    }
+    let c_name = CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: passwd is plain data; getpwnam_r writes into our buffers.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: all pointers refer to live buffers of the stated sizes.
+    let rv = unsafe {
+        libc::getpwnam_r(
+            c_name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    (rv == 0 && !result.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
+}
+
+fn primary_gid_of(uid: u32) -> Option<u32> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: as in lookup_user.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: as in lookup_user.
+    let rv = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    (rv == 0 && !result.is_null()).then_some(pwd.pw_gid)
+}
+
+/// A group name (or `#gid`) to its gid.
+pub fn lookup_group(name: &str) -> Option<u32> {
+    if let Some(number) = name.strip_prefix('#') {
+        return number.parse().ok();
+    }
+    let c_name = CString::new(name).ok()?;
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: group is plain data; getgrnam_r writes into our buffers.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: all pointers refer to live buffers of the stated sizes.
+    let rv = unsafe {
+        libc::getgrnam_r(
+            c_name.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    (rv == 0 && !result.is_null()).then_some(grp.gr_gid)
+}
+
+/// Seconds since the epoch, for heartbeats.
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
