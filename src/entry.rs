@@ -24,7 +24,11 @@ fn guarded<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
             log::server(
                 Level::Error,
                 std::ptr::null(),
-                &format!("mod_wsgi_rs: internal error (panic) in {what}: {detail}"),
+                &messages::format_line(
+                    "",
+                    messages::INTERNAL_ERROR,
+                    &format!("internal error (panic) in {what}: {detail}"),
+                ),
             );
             fallback
         }

@@ -12,9 +12,11 @@
 pub mod channel_transport;
 pub mod client;
 pub mod conn;
+mod monitor;
 pub mod process;
 pub mod server;
 pub mod supervisor;
+mod worker;
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicPtr, Ordering};

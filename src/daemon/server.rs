@@ -13,13 +13,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::types::PyTracebackMethods;
-use wsgi::adapter::{self, EnvironExtras, Outcome, ProcessInfo};
-use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
+use wsgi::adapter::ProcessInfo;
+use wsgi::channel::Hello;
 use wsgi::messages::{self, Level};
 use wsgi::python::{self, loader};
 
-use super::channel_transport::ChannelTransport;
 use super::conn::Conn;
+use super::monitor::{heartbeat_loop, monitor_loop};
+use super::worker::{refuse, worker_loop};
 use super::{GroupRuntime, Registry};
 use crate::apache::log;
 use crate::unix::{self, Epoll, Waker};
@@ -27,34 +28,34 @@ use crate::unix::{self, Epoll, Waker};
 const LISTENER: u64 = 0;
 const WAKER: u64 = 1;
 
-struct Job {
-    conn: Conn,
-    token: u64,
+pub(super) struct Job {
+    pub(super) conn: Conn,
+    pub(super) token: u64,
 }
 
-struct Shared {
-    group: &'static GroupRuntime,
-    info: ProcessInfo,
-    context: String,
-    queue: Mutex<VecDeque<Job>>,
-    queue_ready: Condvar,
+pub(super) struct Shared {
+    pub(super) group: &'static GroupRuntime,
+    pub(super) info: ProcessInfo,
+    pub(super) context: String,
+    pub(super) queue: Mutex<VecDeque<Job>>,
+    pub(super) queue_ready: Condvar,
     /// Connections workers are done with, for the accept loop to re-arm.
-    returned: Mutex<Vec<(u64, Conn)>>,
-    waker: Waker,
-    draining: AtomicBool,
-    stopping: AtomicBool,
-    drain_started: Mutex<Option<Instant>>,
-    busy: AtomicUsize,
-    served: AtomicU64,
+    pub(super) returned: Mutex<Vec<(u64, Conn)>>,
+    pub(super) waker: Waker,
+    pub(super) draining: AtomicBool,
+    pub(super) stopping: AtomicBool,
+    pub(super) drain_started: Mutex<Option<Instant>>,
+    pub(super) busy: AtomicUsize,
+    pub(super) served: AtomicU64,
     /// When each worker's current request started (None when idle).
-    running: Mutex<Vec<Option<Instant>>>,
-    last_activity: Mutex<Instant>,
-    heartbeat: &'static std::sync::atomic::AtomicU64,
+    pub(super) running: Mutex<Vec<Option<Instant>>>,
+    pub(super) last_activity: Mutex<Instant>,
+    pub(super) heartbeat: &'static std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
     /// Starts a graceful recycle: no new requests, in-flight ones finish.
-    fn begin_drain(&self, reason: &str) {
+    pub(super) fn begin_drain(&self, reason: &str) {
         if self.draining.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -70,7 +71,7 @@ impl Shared {
         self.waker.wake();
     }
 
-    fn next_job(&self) -> Option<Job> {
+    pub(super) fn next_job(&self) -> Option<Job> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(job) = queue.pop_front() {
@@ -98,274 +99,12 @@ impl Shared {
         (self.group.settings.threads as usize).saturating_sub(busy + queue.len() + fresh)
     }
 
-    fn give_back(&self, token: u64, conn: Conn) {
+    pub(super) fn give_back(&self, token: u64, conn: Conn) {
         self.returned
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((token, conn));
         self.waker.wake();
-    }
-}
-
-/// Writes `Retry` (the request was not and will not be run here) and closes.
-fn refuse(mut conn: Conn, mut out: Vec<u8>) {
-    push_frame(&mut out, Kind::Retry, b"");
-    let _ = conn.write_all(&out);
-}
-
-fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
-    let Job { mut conn, .. } = job;
-    let mut out = Vec::new();
-    let request = loop {
-        let greeted = conn.greeted;
-        let (kind, payload) = match conn.read_frame() {
-            Ok(frame) => frame,
-            Err(_) => return None,
-        };
-        match kind {
-            // This daemon's Hello went out when the connection was accepted.
-            Kind::Hello if !greeted => match Hello::check(payload) {
-                Ok(pid) => {
-                    conn.peer_pid = pid;
-                    conn.greeted = true;
-                }
-                Err(e) => {
-                    log::process_sink(
-                        Level::Error,
-                        &messages::format_line(
-                            &shared.context,
-                            messages::DAEMON_PROTOCOL_ERROR,
-                            &e,
-                        ),
-                    );
-                    return None;
-                }
-            },
-            Kind::Request if greeted => match RequestFrame::decode(payload) {
-                Ok(request) => break request,
-                Err(e) => {
-                    log::process_sink(
-                        Level::Error,
-                        &messages::format_line(
-                            &shared.context,
-                            messages::DAEMON_PROTOCOL_ERROR,
-                            &e,
-                        ),
-                    );
-                    return None;
-                }
-            },
-            other => {
-                let text = format!("unexpected {other:?} frame from an Apache child");
-                log::process_sink(
-                    Level::Error,
-                    &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, &text),
-                );
-                return None;
-            }
-        }
-    };
-    if shared.draining.load(Ordering::Acquire) {
-        refuse(conn, out);
-        return None;
-    }
-    let settings = &shared.group.settings;
-    // Measured from when the Apache child started handing the request
-    // over, as mod_wsgi does: waits in the listen backlog count too.
-    let waited = Duration::from_micros(
-        u64::try_from(unix_micros().saturating_sub(request.queue_start)).unwrap_or(0),
-    );
-    if settings.queue_timeout > 0
-        && request.queue_start > 0
-        && waited > Duration::from_secs(settings.queue_timeout)
-    {
-        log::process_sink(
-            Level::Error,
-            &messages::format_line(
-                &format!("{}, script='{}'", shared.context, request.script),
-                messages::QUEUE_TIMEOUT,
-                &format!(
-                    "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",
-                    waited.as_secs_f64(),
-                    settings.queue_timeout
-                ),
-            ),
-        );
-        EndFrame::encode(&mut out, Outcome::ErrorOverride(504));
-        return conn.write_all(&out).ok().map(|()| conn);
-    }
-    // Script reloading in daemon mode restarts the process, so that the new
-    // code starts from a clean interpreter (mod_wsgi's behaviour).
-    if request.script_reloading
-        && loader::loaded_mtime(&request.script).is_some_and(|m| m != request.script_mtime)
-    {
-        shared.begin_drain(&format!("the script '{}' changed", request.script));
-        refuse(conn, out);
-        return None;
-    }
-
-    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = Some(Instant::now());
-    let RequestFrame {
-        script,
-        script_mtime,
-        callable_object,
-        error_override,
-        discard_body,
-        body_length,
-        url_scheme,
-        application_group,
-        client,
-        variables,
-        ..
-    } = request;
-    let transport = ChannelTransport::new(conn, variables, client, body_length, out);
-    let adapter_request = adapter::Request {
-        script: &script,
-        script_mtime,
-        script_reloading: false,
-        callable_object: &callable_object,
-        body_length,
-        error_override,
-        discard_body,
-        environ: EnvironExtras {
-            url_scheme: &url_scheme,
-            process_group: &settings.name,
-            application_group: &application_group,
-            callable_object: &callable_object,
-            script_reloading: true,
-        },
-    };
-    let (outcome, mut transport) =
-        python::attach(|py| adapter::handle_request(py, &shared.info, &adapter_request, transport));
-    EndFrame::encode(&mut transport.out, outcome);
-    let sent = transport.flush();
-    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = None;
-    *shared
-        .last_activity
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Instant::now();
-    let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
-    if settings.maximum_requests > 0 && served >= settings.maximum_requests {
-        shared.begin_drain(&format!(
-            "maximum-requests ({}) reached",
-            settings.maximum_requests
-        ));
-    }
-    // A connection whose client went away mid-response may hold unread
-    // frames; it is not reused.
-    (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
-        .then_some(transport.conn)
-}
-
-fn worker_loop(shared: Arc<Shared>, worker: usize) {
-    while let Some(job) = shared.next_job() {
-        let token = job.token;
-        let conn = serve_connection(&shared, worker, job);
-        // Handed back before this worker stops counting as busy: a draining
-        // accept loop that sees no one busy has every connection to refuse.
-        match conn {
-            Some(conn) => shared.give_back(token, conn),
-            None => shared.waker.wake(),
-        }
-        shared.busy.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Watches the limits that recycle the process.
-fn monitor_loop(shared: Arc<Shared>) {
-    let settings = &shared.group.settings;
-    let started = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(250));
-        if shared.draining.load(Ordering::Acquire) {
-            let since = shared
-                .drain_started
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .map(|t| t.elapsed())
-                .unwrap_or_default();
-            // The accept loop gives up waiting after graceful-timeout; this
-            // is the last resort if even finalisation hangs.
-            if since
-                > Duration::from_secs(settings.graceful_timeout + settings.shutdown_timeout + 1)
-            {
-                unix::exit_now(1);
-            }
-            continue;
-        }
-        if settings.request_timeout > 0 {
-            let limit = Duration::from_secs(settings.request_timeout);
-            let overdue = shared
-                .running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .flatten()
-                .any(|s| s.elapsed() > limit);
-            if overdue {
-                log::process_sink(
-                    Level::Error,
-                    &messages::format_line(
-                        &shared.context,
-                        messages::REQUEST_TIMEOUT,
-                        &format!(
-                            "a request has run longer than request-timeout ({} s); recycling the process",
-                            settings.request_timeout
-                        ),
-                    ),
-                );
-                shared.begin_drain("request-timeout");
-                continue;
-            }
-        }
-        if settings.restart_interval > 0
-            && started.elapsed() > Duration::from_secs(settings.restart_interval)
-        {
-            shared.begin_drain("restart-interval");
-        } else if settings.inactivity_timeout > 0
-            && shared.busy.load(Ordering::Acquire) == 0
-            && shared
-                .last_activity
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed()
-                > Duration::from_secs(settings.inactivity_timeout)
-        {
-            shared.begin_drain("inactivity-timeout");
-        } else if settings.memory_limit > 0 && unix::resident_bytes() > settings.memory_limit {
-            shared.begin_drain("memory-limit");
-        } else if settings.cpu_time_limit > 0 && unix::cpu_seconds() >= settings.cpu_time_limit {
-            shared.begin_drain("cpu-time-limit");
-        }
-        let beat = shared.heartbeat.load(Ordering::Relaxed);
-        if settings.deadlock_timeout > 0
-            && beat > 0
-            && unix::now_seconds() > beat + settings.deadlock_timeout
-        {
-            log::process_sink(
-                Level::Error,
-                &messages::format_line(
-                    &shared.context,
-                    messages::DAEMON_UNRESPONSIVE,
-                    &format!(
-                        "Python has been blocked for more than deadlock-timeout ({} s); exiting so the process is replaced",
-                        settings.deadlock_timeout
-                    ),
-                ),
-            );
-            unix::exit_now(1);
-        }
-    }
-}
-
-/// Proves the GIL can still be taken, for the deadlock check.
-fn heartbeat_loop(shared: Arc<Shared>) {
-    loop {
-        python::attach(|_| ());
-        shared
-            .heartbeat
-            .store(unix::now_seconds(), Ordering::Relaxed);
-        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -634,12 +373,4 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
             }
         }
     }
-}
-
-/// Microseconds since the epoch, as the channel's `queue_start` counts them.
-fn unix_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }

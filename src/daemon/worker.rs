@@ -1,0 +1,189 @@
+//! A daemon's worker threads: each takes a connection whose request has
+//! arrived, runs it through the shared WSGI adapter, and hands the
+//! connection back to the accept loop.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use wsgi::adapter::{self, EnvironExtras, Outcome};
+use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
+use wsgi::messages::{self, Level};
+use wsgi::python::{self, loader};
+
+use super::channel_transport::ChannelTransport;
+use super::conn::Conn;
+use super::server::{Job, Shared};
+use crate::apache::log;
+
+/// Writes `Retry` (the request was not and will not be run here) and closes.
+pub(super) fn refuse(mut conn: Conn, mut out: Vec<u8>) {
+    push_frame(&mut out, Kind::Retry, b"");
+    let _ = conn.write_all(&out);
+}
+
+fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
+    let Job { mut conn, .. } = job;
+    let mut out = Vec::new();
+    let request = loop {
+        let greeted = conn.greeted;
+        let (kind, payload) = match conn.read_frame() {
+            Ok(frame) => frame,
+            Err(_) => return None,
+        };
+        match kind {
+            // This daemon's Hello went out when the connection was accepted.
+            Kind::Hello if !greeted => match Hello::check(payload) {
+                Ok(pid) => {
+                    conn.peer_pid = pid;
+                    conn.greeted = true;
+                }
+                Err(e) => {
+                    log::process_sink(
+                        Level::Error,
+                        &messages::format_line(
+                            &shared.context,
+                            messages::DAEMON_PROTOCOL_ERROR,
+                            &e,
+                        ),
+                    );
+                    return None;
+                }
+            },
+            Kind::Request if greeted => match RequestFrame::decode(payload) {
+                Ok(request) => break request,
+                Err(e) => {
+                    log::process_sink(
+                        Level::Error,
+                        &messages::format_line(
+                            &shared.context,
+                            messages::DAEMON_PROTOCOL_ERROR,
+                            &e,
+                        ),
+                    );
+                    return None;
+                }
+            },
+            other => {
+                let text = format!("unexpected {other:?} frame from an Apache child");
+                log::process_sink(
+                    Level::Error,
+                    &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, &text),
+                );
+                return None;
+            }
+        }
+    };
+    if shared.draining.load(Ordering::Acquire) {
+        refuse(conn, out);
+        return None;
+    }
+    let settings = &shared.group.settings;
+    // Measured from when the Apache child started handing the request
+    // over, as mod_wsgi does: waits in the listen backlog count too.
+    let waited = Duration::from_micros(
+        u64::try_from(unix_micros().saturating_sub(request.queue_start)).unwrap_or(0),
+    );
+    if settings.queue_timeout > 0
+        && request.queue_start > 0
+        && waited > Duration::from_secs(settings.queue_timeout)
+    {
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(
+                &format!("{}, script='{}'", shared.context, request.script),
+                messages::QUEUE_TIMEOUT,
+                &format!(
+                    "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",
+                    waited.as_secs_f64(),
+                    settings.queue_timeout
+                ),
+            ),
+        );
+        EndFrame::encode(&mut out, Outcome::ErrorOverride(504));
+        return conn.write_all(&out).ok().map(|()| conn);
+    }
+    // Script reloading in daemon mode restarts the process, so that the new
+    // code starts from a clean interpreter (mod_wsgi's behaviour).
+    if request.script_reloading
+        && loader::loaded_mtime(&request.script).is_some_and(|m| m != request.script_mtime)
+    {
+        shared.begin_drain(&format!("the script '{}' changed", request.script));
+        refuse(conn, out);
+        return None;
+    }
+
+    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = Some(Instant::now());
+    let RequestFrame {
+        script,
+        script_mtime,
+        callable_object,
+        error_override,
+        discard_body,
+        body_length,
+        url_scheme,
+        application_group,
+        client,
+        variables,
+        ..
+    } = request;
+    let transport = ChannelTransport::new(conn, variables, client, body_length, out);
+    let adapter_request = adapter::Request {
+        script: &script,
+        script_mtime,
+        script_reloading: false,
+        callable_object: &callable_object,
+        body_length,
+        error_override,
+        discard_body,
+        environ: EnvironExtras {
+            url_scheme: &url_scheme,
+            process_group: &settings.name,
+            application_group: &application_group,
+            callable_object: &callable_object,
+            script_reloading: true,
+        },
+    };
+    let (outcome, mut transport) =
+        python::attach(|py| adapter::handle_request(py, &shared.info, &adapter_request, transport));
+    EndFrame::encode(&mut transport.out, outcome);
+    let sent = transport.flush();
+    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = None;
+    *shared
+        .last_activity
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
+    if settings.maximum_requests > 0 && served >= settings.maximum_requests {
+        shared.begin_drain(&format!(
+            "maximum-requests ({}) reached",
+            settings.maximum_requests
+        ));
+    }
+    // A connection whose client went away mid-response may hold unread
+    // frames; it is not reused.
+    (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
+        .then_some(transport.conn)
+}
+
+pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
+    while let Some(job) = shared.next_job() {
+        let token = job.token;
+        let conn = serve_connection(&shared, worker, job);
+        // Handed back before this worker stops counting as busy: a draining
+        // accept loop that sees no one busy has every connection to refuse.
+        match conn {
+            Some(conn) => shared.give_back(token, conn),
+            None => shared.waker.wake(),
+        }
+        shared.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Microseconds since the epoch, as the channel's `queue_start` counts them.
+fn unix_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
