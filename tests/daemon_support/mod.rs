@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -305,4 +307,36 @@ pub fn holds_socket(pid: i32, inode: u64) -> bool {
                 .any(|e| std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy() == target))
         })
         .unwrap_or(false)
+}
+
+/// How long the tests wait for things that normally take well under a second.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The staged path of a test application.
+pub fn script(server: &Server, name: &str) -> String {
+    server
+        .stage
+        .path(&format!("apps/{name}"))
+        .display()
+        .to_string()
+}
+
+/// One CRLF-terminated line from a raw connection.
+pub fn read_line(s: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        assert_eq!(
+            s.read(&mut byte).expect("read"),
+            1,
+            "connection closed mid-line after {line:?}"
+        );
+        if byte[0] == b'\n' {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return String::from_utf8_lossy(&line).into_owned();
+        }
+        line.push(byte[0]);
+    }
 }
