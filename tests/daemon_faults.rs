@@ -156,6 +156,8 @@ fn request_timeout_recycles_the_daemon(mpm: Mpm) {
 fn failing_start_up_backs_off(mpm: Mpm) {
     // `pre` preloads a script that raises: logged, the daemon stays up.
     // `dies` preloads one that ends its process: restarted with a back-off.
+    // `late` preloads the raising one with startup-timeout=2: restarted
+    // because no script loaded in time, about every 2 s.
     let stage = Stage::new("daemon-backoff");
     let server = Server::start(
         stage,
@@ -164,6 +166,8 @@ fn failing_start_up_backs_off(mpm: Mpm) {
             "WSGISocketPrefix @STAGE@/run/wsgi\n\
              WSGIDaemonProcess pre display-name=%{GROUP} threads=2\n\
              WSGIDaemonProcess dies display-name=%{GROUP} threads=2\n\
+             WSGIDaemonProcess late display-name=%{GROUP} threads=2 startup-timeout=2\n\
+             WSGIScriptAlias /late @STAGE@/apps/daemon_preload_fail.wsgi process-group=late application-group=%{GLOBAL}\n\
              WSGIScriptAlias /pre @STAGE@/apps/daemon_preload_fail.wsgi process-group=pre application-group=%{GLOBAL}\n\
              WSGIScriptAlias /dies @STAGE@/apps/daemon_exit_at_import.wsgi process-group=dies application-group=%{GLOBAL}\n",
         ),
@@ -192,6 +196,17 @@ fn failing_start_up_backs_off(mpm: Mpm) {
         "{dies} restarts of 'dies' in 8 s:\n{log}"
     );
     assert!(log.contains("ended with exit status or signal 7"), "{log}");
+    let late = restarts("late");
+    assert!(
+        (1..=4).contains(&late),
+        "{late} restarts of 'late' in 8 s:\n{log}"
+    );
+    assert!(
+        log.lines().any(|l| l.contains(": WSGIRS0311: ")
+            && l.contains("group='late'")
+            && l.contains("startup-timeout (2 s)")),
+        "{log}"
+    );
     // The pre daemon is the same process, and answers each request with a 500.
     assert_eq!(daemon_pids(&server, "pre"), [first]);
     let r = server.get("/pre");

@@ -34,6 +34,18 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
             }
             continue;
         }
+        // mod_wsgi's startup-timeout: a daemon whose scripts have only ever
+        // failed to load (a database down at start, say) is restarted.
+        if settings.startup_timeout > 0
+            && started.elapsed() > Duration::from_secs(settings.startup_timeout)
+            && wsgi::python::loader::only_failed_loads()
+        {
+            shared.begin_drain(&format!(
+                "no WSGI script loaded within startup-timeout ({} s)",
+                settings.startup_timeout
+            ));
+            continue;
+        }
         if settings.request_timeout > 0 {
             let limit = Duration::from_secs(settings.request_timeout);
             let overdue = shared

@@ -67,6 +67,17 @@ fn cached(py: Python<'_>, path: &str, mtime: i64, reloading: bool) -> Option<Py<
     (!reloading || entry.mtime == mtime).then(|| entry.module.clone_ref(py))
 }
 
+static LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static LOAD_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A script failed to load and none has loaded yet in this process: what
+/// `startup-timeout` watches, to restart a daemon whose first load hit a
+/// transient problem.
+pub fn only_failed_loads() -> bool {
+    LOAD_FAILED.load(std::sync::atomic::Ordering::Relaxed)
+        && !LOADED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The modification time the script had when this process loaded it.
 pub fn loaded_mtime(path: &str) -> Option<i64> {
     let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
@@ -95,7 +106,10 @@ pub fn load_script<'py>(
     if let Some(module) = cached(py, path, mtime, reloading) {
         return Ok(module.into_bound(py));
     }
-    let module = execute_script(py, path)?;
+    let module = execute_script(py, path).inspect_err(|_| {
+        LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    })?;
+    LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
     SCRIPTS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
