@@ -333,7 +333,10 @@ build_image() {
 }
 
 run_tests() {
-    local args=(run --rm --network=host) name rc
+    # SYS_PTRACE: tests read other processes' /proc/<pid>/io (to prove a
+    # file was passed, not copied), which root in a container may not do
+    # without it.
+    local args=(run --rm --network=host --cap-add=SYS_PTRACE) name rc
     for name in "${FORWARD_ENV[@]}"; do args+=(-e "$name"); done
     if [ $# -gt 0 ]; then
         step "Running in $IMAGE: $*"
