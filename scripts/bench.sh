@@ -25,17 +25,7 @@ PYTHON=/usr/bin/python3.11
 APT_PACKAGES=(apache2 apache2-dev apache2-utils libapache2-mod-wsgi-py3 python3.11 python3.11-dev
               python3.11-venv python3-dev libclang-dev build-essential wrk valgrind util-linux)
 
-install_missing() {
-    local missing=()
-    for p in "${APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    if ((${#missing[@]})); then
-        echo "==> installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-}
+. scripts/apt.sh  # the working directory is the repository root
 
 install_mod_wsgi_611() {
     if [ "$("$BENCH_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mod-wsgi"))' 2>/dev/null)" = 6.1.1 ]; then
@@ -61,7 +51,7 @@ for arg in "$@"; do
     esac
 done
 
-install_missing
+install_missing "${APT_PACKAGES[@]}"
 install_mod_wsgi_611
 echo "==> building the module (release, against $PYO3_PYTHON)"
 cargo build --release </dev/null

@@ -12,22 +12,10 @@ export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl
     libapache2-mod-wsgi-py3 python3-flask python3-django)
 
-install_missing() {
-    local missing=()
-    for p in "${APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    if ((${#missing[@]})); then
-        echo "==> installing ${missing[*]}"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-}
+. scripts/apt.sh  # the working directory is the repository root
 
 build() {
-    install_missing
+    install_missing "${APT_PACKAGES[@]}"
     echo "==> building the module (release, against $PYO3_PYTHON)"
     cargo build --release
 }

@@ -16,6 +16,15 @@ use super::conn::Conn;
 use super::server::{Job, Shared};
 use crate::apache::log;
 
+/// Logs a channel protocol error; the connection is then dropped.
+fn protocol_error(shared: &Shared, text: &str) -> Option<Conn> {
+    log::process_sink(
+        Level::Error,
+        &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, text),
+    );
+    None
+}
+
 /// Writes `Retry` (the request was not and will not be run here) and closes.
 pub(super) fn refuse(mut conn: Conn, mut out: Vec<u8>) {
     push_frame(&mut out, Kind::Retry, b"");
@@ -38,39 +47,17 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
                     conn.peer_pid = pid;
                     conn.greeted = true;
                 }
-                Err(e) => {
-                    log::process_sink(
-                        Level::Error,
-                        &messages::format_line(
-                            &shared.context,
-                            messages::DAEMON_PROTOCOL_ERROR,
-                            &e,
-                        ),
-                    );
-                    return None;
-                }
+                Err(e) => return protocol_error(shared, &e),
             },
             Kind::Request if greeted => match RequestFrame::decode(payload) {
                 Ok(request) => break request,
-                Err(e) => {
-                    log::process_sink(
-                        Level::Error,
-                        &messages::format_line(
-                            &shared.context,
-                            messages::DAEMON_PROTOCOL_ERROR,
-                            &e,
-                        ),
-                    );
-                    return None;
-                }
+                Err(e) => return protocol_error(shared, &e),
             },
             other => {
-                let text = format!("unexpected {other:?} frame from an Apache child");
-                log::process_sink(
-                    Level::Error,
-                    &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, &text),
+                return protocol_error(
+                    shared,
+                    &format!("unexpected {other:?} frame from an Apache child"),
                 );
-                return None;
             }
         }
     };

@@ -231,57 +231,16 @@ impl Input {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
     use std::sync::Mutex;
 
     use super::*;
-    use crate::adapter::transport::{ResponseHead, Transport};
-    use crate::test_support::with_python;
-
-    /// A transport whose body reads follow a script; it records every read
-    /// and every log line.
-    struct Scripted {
-        reads: VecDeque<std::io::Result<Vec<u8>>>,
-        calls: Arc<Mutex<usize>>,
-        log: Arc<Mutex<Vec<String>>>,
-    }
-
-    impl Transport for Scripted {
-        fn cgi_variables(&self, _: &mut dyn FnMut(&[u8], &[u8])) {}
-        fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            *self.calls.lock().unwrap() += 1;
-            let data = self
-                .reads
-                .pop_front()
-                .expect("read past the scripted body")?;
-            buf[..data.len()].copy_from_slice(&data);
-            Ok(data.len())
-        }
-        fn set_head(&mut self, _: &ResponseHead) {}
-        fn queue_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn send_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn send_file(&mut self, _: std::os::fd::RawFd, _: u64, _: u64) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn log(&self, _: Level, message: &str) {
-            self.log.lock().unwrap().push(message.to_owned());
-        }
-    }
+    use crate::test_support::{ScriptedTransport, with_python};
 
     type Recorded = (Arc<Mutex<usize>>, Arc<Mutex<Vec<String>>>);
 
     fn input(reads: Vec<std::io::Result<Vec<u8>>>, length: Option<u64>) -> (Input, Recorded) {
-        let calls = Arc::new(Mutex::new(0));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let transport = Scripted {
-            reads: reads.into(),
-            calls: calls.clone(),
-            log: log.clone(),
-        };
+        let transport = ScriptedTransport::new(reads);
+        let (calls, log) = (transport.calls.clone(), transport.log.clone());
         let exchange = Exchange::new(
             Box::new(transport),
             length,

@@ -389,40 +389,15 @@ pub(crate) fn respond(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-    use crate::adapter::transport::{ResponseHead, Transport};
-    use crate::test_support::with_python;
-
-    /// A transport that only records its log lines.
-    struct LogOnly(Arc<Mutex<Vec<String>>>);
-
-    impl Transport for LogOnly {
-        fn cgi_variables(&self, _: &mut dyn FnMut(&[u8], &[u8])) {}
-        fn read_body(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-            Ok(0)
-        }
-        fn set_head(&mut self, _: &ResponseHead) {}
-        fn queue_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn send_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn send_file(&mut self, _: std::os::fd::RawFd, _: u64, _: u64) -> std::io::Result<()> {
-            Ok(())
-        }
-        fn log(&self, _: Level, message: &str) {
-            self.0.lock().unwrap().push(message.to_owned());
-        }
-    }
+    use crate::test_support::{ScriptedTransport, with_python};
 
     #[test]
     fn logged_exceptions_carry_their_traceback() {
-        let lines = Arc::new(Mutex::new(Vec::new()));
+        let transport = ScriptedTransport::new(Vec::new());
+        let lines = transport.log.clone();
         let exchange = Exchange::new(
-            Box::new(LogOnly(lines.clone())),
+            Box::new(transport),
             Some(0),
             false,
             "script='/srv/app.wsgi'".to_owned(),
