@@ -405,7 +405,16 @@ fn stop_leaves_no_daemon_and_no_socket(mpm: Mpm) {
         }
         old = now;
     }
-    let served = pid_of(&server.get("/app/pid"));
+    // A hard restart signals Apache's whole process group and kills the old
+    // children; a connection that races with their exit can be closed
+    // unanswered (seen once in a prefork run), so the first request after
+    // it may be sent again. What this test checks is the daemons and sockets.
+    let served = wait_until(WAIT, "a request after the restart", || {
+        std::panic::catch_unwind(|| server.get("/app/pid"))
+            .ok()
+            .filter(|r| r.status == 200)
+            .map(|r| pid_of(&r))
+    });
     let second = daemon_pids(&server, "site");
     assert!(second.contains(&served));
     assert_eq!(
