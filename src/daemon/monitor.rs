@@ -19,12 +19,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
     loop {
         std::thread::sleep(Duration::from_millis(250));
         if shared.draining.load(Ordering::Acquire) {
-            let since = shared
-                .drain_started
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .map(|t| t.elapsed())
-                .unwrap_or_default();
+            let since = shared.drain_elapsed();
             // The accept loop gives up waiting after graceful-timeout; this
             // is the last resort if even finalisation hangs.
             if since

@@ -71,6 +71,15 @@ impl Shared {
         self.waker.wake();
     }
 
+    /// How long the process has been draining (zero when it is not).
+    pub(super) fn drain_elapsed(&self) -> Duration {
+        self.drain_started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
+            .unwrap_or_default()
+    }
+
     pub(super) fn next_job(&self) -> Option<Job> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -268,12 +277,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty();
-            let since = shared
-                .drain_started
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .map(|t| t.elapsed())
-                .unwrap_or_default();
+            let since = shared.drain_elapsed();
             if (queue_empty && shared.busy.load(Ordering::Acquire) == 0)
                 || since > Duration::from_secs(group.settings.graceful_timeout)
             {

@@ -38,21 +38,7 @@ pub fn drop_privileges(
 
 /// The home directory of `uid` from the password database.
 pub fn home_of(uid: u32) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: passwd is plain data; getpwuid_r writes into our buffers.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result = std::ptr::null_mut();
-    // SAFETY: all pointers are to live buffers of the stated sizes.
-    let rv = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rv != 0 || result.is_null() || pwd.pw_dir.is_null() {
-        return None;
-    }
-    // SAFETY: pw_dir points into `buf`, NUL-terminated.
-    Some(
-        unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) }
-            .to_string_lossy()
-            .into_owned(),
-    )
+    passwd_entry(Who::Uid(uid))?.home
 }
 
 pub fn set_umask(mask: u32) {
@@ -163,38 +149,67 @@ pub fn cpu_seconds() -> u64 {
     (micros(usage.ru_utime) + micros(usage.ru_stime)) / 1_000_000
 }
 
-/// A user name (or `#uid`) to (uid, primary gid).
-pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
-    if let Some(number) = name.strip_prefix('#') {
-        let uid: u32 = number.parse().ok()?;
-        return Some((uid, primary_gid_of(uid).unwrap_or(uid)));
-    }
-    let c_name = CString::new(name).ok()?;
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: passwd is plain data; getpwnam_r writes into our buffers.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result = std::ptr::null_mut();
-    // SAFETY: all pointers refer to live buffers of the stated sizes.
-    let rv = unsafe {
-        libc::getpwnam_r(
-            c_name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    (rv == 0 && !result.is_null()).then_some((pwd.pw_uid, pwd.pw_gid))
+/// Which password-database entry to look up.
+enum Who<'a> {
+    Name(&'a str),
+    Uid(u32),
 }
 
-fn primary_gid_of(uid: u32) -> Option<u32> {
+struct Passwd {
+    uid: u32,
+    gid: u32,
+    home: Option<String>,
+}
+
+fn passwd_entry(who: Who<'_>) -> Option<Passwd> {
     let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: as in lookup_user.
+    // SAFETY: passwd is plain data; the lookup writes into our buffers.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result = std::ptr::null_mut();
-    // SAFETY: as in lookup_user.
-    let rv = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    (rv == 0 && !result.is_null()).then_some(pwd.pw_gid)
+    let rv = match who {
+        Who::Name(name) => {
+            let c_name = CString::new(name).ok()?;
+            // SAFETY: all pointers refer to live buffers of the stated sizes.
+            unsafe {
+                libc::getpwnam_r(
+                    c_name.as_ptr(),
+                    &mut pwd,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut result,
+                )
+            }
+        }
+        // SAFETY: as above.
+        Who::Uid(uid) => unsafe {
+            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result)
+        },
+    };
+    if rv != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL pw_dir points into `buf`, NUL-terminated.
+    let home = (!pwd.pw_dir.is_null()).then(|| {
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_dir) }
+            .to_string_lossy()
+            .into_owned()
+    });
+    Some(Passwd {
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+        home,
+    })
+}
+
+/// A user name (or `#uid`) to (uid, primary gid).
+pub fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    match name.strip_prefix('#') {
+        Some(number) => {
+            let uid: u32 = number.parse().ok()?;
+            Some((uid, passwd_entry(Who::Uid(uid)).map_or(uid, |p| p.gid)))
+        }
+        None => passwd_entry(Who::Name(name)).map(|p| (p.uid, p.gid)),
+    }
 }
 
 /// A group name (or `#gid`) to its gid.
