@@ -441,7 +441,46 @@ fn stop_leaves_no_daemon_and_no_socket(mpm: Mpm) {
     assert_no_crash(&log);
 }
 
+/// A daemon that dies while Apache restarts is reaped by the restart itself
+/// and not started again in that generation. Its slot once kept pid 0, which
+/// APR's pool cleanup then signalled: kill(0, SIGTERM) reached Apache's whole
+/// process group and stopped the server (seen as a flaky CI failure).
+fn a_daemon_dying_during_a_restart_does_not_stop_apache(mpm: Mpm) {
+    let server = start(mpm, "daemon-restart-death", "processes=2 threads=1", "");
+    assert_eq!(server.get("/app/pid").status, 200);
+    let mut old = wait_for_daemons(&server, "site", 2);
+    for round in 0..3 {
+        // Apache's parent reaps children about once a second: a daemon
+        // killed right before the restart signal is found dead by the
+        // restart's own reaping, while the MPM is stopping.
+        signal(old[0], libc::SIGKILL);
+        signal(server.pid, libc::SIGHUP);
+        let now = wait_until(WAIT, &format!("new daemons after restart {round}"), || {
+            assert!(
+                alive(server.pid),
+                "Apache stopped during restart {round}:\n{}",
+                server.error_log()
+            );
+            let now = daemon_pids(&server, "site");
+            (now.len() == 2 && now.iter().all(|p| !old.contains(p))).then_some(now)
+        });
+        old = now;
+    }
+    let served = wait_until(WAIT, "a request after the restarts", || {
+        std::panic::catch_unwind(|| server.get("/app/pid"))
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    assert!(old.contains(&pid_of(&served)));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(alive(server.pid), "{}", server.error_log());
+    let log = server.error_log();
+    assert!(!log.contains("caught SIGTERM"), "{log}");
+    assert_no_crash(&log);
+}
+
 under_event_and_prefork!(
+    a_daemon_dying_during_a_restart_does_not_stop_apache,
     stop_leaves_no_daemon_and_no_socket,
     a_gigabyte_each_way_in_bounded_memory,
 );

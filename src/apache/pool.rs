@@ -2,7 +2,9 @@
 
 use std::ffi::c_void;
 
-use super::bindings::{apr_pool_cleanup_null, apr_pool_cleanup_register, apr_pool_t, apr_status_t};
+use super::bindings::{
+    apr_palloc, apr_pool_cleanup_null, apr_pool_cleanup_register, apr_pool_t, apr_status_t,
+};
 
 unsafe extern "C" fn drop_boxed<T>(data: *mut c_void) -> apr_status_t {
     let _ = std::panic::catch_unwind(|| {
@@ -28,6 +30,23 @@ pub unsafe fn pool_box<T>(pool: *mut apr_pool_t, value: T) -> *mut T {
             Some(apr_pool_cleanup_null),
         )
     };
+    ptr
+}
+
+/// Copies `value` into the pool's own memory, which (unlike a `pool_box`,
+/// freed by a cleanup) stays valid through the whole clear: for structs APR
+/// itself reads after the cleanups, such as a proc noted with
+/// `apr_pool_note_subprocess`.
+///
+/// # Safety
+/// `pool` must be a live APR pool; the pointer must not be used after it.
+pub unsafe fn pool_copy<T: Copy>(pool: *mut apr_pool_t, value: T) -> *mut T {
+    // SAFETY: the pool is live (caller); apr_palloc aborts rather than
+    // return NULL, and aligns to 8 bytes, enough for APR's structs.
+    let ptr = unsafe { apr_palloc(pool, std::mem::size_of::<T>()) }.cast::<T>();
+    debug_assert!(ptr.align_offset(std::mem::align_of::<T>()) == 0);
+    // SAFETY: fresh, aligned, large enough.
+    unsafe { ptr.write(value) };
     ptr
 }
 

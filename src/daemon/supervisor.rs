@@ -17,7 +17,15 @@ use crate::unix;
 
 /// One daemon process slot: which group and process, and its restarts.
 pub struct Slot {
-    proc_: apr_proc_t,
+    /// Noted once with the pool (`apr_pool_note_subprocess`) and reused by
+    /// every daemon of the slot, so its pid must always be a real one: APR's
+    /// cleanup signals it, and pid 0 would be Apache's whole process group.
+    /// In pool memory: APR reads it after the cleanup that frees the slot.
+    proc_: *mut apr_proc_t,
+    /// `proc_.pid` is our unreaped child; false once it died (the pid may be
+    /// reused by any process then, which the heartbeat check must not kill).
+    running: bool,
+    noted: bool,
     group: usize,
     index: usize,
     started: Instant,
@@ -282,7 +290,10 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
     for (g, group) in registry.groups.iter().enumerate() {
         for index in 0..group.settings.processes as usize {
             let slot = Slot {
-                proc_: apr_proc_t::default(),
+                // SAFETY: the pool is live.
+                proc_: unsafe { pool::pool_copy(pconf, apr_proc_t::default()) },
+                running: false,
+                noted: false,
                 group: g,
                 index,
                 started: Instant::now(),
@@ -321,8 +332,11 @@ fn end_generation() {
 unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     // SAFETY: the slot is live (caller).
     let slot_ref = unsafe { &mut *slot };
+    // apr_proc_fork zeroes the struct before forking, so a failed fork must
+    // not touch the noted one (see `Slot::proc_`).
+    let mut forked = apr_proc_t::default();
     // SAFETY: apr_proc_fork fills the proc struct; the pool is live.
-    let rv = unsafe { bindings::apr_proc_fork(&mut slot_ref.proc_, slot_ref.pool) };
+    let rv = unsafe { bindings::apr_proc_fork(&mut forked, slot_ref.pool) };
     let registry = super::registry().expect("registry set before spawning");
     let group = &registry.groups[slot_ref.group];
     if rv == bindings::APR_INCHILD as i32 {
@@ -339,6 +353,9 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
         );
         return;
     }
+    // SAFETY: the proc is pool memory, live for the generation.
+    unsafe { *slot_ref.proc_ = forked };
+    slot_ref.running = true;
     // The daemon sleeps `delay` before it starts: its life begins after.
     slot_ref.started = Instant::now() + delay;
     registry
@@ -348,16 +365,22 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
             unix::now_seconds() + delay.as_secs(),
             std::sync::atomic::Ordering::Relaxed,
         );
+    if !std::mem::replace(&mut slot_ref.noted, true) {
+        // SAFETY: the pool is live, and the proc is its memory (see
+        // `Slot::proc_`).
+        unsafe {
+            bindings::apr_pool_note_subprocess(
+                slot_ref.pool,
+                slot_ref.proc_,
+                bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
+            )
+        };
+    }
     // SAFETY: the proc and pool are live; the maintenance callback matches
     // APR's signature and gets the slot back as its data.
     unsafe {
-        bindings::apr_pool_note_subprocess(
-            slot_ref.pool,
-            &mut slot_ref.proc_,
-            bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
-        );
         bindings::apr_proc_other_child_register(
-            &mut slot_ref.proc_,
+            slot_ref.proc_,
             Some(crate::entry::wsgi_rs_daemon_maintenance),
             slot.cast(),
             std::ptr::null_mut(),
@@ -389,9 +412,11 @@ pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
         bindings::APR_OC_REASON_DEATH | bindings::APR_OC_REASON_LOST => {
             // SAFETY: unregistering the proc we registered.
             unsafe { bindings::apr_proc_other_child_unregister(data) };
-            // The pid is no longer ours: it could be reused by any process,
-            // which the heartbeat check must never kill.
-            let pid = std::mem::replace(&mut slot_ref.proc_.pid, 0);
+            // The pid stays in `proc_` for APR's cleanup, which only signals
+            // a pid that waitpid still reports as our running child.
+            slot_ref.running = false;
+            // SAFETY: pool memory, live for the generation.
+            let pid = unsafe { (*slot_ref.proc_).pid };
             if mpm_stopping() {
                 return;
             }
@@ -448,7 +473,11 @@ pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
 /// it is stopped, or its Python is blocked.
 fn check_heartbeat(registry: &Registry, slot: &Slot) {
     let group = &registry.groups[slot.group];
-    let pid = slot.proc_.pid;
+    if !slot.running {
+        return;
+    }
+    // SAFETY: pool memory, live for the generation.
+    let pid = unsafe { (*slot.proc_).pid };
     let deadlock = group.settings.deadlock_timeout;
     let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
     let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
