@@ -5,11 +5,9 @@
 //! request body, `Head`/`Data`/`File` build the response, `End` finishes it,
 //! `Retry` means "send this request elsewhere".
 
-use std::collections::HashMap;
 use std::ffi::c_int;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wsgi::adapter::Outcome;
@@ -24,32 +22,29 @@ use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::unix;
 
-/// Idle connections to each group's daemons, by socket path.
-static POOL: Mutex<Option<HashMap<String, Vec<Conn>>>> = Mutex::new(None);
+const RESTARTING_UNTIL_TIMEOUT: &str =
+    "every daemon process was restarting until connect-timeout passed";
 
 /// Response bytes queued in the brigade beyond this are passed on.
 const QUEUED_LIMIT: usize = 256 * 1024;
 
 fn pooled(group: &GroupRuntime) -> Option<Conn> {
-    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    let conns = pool
-        .get_or_insert_with(HashMap::new)
-        .get_mut(&group.socket_path)?;
-    while let Some(conn) = conns.pop() {
+    loop {
+        let conn = group.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
         // A daemon that recycled said Retry on its idle connections, or
-        // closed them: such a connection is dropped, not used.
+        // closed them: such a connection is dropped, not used. (Checked
+        // outside the lock: it is a system call.)
         if unix::is_idle_and_open(&conn.stream) {
             return Some(conn);
         }
     }
-    None
 }
 
 fn give_back(group: &GroupRuntime, conn: Conn) {
-    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    pool.get_or_insert_with(HashMap::new)
-        .entry(group.socket_path.clone())
-        .or_default()
+    group
+        .idle
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
         .push(conn);
 }
 
@@ -92,6 +87,8 @@ enum Handshake {
     Unreachable(String),
     /// The daemon does not speak this module's protocol.
     Protocol(String),
+    /// The daemon is recycling: it said Retry and closed the connection.
+    Retry,
 }
 
 /// Greets the daemon on a new connection and waits for its Hello, which a
@@ -101,8 +98,10 @@ enum Handshake {
 fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result<(), Handshake> {
     let mut out = Vec::new();
     Hello::encode(&mut out, unix::getpid() as u32);
-    conn.write_all(&out)
-        .map_err(|e| Handshake::Unreachable(format!("the connection failed at once: {e}")))?;
+    // A daemon that begins recycling right after it accepted the connection
+    // sends its Hello and a Retry, then closes: this write can then fail
+    // with EPIPE while both frames wait to be read, so they are read first.
+    let sent = conn.write_all(&out);
     let wait = deadline
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(10));
@@ -111,7 +110,15 @@ fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result
         Ok((Kind::Hello, payload)) => {
             conn.peer_pid = Hello::check(payload).map_err(Handshake::Protocol)?;
             conn.greeted = true;
-            Ok(())
+            match sent {
+                Ok(()) => Ok(()),
+                Err(e) => match conn.read_frame() {
+                    Ok((Kind::Retry, _)) => Err(Handshake::Retry),
+                    _ => Err(Handshake::Unreachable(format!(
+                        "the connection failed at once: {e}"
+                    ))),
+                },
+            }
         }
         Ok((other, _)) => Err(Handshake::Protocol(format!(
             "unexpected {other:?} frame instead of the daemon's Hello"
@@ -168,6 +175,20 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
         if fresh {
             match handshake(&mut conn, deadline, group) {
                 Ok(()) => {}
+                Err(Handshake::Retry) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Err(Handshake::Retry) => {
+                    log_line(
+                        &r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_CONNECT_FAILED,
+                        RESTARTING_UNTIL_TIMEOUT,
+                    );
+                    return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
+                }
                 Err(Handshake::Unreachable(text)) => {
                     log_line(
                         &r,
@@ -229,7 +250,7 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
                     group,
                     conn.peer_pid,
                     messages::DAEMON_CONNECT_FAILED,
-                    "every daemon process was restarting until connect-timeout passed",
+                    RESTARTING_UNTIL_TIMEOUT,
                 );
                 return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
             }

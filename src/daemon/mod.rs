@@ -19,6 +19,7 @@ pub mod supervisor;
 mod worker;
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -44,6 +45,9 @@ pub struct GroupRuntime {
     pub read_timeout: Duration,
     /// Index of this group's first process in the heartbeat slots.
     pub first_slot: usize,
+    /// In an Apache child: connections to the group's daemons kept open
+    /// between requests.
+    pub idle: Mutex<Vec<conn::Conn>>,
 }
 
 impl GroupRuntime {

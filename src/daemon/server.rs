@@ -1,20 +1,22 @@
-//! Inside a daemon process: the accept loop, the request queue, the worker
-//! threads that run the application, and the monitor that recycles the
-//! process gracefully when one of its limits is reached.
+//! Inside a daemon process: the accept loop, the worker threads that run
+//! the application, and the monitor that recycles the process gracefully
+//! when one of its limits is reached.
 //!
 //! Connections from Apache children are kept open between requests. An idle
-//! connection sits in epoll (one-shot); when a request arrives it is queued,
-//! a worker takes it, serves the request, and hands the connection back.
+//! connection sits in the workers' epoll set (one-shot) and in a slot of the
+//! token table; the worker that epoll wakes for it serves the request itself
+//! and re-arms the connection, so no request passes between threads. The
+//! accept loop only accepts, throttles and drains.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::ProcessInfo;
-use wsgi::channel::Hello;
+use wsgi::channel::{Hello, TokenTable};
 use wsgi::messages::{self, Level};
 use wsgi::python::{self, loader};
 
@@ -27,25 +29,28 @@ use crate::unix::{self, Epoll, Waker};
 
 const LISTENER: u64 = 0;
 const WAKER: u64 = 1;
-
-pub(super) struct Job {
-    pub(super) conn: Conn,
-    pub(super) token: u64,
-}
+/// In the workers' set: readable once the process stops, for every worker.
+pub(super) const STOP: u64 = 2;
 
 pub(super) struct Shared {
     pub(super) group: &'static GroupRuntime,
     pub(super) info: ProcessInfo,
     pub(super) context: String,
-    pub(super) queue: Mutex<VecDeque<Job>>,
-    pub(super) queue_ready: Condvar,
-    /// Connections workers are done with, for the accept loop to re-arm.
-    pub(super) returned: Mutex<Vec<(u64, Conn)>>,
+    /// The workers' epoll set: idle connections (one-shot) and `stop`.
+    pub(super) connections: Epoll,
+    pub(super) table: TokenTable<Conn>,
+    pub(super) stop: Waker,
+    /// Wakes the accept loop: a drain began, or a thread became free while
+    /// it was not listening.
     pub(super) waker: Waker,
+    /// The accept loop stopped listening for want of a free thread.
+    pub(super) paused: AtomicBool,
     pub(super) draining: AtomicBool,
-    pub(super) stopping: AtomicBool,
     pub(super) drain_started: Mutex<Option<Instant>>,
+    /// Workers holding a connection taken out of the table.
     pub(super) busy: AtomicUsize,
+    /// Connections accepted whose first request no worker has taken yet.
+    pub(super) fresh: AtomicUsize,
     pub(super) served: AtomicU64,
     /// When each worker's current request started (None when idle).
     pub(super) running: Mutex<Vec<Option<Instant>>>,
@@ -80,40 +85,34 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    pub(super) fn next_job(&self) -> Option<Job> {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(job) = queue.pop_front() {
-                // Busy before the queue lock is released: the accept loop
-                // never sees a job in neither place.
-                self.busy.fetch_add(1, Ordering::AcqRel);
-                return Some(job);
-            }
-            if self.stopping.load(Ordering::Acquire) {
-                return None;
-            }
-            queue = self
-                .queue_ready
-                .wait(queue)
-                .unwrap_or_else(|e| e.into_inner());
+    /// Threads that would be free for one more connection: none busy, none
+    /// claimed by connections accepted whose first request is on its way.
+    fn free_threads(&self) -> usize {
+        let busy = self.busy.load(Ordering::SeqCst);
+        let fresh = self.fresh.load(Ordering::SeqCst);
+        (self.group.settings.threads as usize).saturating_sub(busy + fresh)
+    }
+
+    /// A worker is done with a connection: the accept loop may be waiting
+    /// for a free thread, or for the last request of a drain.
+    pub(super) fn worker_free(&self) {
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        if self.paused.load(Ordering::SeqCst) || self.draining.load(Ordering::Acquire) {
+            self.waker.wake();
         }
     }
 
-    /// Threads that would be free for one more connection: none busy, none
-    /// claimed by a queued request or by `fresh` connections (accepted,
-    /// their first request on its way).
-    fn free_threads(&self, fresh: usize) -> usize {
-        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let busy = self.busy.load(Ordering::Acquire);
-        (self.group.settings.threads as usize).saturating_sub(busy + queue.len() + fresh)
-    }
-
-    pub(super) fn give_back(&self, token: u64, conn: Conn) {
-        self.returned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((token, conn));
-        self.waker.wake();
+    /// Answers `Retry` on every connection no worker holds: idle ones, and
+    /// ones whose request no worker has taken. Their children send the
+    /// request elsewhere.
+    fn refuse_waiting(&self) {
+        for (_, conn, fresh) in self.table.take_all() {
+            if fresh {
+                self.fresh.fetch_sub(1, Ordering::AcqRel);
+            }
+            self.connections.remove(conn.stream.as_raw_fd());
+            refuse(conn, Vec::new());
+        }
     }
 }
 
@@ -158,22 +157,25 @@ pub fn serve(
     let group = &registry.groups[group_index];
     let signals = unix::block_control_signals();
     let settings = &group.settings;
-    let waker = match Waker::new() {
-        Ok(w) => w,
-        Err(_) => return 1,
+    let (Ok(waker), Ok(stop), Ok(connections)) = (Waker::new(), Waker::new(), Epoll::new()) else {
+        return 1;
     };
+    if connections.add_level(stop.fd(), STOP).is_err() {
+        return 1;
+    }
     let shared = Arc::new(Shared {
         group,
         info,
         context: context.to_owned(),
-        queue: Mutex::new(VecDeque::new()),
-        queue_ready: Condvar::new(),
-        returned: Mutex::new(Vec::new()),
+        connections,
+        table: TokenTable::default(),
+        stop,
         waker,
+        paused: AtomicBool::new(false),
         draining: AtomicBool::new(false),
-        stopping: AtomicBool::new(false),
         drain_started: Mutex::new(None),
         busy: AtomicUsize::new(0),
+        fresh: AtomicUsize::new(0),
         served: AtomicU64::new(0),
         running: Mutex::new(vec![None; settings.threads as usize]),
         last_activity: Mutex::new(Instant::now()),
@@ -211,11 +213,15 @@ pub fn serve(
     let exit_code = accept_loop(&shared);
 
     // Stop the idle workers; a worker still inside the application after
-    // graceful-timeout means Python cannot be finalised safely.
-    shared.stopping.store(true, Ordering::Release);
-    shared.queue_ready.notify_all();
-    if shared.busy.load(Ordering::Acquire) > 0 {
-        return exit_code;
+    // graceful-timeout means Python cannot be finalised safely. (One that
+    // took a connection as the drain ended only answers Retry: a moment.)
+    shared.stop.wake();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while shared.busy.load(Ordering::Acquire) > 0 {
+        if Instant::now() > deadline {
+            return exit_code;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
     for worker in workers {
         let _ = worker.join();
@@ -243,12 +249,8 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
     {
         return 1;
     }
-    let mut idle: HashMap<u64, Conn> = HashMap::new();
-    let mut next_token = 2u64;
     let mut tokens = Vec::new();
     let mut draining_seen = false;
-    // Accepted connections whose first request has not arrived yet.
-    let mut fresh: HashSet<u64> = HashSet::new();
     // The listener is watched only while a thread is free, so that the
     // group's other processes take the connections this one cannot serve
     // at once.
@@ -265,47 +267,34 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 epoll.remove(listener);
                 listening = false;
             }
-            // Idle connections get a Retry: a child that picks one up (or
-            // already sent a request on it) sends the request elsewhere.
-            for (_, conn) in idle.drain() {
-                refuse(conn, Vec::new());
-            }
+            shared.refuse_waiting();
         }
         if draining_seen {
-            let queue_empty = shared
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty();
             let since = shared.drain_elapsed();
-            if (queue_empty && shared.busy.load(Ordering::Acquire) == 0)
+            if shared.busy.load(Ordering::SeqCst) == 0
                 || since > Duration::from_secs(group.settings.graceful_timeout)
             {
                 // No connection is closed without a word: a child that
                 // pooled one (or sent a request on it) gets Retry, not a
-                // reset, and sends the request elsewhere. Requests still
-                // queued after graceful-timeout were not run either.
-                let returned =
-                    std::mem::take(&mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()));
-                let queued =
-                    std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner()));
-                for conn in returned
-                    .into_iter()
-                    .map(|(_, c)| c)
-                    .chain(queued.into_iter().map(|j| j.conn))
-                {
-                    refuse(conn, Vec::new());
-                }
+                // reset, and sends the request elsewhere. So do requests
+                // no worker took before graceful-timeout.
+                shared.refuse_waiting();
                 return 0;
             }
-        }
-        if !draining_seen {
-            let free = shared.free_threads(fresh.len());
-            if listening && free == 0 {
-                epoll.remove(listener);
-                listening = false;
-            } else if !listening && free > 0 && epoll.add_listener(listener, LISTENER).is_ok() {
-                listening = true;
+        } else {
+            // Paused first, then counted: a worker that frees itself in
+            // between sees the flag and wakes this loop.
+            shared.paused.store(true, Ordering::SeqCst);
+            if shared.free_threads() == 0 {
+                if listening {
+                    epoll.remove(listener);
+                    listening = false;
+                }
+            } else {
+                shared.paused.store(false, Ordering::SeqCst);
+                if !listening && epoll.add_listener(listener, LISTENER).is_ok() {
+                    listening = true;
+                }
             }
         }
         if epoll.wait(Duration::from_millis(200), &mut tokens).is_err() {
@@ -314,23 +303,18 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
         for &token in &tokens {
             match token {
                 LISTENER if listening => {
-                    while shared.free_threads(fresh.len()) > 0 {
+                    while shared.free_threads() > 0 {
                         let Ok(Some(stream)) = unix::accept(listener) else {
                             break;
                         };
                         match unix::peer_uid(&stream) {
                             Ok(uid) if uid == group.socket_uid => {
-                                let token = next_token;
-                                next_token += 1;
                                 // The Hello goes out at once: the child waits
                                 // for it (within connect-timeout) before it
                                 // sends a request, and learns this pid.
                                 let mut conn = Conn::new(stream);
-                                if conn.write_all(&hello).is_ok()
-                                    && epoll.add_oneshot(conn.stream.as_raw_fd(), token).is_ok()
-                                {
-                                    fresh.insert(token);
-                                    idle.insert(token, conn);
+                                if conn.write_all(&hello).is_ok() {
+                                    admit(shared, conn);
                                 }
                             }
                             Ok(uid) => log::process_sink(
@@ -351,30 +335,33 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 WAKER => {
                     shared.waker.drain();
                     let _ = epoll.rearm(shared.waker.fd(), WAKER);
-                    let returned = std::mem::take(
-                        &mut *shared.returned.lock().unwrap_or_else(|e| e.into_inner()),
-                    );
-                    for (token, conn) in returned {
-                        if shared.draining.load(Ordering::Acquire) {
-                            refuse(conn, Vec::new());
-                        } else if epoll.rearm(conn.stream.as_raw_fd(), token).is_ok() {
-                            idle.insert(token, conn);
-                        }
-                    }
                 }
-                LISTENER => {}
-                token => {
-                    fresh.remove(&token);
-                    if let Some(conn) = idle.remove(&token) {
-                        shared
-                            .queue
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push_back(Job { conn, token });
-                        shared.queue_ready.notify_one();
-                    }
-                }
+                _ => {}
             }
+        }
+    }
+}
+
+/// Puts an accepted connection in the table and the workers' set.
+fn admit(shared: &Shared, conn: Conn) {
+    let fd = conn.stream.as_raw_fd();
+    // Counted before a worker can see it (and uncount it).
+    shared.fresh.fetch_add(1, Ordering::SeqCst);
+    match shared.table.insert(conn) {
+        Ok(token) => {
+            if shared.connections.add_oneshot(fd, token).is_err()
+                && let Some((conn, fresh)) = shared.table.take(token)
+            {
+                shared.table.release(token);
+                if fresh {
+                    shared.fresh.fetch_sub(1, Ordering::AcqRel);
+                }
+                drop(conn);
+            }
+        }
+        Err(conn) => {
+            shared.fresh.fetch_sub(1, Ordering::AcqRel);
+            refuse(conn, Vec::new());
         }
     }
 }

@@ -4,6 +4,7 @@
 //! the ones that stop answering, and stops them with Apache.
 
 use std::ffi::{CString, c_int, c_void};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wsgi::config::{DaemonGroup, Location};
@@ -267,6 +268,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
             preload,
             read_timeout,
             first_slot,
+            idle: Mutex::new(Vec::new()),
         });
     }
     let heartbeats =

@@ -1,7 +1,8 @@
-//! A daemon's worker threads: each takes a connection whose request has
-//! arrived, runs it through the shared WSGI adapter, and hands the
-//! connection back to the accept loop.
+//! A daemon's worker threads: each waits in the connections' epoll set,
+//! takes the connection whose request arrived, runs it through the shared
+//! WSGI adapter, and re-arms the connection for its next request.
 
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use wsgi::python::{self, loader};
 
 use super::channel_transport::ChannelTransport;
 use super::conn::Conn;
-use super::server::{Job, Shared};
+use super::server::{STOP, Shared};
 use crate::apache::log;
 
 /// Logs a channel protocol error; the connection is then dropped.
@@ -31,8 +32,7 @@ pub(super) fn refuse(mut conn: Conn, mut out: Vec<u8>) {
     let _ = conn.write_all(&out);
 }
 
-fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
-    let Job { mut conn, .. } = job;
+fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Conn> {
     let mut out = Vec::new();
     let request = loop {
         let greeted = conn.greeted;
@@ -154,16 +154,41 @@ fn serve_connection(shared: &Shared, worker: usize, job: Job) -> Option<Conn> {
 }
 
 pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
-    while let Some(job) = shared.next_job() {
-        let token = job.token;
-        let conn = serve_connection(&shared, worker, job);
-        // Handed back before this worker stops counting as busy: a draining
-        // accept loop that sees no one busy has every connection to refuse.
-        match conn {
-            Some(conn) => shared.give_back(token, conn),
-            None => shared.waker.wake(),
+    loop {
+        let token = match shared.connections.wait_one() {
+            Ok(Some(STOP)) | Err(_) => return,
+            Ok(Some(token)) => token,
+            Ok(None) => continue,
+        };
+        // Busy before the connection leaves the table: a draining accept
+        // loop that sees no one busy finds every connection there.
+        shared.busy.fetch_add(1, Ordering::SeqCst);
+        let Some((conn, fresh)) = shared.table.take(token) else {
+            // The drain took it first.
+            shared.worker_free();
+            continue;
+        };
+        if fresh {
+            shared.fresh.fetch_sub(1, Ordering::SeqCst);
         }
-        shared.busy.fetch_sub(1, Ordering::AcqRel);
+        let fd = conn.stream.as_raw_fd();
+        match serve_connection(&shared, worker, conn) {
+            Some(conn) if !shared.draining.load(Ordering::Acquire) => {
+                shared.table.put_back(token, conn);
+                if shared.connections.rearm(fd, token).is_err()
+                    && let Some((conn, _)) = shared.table.take(token)
+                {
+                    shared.table.release(token);
+                    drop(conn);
+                }
+            }
+            Some(conn) => {
+                refuse(conn, Vec::new());
+                shared.table.release(token);
+            }
+            None => shared.table.release(token),
+        }
+        shared.worker_free();
     }
 }
 

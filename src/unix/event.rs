@@ -56,6 +56,12 @@ impl Epoll {
         )
     }
 
+    /// Level-triggered: every thread waiting in the set sees it, in turn,
+    /// for as long as it is readable (a stop signal for all of them).
+    pub fn add_level(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, token)
+    }
+
     pub fn remove(&self, fd: RawFd) {
         let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
     }
@@ -83,6 +89,23 @@ impl Epoll {
         }
         tokens.extend(events[..n as usize].iter().map(|e| e.u64));
         Ok(())
+    }
+
+    /// Blocks until one token is ready; None when interrupted. Several
+    /// threads may wait in the same set: the kernel wakes one per event.
+    pub fn wait_one(&self) -> io::Result<Option<u64>> {
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: room for one event.
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), &mut event, 1, -1) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::Interrupted {
+                Ok(None)
+            } else {
+                Err(err)
+            };
+        }
+        Ok((n == 1).then_some(event.u64))
     }
 }
 
