@@ -1,11 +1,9 @@
 //! Daemon mode when things go wrong, through a real Apache: daemons killed
 //! (kill -9), exiting (before and after the headers), stuck in a loop,
 //! stopped (SIGSTOP), blocked with the GIL held, failing at start (a preload
-//! that raises, one that exits: back-off, no fork storm); the limits that
-//! recycle them (maximum-requests with atexit, request-timeout,
-//! restart-interval, inactivity-timeout, memory-limit, cpu-time-limit) and
-//! queue-timeout; a graceful restart under load; an unreachable socket or a
-//! daemon that cannot start (503); script reloading.
+//! that raises, one that exits: back-off, no fork storm); request-timeout
+//! and queue-timeout; an unreachable socket or a daemon that cannot start
+//! (503); script reloading. (Recycling under load: tests/daemon_recycling.rs.)
 //!
 //! Most run under the event MPM only: the supervision is the Apache
 //! parent's and the channel the same under every MPM (tests/daemon.rs runs
@@ -23,10 +21,6 @@ use daemon_support::*;
 const WAIT: Duration = Duration::from_secs(10);
 /// How long a replacement daemon may take to answer.
 const RECOVERY: Duration = Duration::from_secs(5);
-
-fn get_pid(server: &Server) -> i32 {
-    pid_of(&server.get("/app/pid"))
-}
 
 /// Polls /app/pid until a daemon other than `old` answers; returns its pid
 /// and how long that took.
@@ -215,143 +209,6 @@ fn failing_start_up_backs_off(mpm: Mpm) {
     eprintln!("back-off: {dies} restarts of a daemon dying at start in 8 s");
 }
 
-fn maximum_requests_rotates_without_errors(mpm: Mpm) {
-    let server = start(
-        mpm,
-        "daemon-max-requests",
-        "processes=2 threads=2 maximum-requests=10",
-        "",
-    );
-    let first = wait_for_daemons(&server, "site", 2);
-    let mut seen: Vec<i32> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut pids = Vec::new();
-                    for i in 0..25 {
-                        let r = server.get(if i % 2 == 0 {
-                            "/app/pid"
-                        } else {
-                            "/app/slow?0.02"
-                        });
-                        assert_eq!(
-                            r.status,
-                            200,
-                            "request {i}: {}\n{}",
-                            r.text(),
-                            server.error_log()
-                        );
-                        if i % 2 == 0 {
-                            pids.push(pid_of(&r));
-                        }
-                    }
-                    pids
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    seen.sort_unstable();
-    seen.dedup();
-    assert!(
-        seen.len() >= 4,
-        "100 requests at 10 per process should rotate the pids: {seen:?}"
-    );
-    // The daemons that served their 10 requests went, and ran their
-    // atexit handlers.
-    std::thread::sleep(Duration::from_secs(1));
-    let gone: Vec<i32> = seen.iter().copied().filter(|p| !alive(*p)).collect();
-    assert!(gone.len() >= 2, "seen {seen:?}, gone {gone:?}");
-    for pid in &gone {
-        wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
-    }
-    assert!(
-        first.iter().any(|p| gone.contains(p)),
-        "first {first:?}, gone {gone:?}"
-    );
-    let log = server.error_log();
-    assert!(log.contains("maximum-requests (10) reached"), "{log}");
-    for id in ["WSGIRS0305", "WSGIRS0306", "WSGIRS0307", "WSGIRS0304"] {
-        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
-    }
-    assert_lines_well_formed(&log, "site");
-    assert_no_crash(&log);
-}
-
-fn graceful_restart_under_load(mpm: Mpm) {
-    let server = start(mpm, "daemon-graceful", "processes=2 threads=4", "");
-    let before = wait_for_daemons(&server, "site", 2);
-    assert_eq!(before.len(), 2);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let total = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|t| {
-                let stop = &stop;
-                let server = &server;
-                scope.spawn(move || {
-                    let mut pids = Vec::new();
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let path = if t % 2 == 0 {
-                            "/app/pid"
-                        } else {
-                            "/app/slow?0.1"
-                        };
-                        let r = server.get(path);
-                        assert_eq!(
-                            r.status,
-                            200,
-                            "{path}: {}\n{}",
-                            r.text(),
-                            server.error_log()
-                        );
-                        // "PID" or "slept 0.1 in PID".
-                        pids.push(r.text().rsplit(' ').next().unwrap().parse::<i32>().unwrap());
-                    }
-                    pids
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(700));
-        server.signal("graceful");
-        // Until the new generation's daemons serve.
-        wait_until(Duration::from_secs(15), "new daemons", || {
-            let now = daemon_pids(&server, "site");
-            (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(())
-        });
-        std::thread::sleep(Duration::from_millis(700));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect::<Vec<i32>>()
-    });
-    assert!(total.len() > 20, "only {} requests", total.len());
-    let after = get_pid(&server);
-    assert!(!before.contains(&after));
-    // The old daemons went, and those that had loaded the application ran
-    // its atexit handlers.
-    for &pid in &before {
-        wait_until(WAIT, &format!("old daemon {pid} to go"), || {
-            (!alive(pid)).then_some(())
-        });
-        if total.contains(&pid) {
-            wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
-        }
-    }
-    assert!(before.iter().any(|p| total.contains(p)), "{before:?}");
-    let log = server.error_log();
-    assert_eq!(
-        count(&log, "WSGIRS0302"),
-        0,
-        "a restart is not a daemon death:\n{log}"
-    );
-    assert_lines_well_formed(&log, "site");
-    assert_no_crash(&log);
-}
-
 fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     let server = start(
         mpm,
@@ -529,95 +386,6 @@ fn touched_script_restarts_the_daemon(mpm: Mpm) {
     }
 }
 
-/// restart-interval, inactivity-timeout, memory-limit and cpu-time-limit
-/// each recycle their daemon gracefully: no request fails, a new pid
-/// answers.
-fn limits_recycle_without_client_errors(mpm: Mpm) {
-    let server = Server::start(
-        Stage::new("daemon-limits"),
-        &Config::new(
-            mpm,
-            "WSGISocketPrefix @STAGE@/run/wsgi\n\
-             WSGIDaemonProcess interval display-name=%{GROUP} threads=2 restart-interval=2\n\
-             WSGIDaemonProcess idle display-name=%{GROUP} threads=1 inactivity-timeout=1\n\
-             WSGIDaemonProcess memory display-name=%{GROUP} threads=1 memory-limit=200000000\n\
-             WSGIDaemonProcess cpu display-name=%{GROUP} threads=1 cpu-time-limit=1\n\
-             WSGIScriptAlias /interval @STAGE@/apps/daemon_app.wsgi process-group=interval\n\
-             WSGIScriptAlias /idle @STAGE@/apps/daemon_app.wsgi process-group=idle\n\
-             WSGIScriptAlias /memory @STAGE@/apps/daemon_app.wsgi process-group=memory\n\
-             WSGIScriptAlias /cpu @STAGE@/apps/daemon_app.wsgi process-group=cpu\n",
-        ),
-    );
-    let pid = |path: &str| -> i32 {
-        let r = server.get(path);
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        r.text().rsplit(' ').next().unwrap().parse().unwrap()
-    };
-    let changes = |path: &str, old: i32| {
-        wait_until(RECOVERY, &format!("a new daemon for {path}"), || {
-            let new = pid(path);
-            (new != old).then_some(new)
-        })
-    };
-
-    // memory-limit: a request that passes it completes, then the process goes.
-    let old = pid("/memory/pid");
-    let r = server.get("/memory/grow?250");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.text(), format!("kept 250 MB in {old}"));
-    changes("/memory/pid", old);
-
-    // cpu-time-limit: likewise.
-    let old = pid("/cpu/pid");
-    assert_eq!(
-        server.get("/cpu/burn?1.5").text(),
-        format!("burnt in {old}")
-    );
-    changes("/cpu/pid", old);
-
-    // inactivity-timeout: an idle daemon is replaced; the next request is served.
-    let old = pid("/idle/pid");
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_ne!(pid("/idle/pid"), old);
-
-    // restart-interval: under a steady load, the pids rotate and nothing fails.
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    while start.elapsed() < Duration::from_secs(5) {
-        seen.push(pid("/interval/slow?0.05"));
-    }
-    seen.dedup();
-    assert!(seen.len() >= 2, "{seen:?}");
-
-    let log = server.error_log();
-    for reason in [
-        "memory-limit",
-        "cpu-time-limit",
-        "inactivity-timeout",
-        "restart-interval",
-    ] {
-        assert!(
-            log.contains(&format!(
-                "recycling the daemon process gracefully: {reason}"
-            )),
-            "{reason}:\n{log}"
-        );
-    }
-    for id in ["WSGIRS0304", "WSGIRS0305", "WSGIRS0306", "WSGIRS0307"] {
-        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
-    }
-    for line in log.lines().filter(|l| l.contains(": WSGIRS0302: ")) {
-        assert!(line.contains("exited normally"), "{line}");
-    }
-    assert_lines_well_formed(&log, "site");
-}
-
 /// Python blocked with the GIL held past deadlock-timeout: the daemon is
 /// replaced; its request fails with 502, the next one is served.
 fn blocked_python_is_replaced(mpm: Mpm) {
@@ -667,14 +435,6 @@ mod event {
         super::failing_start_up_backs_off(Mpm::Event)
     }
     #[test]
-    fn maximum_requests_rotates_without_errors() {
-        super::maximum_requests_rotates_without_errors(Mpm::Event)
-    }
-    #[test]
-    fn graceful_restart_under_load() {
-        super::graceful_restart_under_load(Mpm::Event)
-    }
-    #[test]
     fn stopped_daemon_times_out_and_is_killed() {
         super::stopped_daemon_times_out_and_is_killed(Mpm::Event)
     }
@@ -695,26 +455,18 @@ mod event {
         super::touched_script_restarts_the_daemon(Mpm::Event)
     }
     #[test]
-    fn limits_recycle_without_client_errors() {
-        super::limits_recycle_without_client_errors(Mpm::Event)
-    }
-    #[test]
     fn blocked_python_is_replaced() {
         super::blocked_python_is_replaced(Mpm::Event)
     }
 }
 
 /// Under prefork, where every request is a separate child with its own
-/// connections, the two that depend most on the children's connection
+/// connections, the one that depends most on the children's connection
 /// pools.
 mod prefork {
     use super::*;
     #[test]
     fn killed_daemon_gives_502_and_is_replaced() {
         super::killed_daemon_gives_502_and_is_replaced(Mpm::Prefork)
-    }
-    #[test]
-    fn maximum_requests_rotates_without_errors() {
-        super::maximum_requests_rotates_without_errors(Mpm::Prefork)
     }
 }

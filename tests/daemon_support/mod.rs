@@ -1,4 +1,4 @@
-//! Helpers shared by the daemon-mode tests (daemon.rs, daemon_faults.rs):
+//! Helpers shared by the daemon-mode tests (tests/daemon*.rs):
 //! configurations with a daemon group whose socket is in the stage's run/
 //! directory, finding the daemon processes, the facts
 //! tests/apps/daemon_app.wsgi reports, the deterministic stream of the
@@ -50,6 +50,11 @@ pub fn facts(r: &Response) -> BTreeMap<String, String> {
 
 /// The pid of the daemon that served a GET of `path` (which answers with
 /// its pid alone, like /app/pid).
+/// The pid of the daemon that answers /app/pid.
+pub fn get_pid(server: &Server) -> i32 {
+    pid_of(&server.get("/app/pid"))
+}
+
 pub fn pid_of(r: &Response) -> i32 {
     assert_eq!(r.status, 200, "{}", r.text());
     r.text()

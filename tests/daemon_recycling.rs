@@ -1,0 +1,318 @@
+//! Daemons recycled while they serve, through a real Apache: by
+//! maximum-requests (down to every request), by a graceful restart under
+//! load, and by the other limits (restart-interval, inactivity-timeout,
+//! memory-limit, cpu-time-limit). Clients never see an error: requests a
+//! recycling daemon did not run go to another one.
+
+mod common;
+mod daemon_support;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use daemon_support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+/// How long a replacement daemon may take to answer.
+const RECOVERY: Duration = Duration::from_secs(5);
+
+/// The ids of the lines a client-visible daemon failure writes.
+const CLIENT_ERRORS: [&str; 4] = ["WSGIRS0304", "WSGIRS0305", "WSGIRS0306", "WSGIRS0307"];
+
+fn maximum_requests_rotates_without_errors(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-max-requests",
+        "processes=2 threads=2 maximum-requests=10",
+        "",
+    );
+    let first = wait_for_daemons(&server, "site", 2);
+    let mut seen: Vec<i32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut pids = Vec::new();
+                    for i in 0..25 {
+                        let r = server.get(if i % 2 == 0 {
+                            "/app/pid"
+                        } else {
+                            "/app/slow?0.02"
+                        });
+                        assert_eq!(
+                            r.status,
+                            200,
+                            "request {i}: {}\n{}",
+                            r.text(),
+                            server.error_log()
+                        );
+                        if i % 2 == 0 {
+                            pids.push(pid_of(&r));
+                        }
+                    }
+                    pids
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seen.sort_unstable();
+    seen.dedup();
+    assert!(
+        seen.len() >= 4,
+        "100 requests at 10 per process should rotate the pids: {seen:?}"
+    );
+    // The daemons that served their 10 requests went, and ran their
+    // atexit handlers.
+    std::thread::sleep(Duration::from_secs(1));
+    let gone: Vec<i32> = seen.iter().copied().filter(|p| !alive(*p)).collect();
+    assert!(gone.len() >= 2, "seen {seen:?}, gone {gone:?}");
+    for pid in &gone {
+        wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
+    }
+    assert!(
+        first.iter().any(|p| gone.contains(p)),
+        "first {first:?}, gone {gone:?}"
+    );
+    let log = server.error_log();
+    assert!(log.contains("maximum-requests (10) reached"), "{log}");
+    for id in CLIENT_ERRORS {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+/// maximum-requests=1: every daemon drains right after its first request,
+/// so connections are constantly accepted by daemons about to refuse them.
+/// A child whose Hello met a daemon that had already refused and closed the
+/// connection once answered 503 (WSGIRS0304, "the connection failed at
+/// once: Broken pipe") instead of going to another daemon.
+fn every_request_recycles_without_client_errors(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "daemon-max-one",
+        "processes=2 threads=1 maximum-requests=1",
+        "",
+    );
+    wait_for_daemons(&server, "site", 2);
+    let served: Vec<i32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..4)
+                        .map(|i| {
+                            let r = server.get("/app/pid");
+                            assert_eq!(
+                                r.status,
+                                200,
+                                "request {i}: {}\n{}",
+                                r.text(),
+                                server.error_log()
+                            );
+                            pid_of(&r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut distinct = served.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        served.len(),
+        "one request per daemon: {served:?}"
+    );
+    let log = server.error_log();
+    for id in CLIENT_ERRORS {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+fn graceful_restart_under_load(mpm: Mpm) {
+    let server = start(mpm, "daemon-graceful", "processes=2 threads=4", "");
+    let before = wait_for_daemons(&server, "site", 2);
+    assert_eq!(before.len(), 2);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let total = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let stop = &stop;
+                let server = &server;
+                scope.spawn(move || {
+                    let mut pids = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let path = if t % 2 == 0 {
+                            "/app/pid"
+                        } else {
+                            "/app/slow?0.1"
+                        };
+                        let r = server.get(path);
+                        assert_eq!(
+                            r.status,
+                            200,
+                            "{path}: {}\n{}",
+                            r.text(),
+                            server.error_log()
+                        );
+                        // "PID" or "slept 0.1 in PID".
+                        pids.push(r.text().rsplit(' ').next().unwrap().parse::<i32>().unwrap());
+                    }
+                    pids
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(700));
+        server.signal("graceful");
+        // Until the new generation's daemons serve.
+        wait_until(Duration::from_secs(15), "new daemons", || {
+            let now = daemon_pids(&server, "site");
+            (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(())
+        });
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<i32>>()
+    });
+    assert!(total.len() > 20, "only {} requests", total.len());
+    let after = get_pid(&server);
+    assert!(!before.contains(&after));
+    // The old daemons went, and those that had loaded the application ran
+    // its atexit handlers.
+    for &pid in &before {
+        wait_until(WAIT, &format!("old daemon {pid} to go"), || {
+            (!alive(pid)).then_some(())
+        });
+        if total.contains(&pid) {
+            wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
+        }
+    }
+    assert!(before.iter().any(|p| total.contains(p)), "{before:?}");
+    let log = server.error_log();
+    assert_eq!(
+        count(&log, "WSGIRS0302"),
+        0,
+        "a restart is not a daemon death:\n{log}"
+    );
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+/// restart-interval, inactivity-timeout, memory-limit and cpu-time-limit
+/// each recycle their daemon gracefully: no request fails, a new pid
+/// answers.
+fn limits_recycle_without_client_errors(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("daemon-limits"),
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess interval display-name=%{GROUP} threads=2 restart-interval=2\n\
+             WSGIDaemonProcess idle display-name=%{GROUP} threads=1 inactivity-timeout=1\n\
+             WSGIDaemonProcess memory display-name=%{GROUP} threads=1 memory-limit=200000000\n\
+             WSGIDaemonProcess cpu display-name=%{GROUP} threads=1 cpu-time-limit=1\n\
+             WSGIScriptAlias /interval @STAGE@/apps/daemon_app.wsgi process-group=interval\n\
+             WSGIScriptAlias /idle @STAGE@/apps/daemon_app.wsgi process-group=idle\n\
+             WSGIScriptAlias /memory @STAGE@/apps/daemon_app.wsgi process-group=memory\n\
+             WSGIScriptAlias /cpu @STAGE@/apps/daemon_app.wsgi process-group=cpu\n",
+        ),
+    );
+    let pid = |path: &str| -> i32 {
+        let r = server.get(path);
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}\n{}",
+            r.text(),
+            server.error_log()
+        );
+        r.text().rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let changes = |path: &str, old: i32| {
+        wait_until(RECOVERY, &format!("a new daemon for {path}"), || {
+            let new = pid(path);
+            (new != old).then_some(new)
+        })
+    };
+
+    // memory-limit: a request that passes it completes, then the process goes.
+    let old = pid("/memory/pid");
+    let r = server.get("/memory/grow?250");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), format!("kept 250 MB in {old}"));
+    changes("/memory/pid", old);
+
+    // cpu-time-limit: likewise.
+    let old = pid("/cpu/pid");
+    assert_eq!(
+        server.get("/cpu/burn?1.5").text(),
+        format!("burnt in {old}")
+    );
+    changes("/cpu/pid", old);
+
+    // inactivity-timeout: an idle daemon is replaced; the next request is served.
+    let old = pid("/idle/pid");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_ne!(pid("/idle/pid"), old);
+
+    // restart-interval: under a steady load, the pids rotate and nothing fails.
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(5) {
+        seen.push(pid("/interval/slow?0.05"));
+    }
+    seen.dedup();
+    assert!(seen.len() >= 2, "{seen:?}");
+
+    let log = server.error_log();
+    for reason in [
+        "memory-limit",
+        "cpu-time-limit",
+        "inactivity-timeout",
+        "restart-interval",
+    ] {
+        assert!(
+            log.contains(&format!(
+                "recycling the daemon process gracefully: {reason}"
+            )),
+            "{reason}:\n{log}"
+        );
+    }
+    for id in CLIENT_ERRORS {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    for line in log.lines().filter(|l| l.contains(": WSGIRS0302: ")) {
+        assert!(line.contains("exited normally"), "{line}");
+    }
+    assert_lines_well_formed(&log, "site");
+}
+
+under_event_and_prefork!(
+    maximum_requests_rotates_without_errors,
+    every_request_recycles_without_client_errors,
+);
+
+/// The same under every MPM: run under event only.
+mod event_only {
+    use super::*;
+    #[test]
+    fn graceful_restart_under_load() {
+        super::graceful_restart_under_load(Mpm::Event)
+    }
+    #[test]
+    fn limits_recycle_without_client_errors() {
+        super::limits_recycle_without_client_errors(Mpm::Event)
+    }
+}
