@@ -101,13 +101,22 @@ fn regex_target(r: &Request, regex: CompiledRegex, target: &str) -> Option<Vec<u
 }
 
 fn refuse(r: &Request, status: u32, id: &str, text: &str) -> c_int {
+    refuse_for(r, None, status, id, text)
+}
+
+/// `refuse`, naming the daemon process group the request was routed to.
+fn refuse_for(r: &Request, group: Option<&str>, status: u32, id: &str, text: &str) -> c_int {
     let script = String::from_utf8_lossy(r.filename()).into_owned();
+    let context = match group {
+        Some(group) => format!("script='{script}', group='{group}'"),
+        None => format!("script='{script}'"),
+    };
     // SAFETY: the request is live.
     unsafe {
         log::request(
             Level::Error,
             r.as_ptr(),
-            &messages::format_line(&format!("script='{script}'"), id, text),
+            &messages::format_line(&context, id, text),
         )
     };
     status as c_int
@@ -214,7 +223,8 @@ pub fn handler(mut r: Request) -> c_int {
         }
     };
 
-    let body_length = match check_request_body(&mut r, dir) {
+    let group_name = daemon_group.map(|g| g.settings.name.as_str());
+    let body_length = match check_request_body(&mut r, dir, group_name) {
         Ok(length) => length,
         Err(status) => return status,
     };
@@ -312,7 +322,12 @@ pub fn handler(mut r: Request) -> c_int {
 
 /// Checks how the body is framed and prepares to read it. Returns the
 /// declared length, or `None` for a chunked body.
-fn check_request_body(r: &mut Request, dir: &DirConfig) -> Result<Option<u64>, c_int> {
+fn check_request_body(
+    r: &mut Request,
+    dir: &DirConfig,
+    group: Option<&str>,
+) -> Result<Option<u64>, c_int> {
+    let refuse = |r: &Request, status, id, text: &str| refuse_for(r, group, status, id, text);
     let content_length = r
         .header_in(c"Content-Length")
         .map(|v| String::from_utf8_lossy(v).into_owned());

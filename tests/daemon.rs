@@ -218,7 +218,9 @@ fn request_bodies_reach_the_application(mpm: Mpm) {
         "{}",
         r.text()
     );
-    // Without it, a chunked body is refused as in embedded mode.
+    // Without it, a chunked body is refused as in embedded mode, with a
+    // line naming the group the request was routed to.
+    let mark = server.log_mark();
     let r = server.raw(&raw_request(
         "POST",
         "/input/read",
@@ -227,6 +229,10 @@ fn request_bodies_reach_the_application(mpm: Mpm) {
         false,
     ));
     assert_eq!(r.status, 411, "{}", r.text());
+    let log = server.log_since(mark, ": WSGIRS0104: ", WAIT);
+    let line = log.lines().find(|l| l.contains(": WSGIRS0104: ")).unwrap();
+    assert!(line.contains("group='site'"), "{line}");
+    assert!(line.contains("script='"), "{line}");
 
     // A body the application does not read, then another request on the
     // same connection: the rest of the body does not leak into it.
