@@ -270,24 +270,11 @@ fn request_bodies_reach_the_application(mpm: Mpm) {
 }
 
 fn read_chunk(s: &mut TcpStream) -> Vec<u8> {
-    let size = usize::from_str_radix(read_line(s).trim(), 16).unwrap();
+    let size = usize::from_str_radix(expect_line(s).trim(), 16).unwrap();
     let mut data = vec![0; size];
     s.read_exact(&mut data).unwrap();
-    assert_eq!(read_line(s), "");
+    assert_eq!(expect_line(s), "");
     data
-}
-
-/// Deterministic bytes with no short period.
-fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn responses_stream_and_files_are_passed(mpm: Mpm) {
@@ -300,9 +287,9 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
         b"GET /resp/stream?stream-flag HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     )
     .unwrap();
-    let status = read_line(&mut s);
+    let status = expect_line(&mut s);
     assert!(status.contains(" 200 "), "{status}");
-    while !read_line(&mut s).is_empty() {}
+    while !expect_line(&mut s).is_empty() {}
     assert_eq!(read_chunk(&mut s), b"first;");
     std::fs::write(server.stage.path("run/stream-flag"), "").unwrap();
     assert_eq!(read_chunk(&mut s), b"flag-seen");
@@ -326,7 +313,7 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
 
     // wsgi.file_wrapper: the file's descriptor goes to the Apache child,
     // which sends it; the daemon neither reads nor writes the file's bytes.
-    let large = noise(20 << 20);
+    let large = noise(20 << 20, 0x2545_f491_4f6c_dd1d);
     std::fs::create_dir_all(server.stage.path("data")).unwrap();
     std::fs::write(server.stage.path("data/large.bin"), &large).unwrap();
     std::fs::write(server.stage.path("data/small.bin"), &large[..100_000]).unwrap();

@@ -173,11 +173,11 @@ fn status_uid(pid: i32) -> u32 {
 
 /// Reads a response's head and returns its status and Content-Length.
 fn read_head_only(s: &mut TcpStream) -> (u16, Option<u64>) {
-    let status = read_line(s);
+    let status = expect_line(s);
     let code = status.split(' ').nth(1).unwrap().parse().unwrap();
     let mut length = None;
     loop {
-        let line = read_line(s);
+        let line = expect_line(s);
         if line.is_empty() {
             return (code, length);
         }

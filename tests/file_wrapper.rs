@@ -12,19 +12,6 @@ use std::time::{Duration, Instant};
 const SMALL: usize = 100_000;
 const LARGE: usize = 20 << 20;
 
-/// Deterministic bytes with no short period, so an offset error shows.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 struct Files {
     server: Server,
     small: Vec<u8>,

@@ -1,14 +1,14 @@
 //! The interpreter's life inside Apache: where Python starts (each child,
 //! never the root parent), which Python it is (Debian's, or a virtual
 //! environment given by WSGIPythonHome), WSGIPythonPath, atexit handlers at
-//! child exit, one thread state per worker thread, many graceful and full
-//! restarts in a row, and loading next to the original mod_wsgi.
+//! child exit, one thread state per worker thread, and many graceful and
+//! full restarts in a row. (Loading next to mod_wsgi: tests/coexistence.rs.)
 
 mod common;
 use common::*;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -30,28 +30,9 @@ macro_rules! under_all_mpms {
 
 const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
-/// A GET, sent again when no response could be read. The harness's reader
-/// takes a failed read() for the end of the response, and a read on a
-/// socket with a receive timeout is not restarted after an interruption:
-/// under load it fails with EINTR now and then, while the server answers
-/// the request all the same (seen in Apache's trace log).
-fn get(server: &Server, path: &str) -> Response {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match std::panic::catch_unwind(|| server.get(path)) {
-            Ok(r) => return r,
-            Err(e) if Instant::now() > deadline => std::panic::resume_unwind(e),
-            Err(_) => {
-                eprintln!("no response read for {path}; sending it again");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-}
-
 /// The `key=value` lines of tests/apps/life_info.wsgi.
 fn facts(server: &Server, path: &str) -> HashMap<String, String> {
-    let r = get(server, path);
+    let r = server.get_retried(path);
     assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
     r.text()
         .lines()
@@ -121,17 +102,9 @@ fn assert_module_errors_well_formed(log: &str) {
     }
 }
 
-fn assert_no_crash(log: &str) {
-    // "still did not exit": a child that hangs at exit (Apache then kills it).
-    for bad in [
-        "Segmentation fault",
-        "exit signal",
-        "Aborted",
-        "panic",
-        "still did not exit",
-    ] {
-        assert!(!log.contains(bad), "error log mentions {bad:?}:\n{log}");
-    }
+/// No crash (see common), and every line of this module well formed.
+fn assert_clean(log: &str) {
+    assert_no_crash(log);
     assert_module_errors_well_formed(log);
 }
 
@@ -226,7 +199,7 @@ fn debian_python_in_child(mpm: Mpm) {
         assert_eq!(fact(&f, "uid"), uid);
         assert_eq!(fact(&f, "euid"), uid);
     }
-    assert_no_crash(&server.error_log());
+    assert_clean(&server.error_log());
 }
 
 under_all_mpms!(
@@ -267,7 +240,7 @@ fn virtualenv_as_python_home(mpm: Mpm) {
         "{}",
         fact(&f, "path")
     );
-    assert_no_crash(&server.error_log());
+    assert_clean(&server.error_log());
 }
 
 // ---------------------------------------------------------------------------
@@ -339,7 +312,7 @@ fn python_starts_only_in_children(mpm: Mpm) {
             "Python started as another user: {markers:?}"
         );
     }
-    assert_no_crash(&server.error_log());
+    assert_clean(&server.error_log());
 }
 
 // ---------------------------------------------------------------------------
@@ -377,7 +350,7 @@ fn python_path_adds_site_dirs(mpm: Mpm) {
             "{dir} not in sys.path {path}"
         );
     }
-    assert_no_crash(&server.error_log());
+    assert_clean(&server.error_log());
 }
 
 // ---------------------------------------------------------------------------
@@ -423,7 +396,7 @@ fn atexit_runs_at_child_exit(mpm: Mpm, how: &str) {
             "atexit did not run in child {pid} ({how}):\n{log}"
         );
     }
-    assert_no_crash(&log);
+    assert_clean(&log);
 }
 
 fn atexit_after_stop(mpm: Mpm) {
@@ -458,7 +431,7 @@ fn thread_state_reused_per_worker_thread() {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                let r = get(&server, "/t");
+                let r = server.get_retried("/t");
                 (r.status, r.text())
             })
         })
@@ -505,7 +478,7 @@ fn thread_state_reused_per_worker_thread() {
     for (thread, seen) in &names {
         assert_eq!(seen.len(), 1, "thread {thread:?} had names {seen:?}");
     }
-    assert_no_crash(&server.error_log());
+    assert_clean(&server.error_log());
 }
 
 // ---------------------------------------------------------------------------
@@ -553,7 +526,7 @@ fn survives_restart_cycles(mpm: Mpm) {
             assert!(alive(server.pid));
             children.insert(fact(&f, "pid").to_owned());
             let log = server.error_log();
-            assert_no_crash(&log);
+            assert_clean(&log);
             if cycle == 5 {
                 rss_at_5 = parent_rss_kb(server.pid);
             }
@@ -581,99 +554,7 @@ fn survives_restart_cycles(mpm: Mpm) {
             "child {pid} exited without running atexit handlers:\n{log}"
         );
     }
-    assert_no_crash(&log);
-}
-
-// ---------------------------------------------------------------------------
-// Next to the original mod_wsgi (Debian's libapache2-mod-wsgi-py3).
-
-const REAL_MOD_WSGI: &str = "/usr/lib/apache2/modules/mod_wsgi.so";
-
-fn real_mod_wsgi() -> Option<&'static Path> {
-    let p = Path::new(REAL_MOD_WSGI);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("{REAL_MOD_WSGI} missing (apt-get install libapache2-mod-wsgi-py3): skipped");
-        None
-    }
-}
-
-/// The original mod_wsgi first: mod_so skips our `LoadModule wsgi_module`
-/// before opening our file (it compares the module's symbol name), so none of
-/// our code runs and nothing of ours can object. Apache's own warning is the
-/// only message; the original mod_wsgi serves. This pins that behaviour.
-#[test]
-fn real_mod_wsgi_first_wins_with_apache_warning() {
-    let Some(real) = real_mod_wsgi() else { return };
-    let stage = Stage::new("life-real-first");
-    let mut config = Config::new(
-        Mpm::Event,
-        "WSGIScriptAlias /hello @STAGE@/apps/hello.wsgi\n",
-    );
-    config.preamble = format!("LoadModule wsgi_module {}\n", real.display());
-    let out = config_test(&stage, &config).expect("apache2 -t");
-    assert!(
-        out.contains("module wsgi_module is already loaded, skipping"),
-        "{out}"
-    );
-    assert!(!out.contains("mod_wsgi_rs"), "{out}");
-    let server = Server::start(stage, &config);
-    let r = get(&server, "/hello");
-    assert_eq!(r.status, 200, "{}", server.error_log());
-    assert_eq!(r.body, b"Hello World");
-    let banner = r.header("server").unwrap_or_default().to_owned();
-    assert!(
-        banner.contains("mod_wsgi/") && !banner.contains("mod_wsgi_rs"),
-        "{banner}"
-    );
-    assert_no_crash(&server.error_log());
-}
-
-/// Ours first: mod_so skips the original's `LoadModule wsgi_module` with a
-/// warning. Our module sees that warning while the configuration is read
-/// and refuses to start, with a message that says what to do.
-fn assert_duplicate_refused(config: &Config, stage_name: &str) {
-    let stage = Stage::new(stage_name);
-    let out = config_test(&stage, config).expect_err("apache2 -t accepted two wsgi_modules");
-    assert!(
-        out.contains("module wsgi_module is already loaded, skipping"),
-        "{out}"
-    );
-    assert!(
-        out.contains("mod_wsgi_rs (pid=") && out.contains("WSGIRS0003"),
-        "{out}"
-    );
-    assert!(out.contains("load only one"), "{out}");
-    let err = Server::try_start(stage, config)
-        .err()
-        .expect("apache started with two wsgi_modules");
-    assert!(err.contains("WSGIRS0003"), "{err}");
-    assert!(!err.contains("Segmentation fault"), "{err}");
-}
-
-#[test]
-fn real_mod_wsgi_after_ours_is_refused() {
-    let Some(real) = real_mod_wsgi() else { return };
-    let config = Config::new(
-        Mpm::Event,
-        &format!(
-            "LoadModule wsgi_module {}\nWSGIScriptAlias /hello @STAGE@/apps/hello.wsgi\n",
-            real.display()
-        ),
-    );
-    assert_duplicate_refused(&config, "life-ours-first");
-}
-
-/// mod_so's warning does not say which file it skipped, so loading our own
-/// module twice is refused the same way (Apache alone would only warn).
-#[test]
-fn our_module_loaded_twice_is_refused() {
-    let config = Config::new(
-        Mpm::Event,
-        "LoadModule wsgi_module @STAGE@/mod_wsgi_rs.so\nWSGIScriptAlias /hello @STAGE@/apps/hello.wsgi\n",
-    );
-    assert_duplicate_refused(&config, "life-ours-twice");
+    assert_clean(&log);
 }
 
 under_event_and_prefork!(

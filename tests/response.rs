@@ -30,25 +30,6 @@ fn start(mpm: Mpm, name: &str) -> Server {
     )
 }
 
-fn script(server: &Server, name: &str) -> String {
-    server
-        .stage
-        .path(&format!("apps/{name}"))
-        .display()
-        .to_string()
-}
-
-/// The line with message `id`, checked to name the module, its pid and the script.
-fn module_line<'a>(log: &'a str, id: &str, script: &str) -> &'a str {
-    let line = log
-        .lines()
-        .find(|l| l.contains(&format!(": {id}: ")))
-        .unwrap_or_else(|| panic!("no {id} line in:\n{log}"));
-    assert!(line.contains("mod_wsgi_rs (pid="), "{line}");
-    assert!(line.contains(&format!("script='{script}'")), "{line}");
-    line
-}
-
 /// A pattern of `n` bytes, as `pattern()` in resp_app.wsgi makes it.
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
@@ -61,28 +42,12 @@ fn request_bytes(method: &str, path: &str, close: bool) -> Vec<u8> {
 
 // A minimal incremental reader, for reading a response chunk by chunk.
 
-fn read_line(s: &mut TcpStream) -> String {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        let n = s.read(&mut byte).expect("read");
-        assert!(n == 1, "connection closed mid-line after {line:?}");
-        if byte[0] == b'\n' {
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            return String::from_utf8_lossy(&line).into_owned();
-        }
-        line.push(byte[0]);
-    }
-}
-
 fn read_head(s: &mut TcpStream) -> (u16, Vec<(String, String)>) {
-    let status_line = read_line(s);
+    let status_line = expect_line(s);
     let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
     let mut headers = Vec::new();
     loop {
-        let line = read_line(s);
+        let line = expect_line(s);
         if line.is_empty() {
             return (status, headers);
         }
@@ -92,10 +57,10 @@ fn read_head(s: &mut TcpStream) -> (u16, Vec<(String, String)>) {
 }
 
 fn read_chunk(s: &mut TcpStream) -> Vec<u8> {
-    let size = usize::from_str_radix(read_line(s).trim(), 16).unwrap();
+    let size = usize::from_str_radix(expect_line(s).trim(), 16).unwrap();
     let mut data = vec![0; size];
     s.read_exact(&mut data).unwrap();
-    assert_eq!(read_line(s), "");
+    assert_eq!(expect_line(s), "");
     data
 }
 

@@ -422,6 +422,25 @@ impl Server {
         self.raw(&bytes)
     }
 
+    /// A GET, sent again when no response could be read. The harness's reader
+    /// takes a failed read() for the end of the response, and a read on a
+    /// socket with a receive timeout is not restarted after an interruption:
+    /// under load it fails with EINTR now and then, while the server answers
+    /// the request all the same (seen in Apache's trace log).
+    pub fn get_retried(&self, path: &str) -> Response {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match std::panic::catch_unwind(|| self.get(path)) {
+                Ok(r) => return r,
+                Err(e) if Instant::now() > deadline => std::panic::resume_unwind(e),
+                Err(_) => {
+                    eprintln!("no response read for {path}; sending it again");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[], b"")
     }
@@ -490,6 +509,76 @@ fn read_line(s: &mut impl Read) -> Option<String> {
                 line.push(byte[0]);
             }
         }
+    }
+}
+
+/// The path of the stage's copy of tests/apps/`name`.
+pub fn script(server: &Server, name: &str) -> String {
+    server
+        .stage
+        .path(&format!("apps/{name}"))
+        .display()
+        .to_string()
+}
+
+/// One CRLF-terminated line from a raw connection, which must not close
+/// before its end.
+pub fn expect_line(s: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        assert_eq!(
+            s.read(&mut byte).expect("read"),
+            1,
+            "connection closed mid-line after {line:?}"
+        );
+        if byte[0] == b'\n' {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            return String::from_utf8_lossy(&line).into_owned();
+        }
+        line.push(byte[0]);
+    }
+}
+
+/// The line with message `id`, checked to name the module, its pid and the script.
+pub fn module_line<'a>(log: &'a str, id: &str, script: &str) -> &'a str {
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!(": {id}: ")))
+        .unwrap_or_else(|| panic!("no {id} line in:\n{log}"));
+    assert!(line.contains("mod_wsgi_rs (pid="), "{line}");
+    assert!(line.contains(&format!("script='{script}'")), "{line}");
+    line
+}
+
+/// Deterministic bytes with no short period, so an offset error shows.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// No process crashed, panicked or hung at exit, by what Apache, Python and
+/// this module write to the error log ("still did not exit": a child that
+/// hung at exit and that Apache then killed).
+pub fn assert_no_crash(log: &str) {
+    for bad in [
+        "Segmentation fault",
+        "exit signal",
+        "Aborted",
+        "panic",
+        "Fatal Python error",
+        "still did not exit",
+    ] {
+        assert!(!log.contains(bad), "{bad:?} in the error log:\n{log}");
     }
 }
 

@@ -7,8 +7,6 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -258,18 +256,6 @@ pub fn assert_lines_well_formed(log: &str, group: &str) {
     }
 }
 
-/// No crash of any process in the log.
-pub fn assert_no_crash(log: &str) {
-    for bad in [
-        "Segmentation fault",
-        "panicked",
-        "Fatal Python error",
-        "exit signal Abort",
-    ] {
-        assert!(!log.contains(bad), "{bad:?} in the error log:\n{log}");
-    }
-}
-
 // The deterministic stream of the size tests: 64 KiB blocks, each its index
 // (8 bytes, little-endian) followed by a fixed xorshift64 block, as
 // block() in daemon_app.wsgi makes them.
@@ -316,32 +302,3 @@ pub fn holds_socket(pid: i32, inode: u64) -> bool {
 
 /// How long the tests wait for things that normally take well under a second.
 pub const WAIT: Duration = Duration::from_secs(10);
-
-/// The staged path of a test application.
-pub fn script(server: &Server, name: &str) -> String {
-    server
-        .stage
-        .path(&format!("apps/{name}"))
-        .display()
-        .to_string()
-}
-
-/// One CRLF-terminated line from a raw connection.
-pub fn read_line(s: &mut TcpStream) -> String {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        assert_eq!(
-            s.read(&mut byte).expect("read"),
-            1,
-            "connection closed mid-line after {line:?}"
-        );
-        if byte[0] == b'\n' {
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            return String::from_utf8_lossy(&line).into_owned();
-        }
-        line.push(byte[0]);
-    }
-}
