@@ -63,6 +63,7 @@ pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
         python_path: settings.python_path_entries(),
+        options: settings.python_options(),
     };
     let info = ProcessInfo {
         multithread: mpm_value(bindings::AP_MPMQ_MAX_THREADS) > 1,

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use wsgi::config::DaemonGroup;
+use wsgi::python::StartupOptions;
 
 use crate::unix::SharedSlots;
 
@@ -69,6 +70,9 @@ pub struct Registry {
     /// One heartbeat per daemon process (seconds since the epoch), written by
     /// the daemon, read by the parent to find stopped or deadlocked daemons.
     pub heartbeats: SharedSlots,
+    /// How Python starts in the daemons: the main server's options, as in
+    /// the Apache children.
+    pub python_options: StartupOptions,
 }
 
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());

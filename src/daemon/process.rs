@@ -100,6 +100,8 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
         python_path: settings.python_path.clone(),
+        // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...
+        options: registry.python_options.clone(),
     };
     if let Err(e) = python::initialize(&interpreter, daemon_sink) {
         fail(&context, &format!("Python could not be started: {e}"));

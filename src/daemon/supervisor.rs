@@ -280,6 +280,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
             Registry {
                 groups: runtimes,
                 heartbeats,
+                python_options: main_settings.python_options(),
             },
         )
     };

@@ -4,6 +4,9 @@
 
 use super::args::split_arguments;
 use super::groups::{check_application_group, is_global_group};
+use super::python_options::{
+    check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
+};
 use super::settings::{
     DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
@@ -37,6 +40,12 @@ pub enum Directive {
     DaemonProcess,
     SocketPrefix,
     RestrictEmbedded,
+    PythonOptimize,
+    DontWriteBytecode,
+    PythonHashSeed,
+    PythonWarnings,
+    SwitchInterval,
+    RestrictSignal,
     /// A mod_wsgi directive this module does not implement yet.
     NotYetSupported,
 }
@@ -58,6 +67,12 @@ const SUPPORTED: &[(&str, Directive)] = &[
     ("WSGIDaemonProcess", Directive::DaemonProcess),
     ("WSGISocketPrefix", Directive::SocketPrefix),
     ("WSGIRestrictEmbedded", Directive::RestrictEmbedded),
+    ("WSGIPythonOptimize", Directive::PythonOptimize),
+    ("WSGIDontWriteBytecode", Directive::DontWriteBytecode),
+    ("WSGIPythonHashSeed", Directive::PythonHashSeed),
+    ("WSGIPythonWarnings", Directive::PythonWarnings),
+    ("WSGISwitchInterval", Directive::SwitchInterval),
+    ("WSGIRestrictSignal", Directive::RestrictSignal),
 ];
 
 /// Finds a directive by the name Apache matched (case-insensitively).
@@ -79,7 +94,13 @@ impl Directive {
             Directive::PythonHome
             | Directive::PythonPath
             | Directive::SocketPrefix
-            | Directive::RestrictEmbedded => DirectiveScope::Global,
+            | Directive::RestrictEmbedded
+            | Directive::PythonOptimize
+            | Directive::DontWriteBytecode
+            | Directive::PythonHashSeed
+            | Directive::PythonWarnings
+            | Directive::SwitchInterval
+            | Directive::RestrictSignal => DirectiveScope::Global,
             _ => DirectiveScope::Dir,
         }
     }
@@ -162,6 +183,32 @@ pub fn apply_directive<R: Clone>(
         }
         Directive::RestrictEmbedded => {
             server.restrict_embedded = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::PythonOptimize => {
+            server.python_optimize = Some(parse_optimize(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::DontWriteBytecode => {
+            server.dont_write_bytecode = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::PythonHashSeed => {
+            server.python_hash_seed = Some(parse_hash_seed(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::PythonWarnings => {
+            let option = exactly_one(name, raw)?;
+            check_warning_option(name, &option)?;
+            server.python_warnings.push(option);
+            Ok(())
+        }
+        Directive::SwitchInterval => {
+            server.switch_interval = Some(parse_switch_interval(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        Directive::RestrictSignal => {
+            server.restrict_signal = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
         Directive::CallableObject => {

@@ -8,6 +8,7 @@ mod args;
 mod daemon;
 mod directive;
 mod groups;
+mod python_options;
 mod settings;
 
 pub use args::split_arguments;
@@ -15,5 +16,5 @@ pub use daemon::{DaemonGroup, parse_daemon_process};
 pub use directive::{Directive, DirectiveScope, apply_directive, lookup_directive};
 pub use groups::{GroupContext, expand_application_group, is_global_group};
 pub use settings::{
-    DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+    DirSettings, HashSeed, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };

@@ -1,5 +1,7 @@
 //! Typed settings produced by the directives, and their merge rules.
 
+use crate::python::StartupOptions;
+
 /// `WSGIMapHEADToGET`: Off, On, or Auto (map only when an output filter that
 /// may need the body is present; mod_wsgi's default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,6 +9,15 @@ pub enum HeadToGet {
     Off,
     On,
     Auto,
+}
+
+/// `WSGIPythonHashSeed`: Python's default (a random seed per process) or
+/// a fixed seed, which makes `hash()` of `str` and `bytes` the same in
+/// every process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashSeed {
+    Random,
+    Fixed(u32),
 }
 
 /// Where a `WSGIScriptAlias` applies: a URL prefix, or a regular expression
@@ -53,6 +64,18 @@ pub struct ServerSettings<R> {
     /// Daemon groups named literally by `WSGIProcessGroup` or
     /// `process-group=`; each must be defined, which is checked at start-up.
     pub referenced_process_groups: Vec<String>,
+    /// `WSGIPythonOptimize` (main server only, as are the five below).
+    pub python_optimize: Option<u8>,
+    /// `WSGIDontWriteBytecode`.
+    pub dont_write_bytecode: Option<bool>,
+    /// `WSGIPythonHashSeed`.
+    pub python_hash_seed: Option<HashSeed>,
+    /// `WSGIPythonWarnings`, one `-W` option per directive, in order.
+    pub python_warnings: Vec<String>,
+    /// `WSGISwitchInterval`, in seconds.
+    pub switch_interval: Option<f64>,
+    /// `WSGIRestrictSignal`.
+    pub restrict_signal: Option<bool>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -66,6 +89,12 @@ impl<R> Default for ServerSettings<R> {
             socket_prefix: None,
             restrict_embedded: None,
             referenced_process_groups: Vec::new(),
+            python_optimize: None,
+            dont_write_bytecode: None,
+            python_hash_seed: None,
+            python_warnings: Vec::new(),
+            switch_interval: None,
+            restrict_signal: None,
         }
     }
 }
@@ -90,6 +119,32 @@ impl<R: Clone> ServerSettings<R> {
                 .or_else(|| base.socket_prefix.clone()),
             restrict_embedded: add.restrict_embedded.or(base.restrict_embedded),
             referenced_process_groups: add.referenced_process_groups.clone(),
+            python_optimize: add.python_optimize.or(base.python_optimize),
+            dont_write_bytecode: add.dont_write_bytecode.or(base.dont_write_bytecode),
+            python_hash_seed: add.python_hash_seed.or(base.python_hash_seed),
+            python_warnings: if add.python_warnings.is_empty() {
+                base.python_warnings.clone()
+            } else {
+                add.python_warnings.clone()
+            },
+            switch_interval: add.switch_interval.or(base.switch_interval),
+            restrict_signal: add.restrict_signal.or(base.restrict_signal),
+        }
+    }
+
+    /// The Python start-up options these settings ask for, with mod_wsgi's
+    /// defaults for directives not given (`WSGIRestrictSignal` is On).
+    pub fn python_options(&self) -> StartupOptions {
+        StartupOptions {
+            optimize: self.python_optimize.unwrap_or(0),
+            write_bytecode: !self.dont_write_bytecode.unwrap_or(false),
+            hash_seed: match self.python_hash_seed {
+                Some(HashSeed::Fixed(seed)) => Some(seed),
+                Some(HashSeed::Random) | None => None,
+            },
+            warnings: self.python_warnings.clone(),
+            switch_interval: self.switch_interval,
+            restrict_signal: self.restrict_signal.unwrap_or(true),
         }
     }
 
@@ -214,6 +269,45 @@ mod tests {
         let merged = ServerSettings::merge(&main, &vhost);
         assert_eq!(merged.aliases, vec![alias("/vhost"), alias("/main")]);
         assert_eq!(merged.python_home.as_deref(), Some("/venv"));
+    }
+
+    #[test]
+    fn python_options_default_as_mod_wsgi_and_follow_the_directives() {
+        let defaults = ServerSettings::<()>::default().python_options();
+        assert_eq!(defaults, StartupOptions::default());
+        assert_eq!(defaults.optimize, 0);
+        assert!(defaults.write_bytecode);
+        assert_eq!(defaults.hash_seed, None);
+        assert!(defaults.warnings.is_empty());
+        assert_eq!(defaults.switch_interval, None);
+        assert!(
+            defaults.restrict_signal,
+            "WSGIRestrictSignal is On by default"
+        );
+
+        let main = ServerSettings::<()> {
+            python_optimize: Some(2),
+            dont_write_bytecode: Some(true),
+            python_hash_seed: Some(HashSeed::Fixed(7)),
+            python_warnings: vec!["ignore".into(), "error::DeprecationWarning".into()],
+            switch_interval: Some(0.25),
+            restrict_signal: Some(false),
+            ..Default::default()
+        };
+        // A virtual host cannot set them (main server only): it inherits.
+        let merged = ServerSettings::merge(&main, &ServerSettings::default());
+        let options = merged.python_options();
+        assert_eq!(options.optimize, 2);
+        assert!(!options.write_bytecode);
+        assert_eq!(options.hash_seed, Some(7));
+        assert_eq!(options.warnings, ["ignore", "error::DeprecationWarning"]);
+        assert_eq!(options.switch_interval, Some(0.25));
+        assert!(!options.restrict_signal);
+        let random = ServerSettings::<()> {
+            python_hash_seed: Some(HashSeed::Random),
+            ..Default::default()
+        };
+        assert_eq!(random.python_options().hash_seed, None);
     }
 
     #[test]

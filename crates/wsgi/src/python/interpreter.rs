@@ -7,6 +7,7 @@ use std::path::Path;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use super::options::{self, StartupOptions};
 use crate::adapter::{LogSink, install_process_log};
 use crate::messages::{self, Level};
 
@@ -23,6 +24,8 @@ pub struct InterpreterSettings {
     pub python_home: Option<String>,
     /// `WSGIPythonPath` entries, added with `site.addsitedir`.
     pub python_path: Vec<String>,
+    /// The main server's start-up options (`WSGIPythonOptimize`, ...).
+    pub options: StartupOptions,
 }
 
 /// "x.y" of the Python this module is linked against; callable before start-up.
@@ -34,7 +37,7 @@ pub fn python_version() -> String {
     number.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
-struct Config(ffi::PyConfig);
+pub(super) struct Config(pub(super) ffi::PyConfig);
 
 impl Config {
     fn isolated() -> Self {
@@ -46,7 +49,7 @@ impl Config {
         }
     }
 
-    fn check(status: ffi::PyStatus, what: &str) -> Result<(), String> {
+    pub(super) fn check(status: ffi::PyStatus, what: &str) -> Result<(), String> {
         // SAFETY: PyStatus_Exception only reads the status value.
         if unsafe { ffi::PyStatus_Exception(status) } == 0 {
             return Ok(());
@@ -107,6 +110,7 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
         }
         None => config.set_string(|c| &mut c.program_name, BUILD_PYTHON)?,
     }
+    options::configure(&mut config, &settings.options)?;
     let argv0 = CString::new("mod_wsgi").expect("no NUL");
     let mut argv = [argv0.as_ptr()];
     // SAFETY: argv holds one valid NUL-terminated string for the call's duration.
@@ -140,6 +144,16 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
         sink(
             Level::Error,
             &messages::format_line("", messages::PYTHON_PATH_FAILED, &format!("{e}")),
+        );
+    }
+    if let Err(e) = options::apply_after_start(py, &settings.options, sink) {
+        sink(
+            Level::Error,
+            &messages::format_line(
+                "",
+                messages::PYTHON_OPTION_FAILED,
+                &format!("WSGISwitchInterval or WSGIRestrictSignal could not be applied: {e}"),
+            ),
         );
     }
     // Release the GIL: server threads take it per request. Without this the

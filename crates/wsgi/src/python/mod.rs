@@ -1,8 +1,12 @@
-//! The embedded CPython: start-up and shutdown, per-thread state, script
-//! loading, and the few raw C-API calls pyo3's safe API does not cover.
+//! The embedded CPython: start-up and shutdown (with the main server's
+//! start-up options, and `signal.signal` restricted), per-thread state,
+//! script loading, and the few raw C-API calls pyo3's safe API does not cover.
 
 pub(crate) mod ffi;
 pub mod interpreter;
 pub mod loader;
+mod options;
+mod restrict_signal;
 
 pub use interpreter::{InterpreterSettings, attach, finalize, initialize, python_version};
+pub use options::StartupOptions;

@@ -1,0 +1,352 @@
+//! The main server's Python start-up options, in the Apache children and
+//! in the daemon processes: `WSGIPythonOptimize`, `WSGIDontWriteBytecode`,
+//! `WSGIPythonHashSeed`, `WSGIPythonWarnings`, `WSGISwitchInterval` and
+//! `WSGIRestrictSignal` (with mod_wsgi's defaults when they are absent),
+//! and the start-up errors their bad values give.
+
+mod common;
+mod daemon_support;
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The options set to something other than their defaults.
+const ALL_OPTIONS: &str = "\
+WSGIPythonOptimize 2
+WSGIDontWriteBytecode On
+WSGIPythonHashSeed 12345
+WSGIPythonWarnings ignore::DeprecationWarning
+WSGIPythonWarnings \"error:some text:UserWarning\"
+WSGISwitchInterval 0.002
+WSGIRestrictSignal On
+";
+
+const SIGNAL_IGNORED: &str = "WSGIRS0110";
+
+/// The `key=value` lines of tests/apps/life_options.wsgi.
+fn facts(server: &Server, path: &str) -> HashMap<String, String> {
+    let r = server.get_retried(path);
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    r.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn fact<'a>(facts: &'a HashMap<String, String>, key: &str) -> &'a str {
+    facts
+        .get(key)
+        .unwrap_or_else(|| panic!("no fact {key:?} in {facts:#?}"))
+}
+
+/// `hash('mod_wsgi_rs')` in Debian's Python started with PYTHONHASHSEED=`seed`.
+fn python_hash(seed: &str) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .env("PYTHONHASHSEED", seed)
+        .args(["-c", "print(hash('mod_wsgi_rs'))"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Asks several times (reaching several processes where there are), and
+/// checks the fixed seed gives every process the hash a plain `python3`
+/// with that seed computes. Returns the last answer.
+fn same_hash_everywhere(server: &Server, path: &str, seed: &str) -> HashMap<String, String> {
+    let expected = python_hash(seed);
+    let mut pids = std::collections::BTreeSet::new();
+    let mut last = HashMap::new();
+    for _ in 0..6 {
+        last = facts(server, path);
+        pids.insert(fact(&last, "pid").to_owned());
+        assert_eq!(fact(&last, "hash"), expected, "pid {}", fact(&last, "pid"));
+    }
+    eprintln!("hash {expected} seen in processes {pids:?}");
+    last
+}
+
+/// The options of [`ALL_OPTIONS`] took effect in the process that answered.
+fn assert_all_options(f: &HashMap<String, String>) {
+    assert_eq!(fact(f, "optimize"), "2");
+    assert_eq!(fact(f, "asserts"), "False", "assert statements ran");
+    assert_eq!(fact(f, "docstrings"), "False", "docstrings kept");
+    assert_eq!(fact(f, "dont_write_bytecode"), "True");
+    assert_eq!(fact(f, "bytecode_written"), "False");
+    assert_eq!(fact(f, "hash_randomization"), "1");
+    assert_eq!(
+        fact(f, "warnoptions"),
+        r#"["ignore::DeprecationWarning", "error:some text:UserWarning"]"#
+    );
+    assert_eq!(fact(f, "switchinterval"), "0.002");
+    assert_restricted(f);
+}
+
+/// signal.signal installed nothing, at import time and at request time.
+fn assert_restricted(f: &HashMap<String, String>) {
+    assert_eq!(fact(f, "signal_type"), "RestrictedSignal");
+    for key in ["signal_at_import", "signal_at_request"] {
+        let value = fact(f, key);
+        assert!(
+            value.starts_with("returned ") && value.ends_with("installed=False"),
+            "{key}: {value}"
+        );
+    }
+}
+
+/// The warning line of a call to signal.signal(SIGTERM, ...) by the script.
+fn assert_signal_warning(log: &str, context: &str) {
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!(": {SIGNAL_IGNORED}: ")))
+        .unwrap_or_else(|| panic!("no {SIGNAL_IGNORED} line in:\n{log}"));
+    assert!(line.contains("[wsgi:warn]"), "{line}");
+    assert!(line.contains(context), "{context} missing: {line}");
+    assert!(
+        line.contains(&format!("signal.signal({}, ...)", libc::SIGTERM))
+            && line.contains("life_options.wsgi:")
+            && line.contains("WSGIRestrictSignal On"),
+        "{line}"
+    );
+}
+
+/// Stops the server by its PidFile (SIGTERM) and checks that Apache went
+/// down by itself, promptly and without a crash or a hung child.
+fn assert_stops_cleanly(server: Server) {
+    let pid = server.pid;
+    let log_path = server.stage.path("error.log");
+    let started = Instant::now();
+    server.stop();
+    let took = started.elapsed();
+    // SAFETY: signal 0 only checks for existence.
+    assert!(
+        unsafe { libc::kill(pid, 0) } != 0,
+        "Apache {pid} still runs"
+    );
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(
+        took < Duration::from_secs(10),
+        "stopping took {took:?} (the harness kills after 15 s):\n{log}"
+    );
+    assert!(
+        log.contains("caught SIGTERM, shutting down"),
+        "Apache did not shut down on SIGTERM:\n{log}"
+    );
+    assert_no_crash(&log);
+}
+
+fn embedded(mpm: Mpm, name: &str, options: &str) -> Server {
+    Server::start(
+        Stage::new(name),
+        &Config::new(
+            mpm,
+            &format!("{options}WSGIScriptAlias /options @STAGE@/apps/life_options.wsgi\n"),
+        ),
+    )
+}
+
+/// Every option set, in embedded mode.
+fn options_in_embedded_mode(mpm: Mpm) {
+    let server = embedded(mpm, "opt-embedded", ALL_OPTIONS);
+    let f = same_hash_everywhere(&server, "/options", "12345");
+    assert_all_options(&f);
+    assert_ne!(fact(&f, "pid"), server.pid.to_string());
+    let log = server.wait_for_log(SIGNAL_IGNORED, Duration::from_secs(5));
+    assert_signal_warning(&log, "mod_wsgi_rs (pid=");
+    assert_stops_cleanly(server);
+}
+
+/// No option given: mod_wsgi's defaults, with signal.signal restricted.
+fn defaults_in_embedded_mode(mpm: Mpm) {
+    let server = embedded(mpm, "opt-defaults", "");
+    let f = facts(&server, "/options");
+    assert_eq!(fact(&f, "optimize"), "0");
+    assert_eq!(fact(&f, "asserts"), "True");
+    assert_eq!(fact(&f, "docstrings"), "True");
+    assert_eq!(fact(&f, "dont_write_bytecode"), "False");
+    assert_eq!(fact(&f, "bytecode_written"), "True");
+    assert_eq!(fact(&f, "hash_randomization"), "1");
+    assert_eq!(fact(&f, "warnoptions"), "[]");
+    assert_eq!(fact(&f, "switchinterval"), "0.005");
+    assert_restricted(&f);
+    assert_ne!(fact(&f, "hash"), python_hash("0"), "the seed is not random");
+    let log = server.wait_for_log(SIGNAL_IGNORED, Duration::from_secs(5));
+    assert_signal_warning(&log, "mod_wsgi_rs (pid=");
+    assert_stops_cleanly(server);
+}
+
+/// WSGIRestrictSignal Off leaves signal.signal alone, and we log nothing.
+/// Under the event MPM scripts load and requests run on worker threads,
+/// where Python itself refuses with ValueError. A prefork child has one
+/// thread, Python's main thread, so there the application's handler
+/// replaces Apache's: the reason the default is On.
+fn signal_unrestricted_and_seed_zero(mpm: Mpm) {
+    let server = embedded(
+        mpm,
+        "opt-off",
+        "WSGIRestrictSignal Off\nWSGIPythonHashSeed 0\nWSGIPythonOptimize 1\nWSGIDontWriteBytecode Off\n",
+    );
+    let f = same_hash_everywhere(&server, "/options", "0");
+    assert_eq!(fact(&f, "hash_randomization"), "0");
+    assert_eq!(fact(&f, "optimize"), "1");
+    assert_eq!(fact(&f, "asserts"), "False");
+    assert_eq!(fact(&f, "docstrings"), "True", "-O keeps docstrings");
+    assert_eq!(fact(&f, "bytecode_written"), "True");
+    assert_eq!(fact(&f, "signal_type"), "function");
+    for key in ["signal_at_import", "signal_at_request"] {
+        let value = fact(&f, key);
+        if mpm == Mpm::Prefork {
+            assert!(
+                value.starts_with("returned ") && value.ends_with("installed=True"),
+                "{key}: {value}"
+            );
+        } else {
+            assert_eq!(
+                value,
+                "raised ValueError: signal only works in main thread of the main interpreter",
+                "{key}"
+            );
+        }
+    }
+    let log = server.error_log();
+    assert!(!log.contains(SIGNAL_IGNORED), "{log}");
+    if mpm != Mpm::Prefork {
+        assert_stops_cleanly(server);
+        return;
+    }
+    // The children that installed the handler ignore Apache's SIGTERM
+    // until Apache kills them (what WSGIRestrictSignal On prevents).
+    let log_path = server.stage.path("error.log");
+    server.stop();
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("still did not exit"), "{log}");
+}
+
+fn daemon(mpm: Mpm, name: &str, options: &str) -> Server {
+    Server::start(
+        Stage::new(name),
+        &Config::new(
+            mpm,
+            &format!(
+                "{options}WSGISocketPrefix @STAGE@/run/wsgi\n\
+                 WSGIDaemonProcess opts processes=2 threads=2 display-name=%{{GROUP}}\n\
+                 WSGIScriptAlias /options @STAGE@/apps/life_options.wsgi process-group=opts\n"
+            ),
+        ),
+    )
+}
+
+/// The same options reach the daemon processes.
+fn options_in_daemon_mode(mpm: Mpm) {
+    let server = daemon(mpm, "opt-daemon", ALL_OPTIONS);
+    let daemons = daemon_support::wait_for_daemons(&server, "opts", 2);
+    let f = same_hash_everywhere(&server, "/options", "12345");
+    let pid: i32 = fact(&f, "pid").parse().unwrap();
+    assert!(
+        daemons.contains(&pid),
+        "{pid} is not a daemon of {daemons:?}"
+    );
+    assert_all_options(&f);
+    let log = server.wait_for_log(SIGNAL_IGNORED, Duration::from_secs(5));
+    assert_signal_warning(&log, "group='opts', daemon pid=");
+    assert_stops_cleanly(server);
+}
+
+/// WSGIRestrictSignal Off and a fixed seed reach the daemons too.
+fn unrestricted_in_daemon_mode(mpm: Mpm) {
+    let server = daemon(
+        mpm,
+        "opt-daemon-off",
+        "WSGIRestrictSignal Off\nWSGIPythonHashSeed 0\n",
+    );
+    let f = same_hash_everywhere(&server, "/options", "0");
+    assert_eq!(fact(&f, "hash_randomization"), "0");
+    assert_eq!(fact(&f, "signal_type"), "function");
+    assert!(
+        fact(&f, "signal_at_request").starts_with("raised ValueError"),
+        "{f:?}"
+    );
+    assert!(!server.error_log().contains(SIGNAL_IGNORED));
+    assert_stops_cleanly(server);
+}
+
+/// The 1-based line of the rendered configuration that contains `needle`.
+fn line_of(rendered: &str, needle: &str) -> usize {
+    rendered
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{rendered}"))
+        + 1
+}
+
+/// A bad value stops Apache at start-up with an error naming the
+/// directive, the value and the line; so does a virtual host.
+fn bad_values_are_start_up_errors(mpm: Mpm) {
+    let stage = Stage::new("opt-config-t");
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "WSGIPythonOptimize 3\n",
+            "WSGIPythonOptimize",
+            &["'3'", "0, 1 or 2"],
+        ),
+        (
+            "WSGIPythonHashSeed -1\n",
+            "WSGIPythonHashSeed",
+            &["'-1'", "'random'"],
+        ),
+        (
+            "WSGISwitchInterval 0\n",
+            "WSGISwitchInterval",
+            &["'0'", "positive number"],
+        ),
+        (
+            "WSGIRestrictSignal maybe\n",
+            "WSGIRestrictSignal",
+            &["'maybe'", "On or Off"],
+        ),
+        (
+            "WSGIDontWriteBytecode yes\n",
+            "WSGIDontWriteBytecode",
+            &["'yes'", "On or Off"],
+        ),
+        (
+            "WSGIPythonWarnings hush\n",
+            "WSGIPythonWarnings",
+            &["'hush'", "unknown action"],
+        ),
+        (
+            "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGISwitchInterval 0.01\n</VirtualHost>\n",
+            "WSGISwitchInterval",
+            &["VirtualHost"],
+        ),
+    ];
+    for (body, directive, fragments) in cases {
+        let config = Config::new(mpm, body);
+        let line = line_of(&config.render(&stage, 0), directive);
+        let error = config_test(&stage, &config).expect_err(body);
+        assert!(
+            error.contains(&format!("Syntax error on line {line} of")),
+            "expected an error on line {line} for {body:?}:\n{error}"
+        );
+        for fragment in fragments.iter().chain(std::iter::once(directive)) {
+            assert!(
+                error.contains(fragment),
+                "{fragment:?} missing for {body:?}:\n{error}"
+            );
+        }
+    }
+    config_test(&stage, &Config::new(mpm, ALL_OPTIONS)).expect("the good values are accepted");
+}
+
+under_event_and_prefork!(
+    options_in_embedded_mode,
+    defaults_in_embedded_mode,
+    signal_unrestricted_and_seed_zero,
+    options_in_daemon_mode,
+    unrestricted_in_daemon_mode,
+    bad_values_are_start_up_errors,
+);
