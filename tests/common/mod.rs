@@ -248,6 +248,27 @@ fn alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
+/// Server-side TCP sockets on `port` still owned by a process (inode not 0),
+/// other than the listener, from /proc/net/tcp.
+fn open_server_connections(port: u16) -> usize {
+    const LISTEN: &str = "0A";
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            local_port == Some(port)
+                && fields.get(3) != Some(&LISTEN)
+                && fields.get(9).is_some_and(|inode| *inode != "0")
+        })
+        .count()
+}
+
 fn stop_by_pidfile(pidfile: &Path) {
     let Some(pid) = read_pid(pidfile) else { return };
     // SAFETY: plain kill on the recorded parent pid.
@@ -374,6 +395,9 @@ impl Server {
 
     /// Runs `apache2 -k <signal>` (graceful, restart) against this server.
     pub fn signal(&self, action: &str) {
+        if action == "stop" {
+            self.wait_until_no_connections();
+        }
         let status = Command::new(apache_binary())
             .arg("-f")
             .arg(&self.conf)
@@ -449,8 +473,24 @@ impl Server {
         self.request("POST", path, &[], body)
     }
 
+    /// Stops Apache (SIGTERM, by the PidFile) once no connection is open.
     pub fn stop(self) {
+        self.wait_until_no_connections();
         drop(self)
+    }
+
+    /// Waits (up to 5 s) until no Apache process holds a TCP connection on
+    /// the server's port. An ungraceful stop while a worker thread still
+    /// holds one (a lingering close, say) can crash the event MPM child:
+    /// httpd's close_worker_sockets() reads a socket whose pool the
+    /// listener thread is freeing (seen in a core dump, with no module code
+    /// on the stack). Tests that check the log after a stop wait first, so
+    /// that what they find is this module's doing.
+    pub fn wait_until_no_connections(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while open_server_connections(self.port) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
