@@ -154,9 +154,11 @@ class Apache:
         """Sum over the children (the parent is left out) of VmRSS and of
         Pss (which splits shared pages between the processes sharing them)."""
         kids = self.children()
-        rss = sorted(field(f"/proc/{pid}/status", "VmRSS:") for pid in kids)
+        by_pid = {str(pid): field(f"/proc/{pid}/status", "VmRSS:") for pid in kids}
+        rss = sorted(by_pid.values())
         pss = sum(field(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in kids)
-        return {"rss_kib": sum(rss), "pss_kib": pss, "children": len(kids), "rss_per_child_kib": rss}
+        return {"rss_kib": sum(rss), "pss_kib": pss, "children": len(kids), "rss_per_child_kib": rss,
+                "rss_by_pid": by_pid}
 
     def __enter__(self):
         return self.start()
