@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::exchange::Exchange;
+use super::transport::Transport;
 use crate::messages::{self, Level};
 use crate::python::ffi::bytes_filled_by;
 
@@ -37,50 +38,47 @@ impl Input {
     /// Reads from the transport into `out` until it is full or the body
     /// ends; returns how many bytes were written.
     fn read_network(&self, py: Python<'_>, out: &mut [u8]) -> PyResult<usize> {
-        let mut filled = 0;
-        while filled < out.len() {
-            let want = {
-                let state = self.exchange.state();
-                if let Some(e) = &state.input.error {
-                    return Err(pyo3::exceptions::PyOSError::new_err(e.clone()));
-                }
-                if state.input.at_end {
-                    break;
-                }
-                match state.input.remaining {
-                    Some(r) => (out.len() - filled).min(usize::try_from(r).unwrap_or(usize::MAX)),
-                    None => out.len() - filled,
-                }
-            };
-            let target = &mut out[filled..filled + want];
-            let result = self
-                .exchange
-                .with_transport_detached(py, move |t| t.read_body(target))
-                .map_err(|u| u.into_pyerr())?;
-            let mut state = self.exchange.state();
-            match result {
-                Ok(0) => {
-                    if let Some(r) = state.input.remaining.filter(|r| *r > 0) {
-                        drop(state);
-                        return Err(self.body_failed(format!(
-                            "request body ended early: {r} more bytes were expected (Content-Length)"
-                        )));
-                    }
-                    state.input.at_end = true;
-                }
-                Ok(n) => {
-                    filled += n;
-                    if let Some(r) = state.input.remaining.as_mut() {
-                        *r = r.saturating_sub(n as u64);
-                        if *r == 0 {
-                            state.input.at_end = true;
-                        }
-                    }
-                }
-                Err(e) => {
+        let want = {
+            let state = self.exchange.state();
+            if let Some(e) = &state.input.error {
+                return Err(pyo3::exceptions::PyOSError::new_err(e.clone()));
+            }
+            if state.input.at_end {
+                return Ok(0);
+            }
+            match state.input.remaining {
+                Some(r) => out.len().min(usize::try_from(r).unwrap_or(usize::MAX)),
+                None => out.len(),
+            }
+        };
+        let target = &mut out[..want];
+        // One GIL release for the whole read: Apache's input filters hand
+        // the body over about 8 KB at a time.
+        let (filled, result) = self
+            .exchange
+            .with_transport_detached(py, move |t| fill_from(t, target))
+            .map_err(|u| u.into_pyerr())?;
+        let mut state = self.exchange.state();
+        if let Some(r) = state.input.remaining.as_mut() {
+            *r = r.saturating_sub(filled as u64);
+            if *r == 0 {
+                state.input.at_end = true;
+            }
+        }
+        match result {
+            Ok(Filled::Full) => {}
+            Ok(Filled::EndOfBody) => {
+                if let Some(r) = state.input.remaining.filter(|r| *r > 0) {
                     drop(state);
-                    return Err(self.body_failed(format!("request body could not be read: {e}")));
+                    return Err(self.body_failed(format!(
+                        "request body ended early: {r} more bytes were expected (Content-Length)"
+                    )));
                 }
+                state.input.at_end = true;
+            }
+            Err(e) => {
+                drop(state);
+                return Err(self.body_failed(format!("request body could not be read: {e}")));
             }
         }
         Ok(filled)
@@ -172,6 +170,26 @@ impl Input {
         };
         Ok(PyBytes::new(py, &line))
     }
+}
+
+/// How a `fill_from` ended, when it did not fail.
+enum Filled {
+    Full,
+    EndOfBody,
+}
+
+/// Reads until `out` is full or the body ends; returns how many bytes came
+/// (those read before an error too, as the body's accounting needs them).
+fn fill_from(t: &mut dyn Transport, out: &mut [u8]) -> (usize, std::io::Result<Filled>) {
+    let mut filled = 0;
+    while filled < out.len() {
+        match t.read_body(&mut out[filled..]) {
+            Ok(0) => return (filled, Ok(Filled::EndOfBody)),
+            Ok(n) => filled += n,
+            Err(e) => return (filled, Err(e)),
+        }
+    }
+    (filled, Ok(Filled::Full))
 }
 
 fn size_argument(size: Option<isize>) -> Option<usize> {
