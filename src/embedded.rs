@@ -250,6 +250,7 @@ pub fn handler(mut r: Request) -> c_int {
     };
     let script_name = String::from_utf8_lossy(&r.uri()[..script_name_len]).into_owned();
     let hostname = String::from_utf8_lossy(facts.hostname).into_owned();
+    let requested_host = String::from_utf8_lossy(r.hostname()).into_owned();
     let scheme = String::from_utf8_lossy(facts.scheme).into_owned();
     let application_group = expand_application_group(
         options
@@ -257,6 +258,7 @@ pub fn handler(mut r: Request) -> c_int {
             .or(dir.application_group.as_deref()),
         &GroupContext {
             server_hostname: &hostname,
+            requested_host: &requested_host,
             server_port: facts.port,
             script_name: &script_name,
             env: &env_lookup,

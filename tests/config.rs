@@ -106,6 +106,7 @@ WSGIScriptAlias /daemon-env @STAGE@/apps/req_environ.wsgi
   WSGIProcessGroup %{ENV:WSGI_GROUP}
 </Location>
 WSGIScriptAlias /grouped @STAGE@/apps/req_environ.wsgi application-group=other
+WSGIScriptAlias /by-host @STAGE@/apps/req_environ.wsgi application-group=%{HOST}
 WSGIScriptAlias /grouped-dir @STAGE@/apps/req_environ.wsgi
 <Location /grouped-dir>
   WSGIApplicationGroup mygroup
@@ -261,6 +262,16 @@ fn groups_and_guards(mpm: Mpm) {
     env.assert_str("mod_wsgi.application_group", "other");
     let env = Environ::parse(&server.get("/grouped-dir"));
     env.assert_str("mod_wsgi.application_group", "mygroup");
+    // %{HOST} is the name the client asked for, with a port that is not
+    // the scheme's default (mod_wsgi's rule).
+    let env = Environ::parse(&server.raw(&raw_request(
+        "GET",
+        "/by-host",
+        &[("Host", b"www.example.org:8123")],
+        b"",
+        false,
+    )));
+    env.assert_str("mod_wsgi.application_group", "www.example.org:8123");
 
     // A request routed at run time (%{ENV:...}) to a group no
     // WSGIDaemonProcess defines gets 500 and WSGIRS0315.

@@ -84,6 +84,10 @@ impl Request {
     pub fn path_info(&self) -> &[u8] {
         self.string(self.r().path_info)
     }
+    /// The host the client asked for, without the port (empty if none).
+    pub fn hostname(&self) -> &[u8] {
+        self.string(self.r().hostname)
+    }
     pub fn method(&self) -> &[u8] {
         self.string(self.r().method)
     }

@@ -4,6 +4,8 @@
 /// What a group name can refer to for one request.
 pub struct GroupContext<'a> {
     pub server_hostname: &'a str,
+    /// The host the client asked for (empty: none, the server's is used).
+    pub requested_host: &'a str,
     pub server_port: u16,
     pub script_name: &'a str,
     pub env: &'a dyn Fn(&str) -> Option<String>,
@@ -12,11 +14,11 @@ pub struct GroupContext<'a> {
 /// Validates a group name at configuration time.
 pub fn check_application_group(value: &str) -> Result<(), String> {
     if let Some(rest) = value.strip_prefix("%{") {
-        let known = matches!(rest, "GLOBAL}" | "RESOURCE}" | "SERVER}")
+        let known = matches!(rest, "GLOBAL}" | "RESOURCE}" | "SERVER}" | "HOST}")
             || (rest.starts_with("ENV:") && rest.len() > 5 && rest.ends_with('}'));
         if !known {
             return Err(format!(
-                "invalid application group '{value}': expected %{{GLOBAL}}, %{{RESOURCE}}, %{{SERVER}}, %{{ENV:variable}} or a plain name"
+                "invalid application group '{value}': expected %{{GLOBAL}}, %{{RESOURCE}}, %{{SERVER}}, %{{HOST}}, %{{ENV:variable}} or a plain name"
             ));
         }
     }
@@ -31,24 +33,24 @@ pub fn is_global_group(value: &str) -> bool {
 /// The group's name for this request, as mod_wsgi reports it in
 /// `mod_wsgi.application_group`. `None` means mod_wsgi's default, `%{RESOURCE}`.
 pub fn expand_application_group(value: Option<&str>, ctx: &GroupContext<'_>) -> String {
-    let resource = || {
-        let host = if ctx.server_port == 80 || ctx.server_port == 443 || ctx.server_port == 0 {
-            ctx.server_hostname.to_owned()
+    // Host and port, the port left out when it is the scheme's default.
+    let with_port = |host: &str| {
+        if ctx.server_port == 80 || ctx.server_port == 443 || ctx.server_port == 0 {
+            host.to_owned()
         } else {
-            format!("{}:{}", ctx.server_hostname, ctx.server_port)
-        };
-        format!("{host}|{}", ctx.script_name)
+            format!("{host}:{}", ctx.server_port)
+        }
     };
     match value {
-        None | Some("%{RESOURCE}") => resource(),
-        Some("%{GLOBAL}") => String::new(),
-        Some("%{SERVER}") => {
-            if ctx.server_port == 80 || ctx.server_port == 443 || ctx.server_port == 0 {
-                ctx.server_hostname.to_owned()
-            } else {
-                format!("{}:{}", ctx.server_hostname, ctx.server_port)
-            }
+        None | Some("%{RESOURCE}") => {
+            format!("{}|{}", with_port(ctx.server_hostname), ctx.script_name)
         }
+        Some("%{GLOBAL}") => String::new(),
+        Some("%{SERVER}") => with_port(ctx.server_hostname),
+        // mod_wsgi's %{HOST}: the name the client asked for (so one server
+        // answering several names keeps one group per name).
+        Some("%{HOST}") if !ctx.requested_host.is_empty() => with_port(ctx.requested_host),
+        Some("%{HOST}") => with_port(ctx.server_hostname),
         Some(v) => match v.strip_prefix("%{ENV:").and_then(|r| r.strip_suffix('}')) {
             Some(name) => (ctx.env)(name).unwrap_or_default(),
             None => v.to_owned(),
@@ -63,6 +65,7 @@ mod tests {
     fn ctx<'a>(env: &'a dyn Fn(&str) -> Option<String>) -> GroupContext<'a> {
         GroupContext {
             server_hostname: "example.com",
+            requested_host: "www.example.org",
             server_port: 8000,
             script_name: "/app",
             env,
@@ -85,6 +88,18 @@ mod tests {
         );
         assert_eq!(expand_application_group(Some("%{ENV:MISSING}"), &c), "");
         assert_eq!(expand_application_group(Some("mine"), &c), "mine");
+        assert_eq!(
+            expand_application_group(Some("%{HOST}"), &c),
+            "www.example.org:8000"
+        );
+        let no_host = GroupContext {
+            requested_host: "",
+            ..ctx(&env)
+        };
+        assert_eq!(
+            expand_application_group(Some("%{HOST}"), &no_host),
+            "example.com:8000"
+        );
     }
 
     #[test]
@@ -101,6 +116,7 @@ mod tests {
     fn validation() {
         assert!(check_application_group("%{GLOBAL}").is_ok());
         assert!(check_application_group("%{ENV:X}").is_ok());
+        assert!(check_application_group("%{HOST}").is_ok());
         assert!(check_application_group("plain").is_ok());
         assert!(check_application_group("%{BOGUS}").is_err());
         assert!(check_application_group("%{ENV:}").is_err());
