@@ -22,9 +22,6 @@ use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::unix;
 
-const RESTARTING_UNTIL_TIMEOUT: &str =
-    "every daemon process was restarting until connect-timeout passed";
-
 /// Response bytes queued in the brigade beyond this are passed on.
 const QUEUED_LIMIT: usize = 256 * 1024;
 
@@ -140,6 +137,24 @@ fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result
     }
 }
 
+/// A daemon said Retry (it is recycling and did not run the request):
+/// None after a short pause to try again, or 503 once connect-timeout has
+/// passed.
+fn after_retry(r: &Request, group: &GroupRuntime, pid: u32, deadline: Instant) -> Option<c_int> {
+    if Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        return None;
+    }
+    log_line(
+        r,
+        group,
+        pid,
+        messages::DAEMON_CONNECT_FAILED,
+        "every daemon process was restarting until connect-timeout passed",
+    );
+    Some(bindings::HTTP_SERVICE_UNAVAILABLE as c_int)
+}
+
 /// Serves `r` through a daemon of `request.group`.
 pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
     let group = request.group;
@@ -175,20 +190,10 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
         if fresh {
             match handshake(&mut conn, deadline, group) {
                 Ok(()) => {}
-                Err(Handshake::Retry) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                }
-                Err(Handshake::Retry) => {
-                    log_line(
-                        &r,
-                        group,
-                        conn.peer_pid,
-                        messages::DAEMON_CONNECT_FAILED,
-                        RESTARTING_UNTIL_TIMEOUT,
-                    );
-                    return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
-                }
+                Err(Handshake::Retry) => match after_retry(&r, group, conn.peer_pid, deadline) {
+                    None => continue,
+                    Some(status) => return status,
+                },
                 Err(Handshake::Unreachable(text)) => {
                     log_line(
                         &r,
@@ -241,18 +246,10 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
                 }
                 return status;
             }
-            Relay::Retry if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
             Relay::Retry => {
-                log_line(
-                    &r,
-                    group,
-                    conn.peer_pid,
-                    messages::DAEMON_CONNECT_FAILED,
-                    RESTARTING_UNTIL_TIMEOUT,
-                );
-                return bindings::HTTP_SERVICE_UNAVAILABLE as c_int;
+                if let Some(status) = after_retry(&r, group, conn.peer_pid, deadline) {
+                    return status;
+                }
             }
         }
     }

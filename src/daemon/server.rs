@@ -102,6 +102,24 @@ impl Shared {
         }
     }
 
+    /// Takes a connection out of the table (None if another thread did),
+    /// and no longer counts it as waiting for its first request.
+    pub(super) fn take(&self, token: u64) -> Option<Conn> {
+        let (conn, fresh) = self.table.take(token)?;
+        if fresh {
+            self.fresh.fetch_sub(1, Ordering::SeqCst);
+        }
+        Some(conn)
+    }
+
+    /// Closes a connection that sits in the table, and frees its token.
+    pub(super) fn discard(&self, token: u64) {
+        if let Some(conn) = self.take(token) {
+            self.table.release(token);
+            drop(conn);
+        }
+    }
+
     /// Answers `Retry` on every connection no worker holds: idle ones, and
     /// ones whose request no worker has taken. Their children send the
     /// request elsewhere.
@@ -349,14 +367,8 @@ fn admit(shared: &Shared, conn: Conn) {
     shared.fresh.fetch_add(1, Ordering::SeqCst);
     match shared.table.insert(conn) {
         Ok(token) => {
-            if shared.connections.add_oneshot(fd, token).is_err()
-                && let Some((conn, fresh)) = shared.table.take(token)
-            {
-                shared.table.release(token);
-                if fresh {
-                    shared.fresh.fetch_sub(1, Ordering::AcqRel);
-                }
-                drop(conn);
+            if shared.connections.add_oneshot(fd, token).is_err() {
+                shared.discard(token);
             }
         }
         Err(conn) => {

@@ -163,23 +163,17 @@ pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
         // Busy before the connection leaves the table: a draining accept
         // loop that sees no one busy finds every connection there.
         shared.busy.fetch_add(1, Ordering::SeqCst);
-        let Some((conn, fresh)) = shared.table.take(token) else {
+        let Some(conn) = shared.take(token) else {
             // The drain took it first.
             shared.worker_free();
             continue;
         };
-        if fresh {
-            shared.fresh.fetch_sub(1, Ordering::SeqCst);
-        }
         let fd = conn.stream.as_raw_fd();
         match serve_connection(&shared, worker, conn) {
             Some(conn) if !shared.draining.load(Ordering::Acquire) => {
                 shared.table.put_back(token, conn);
-                if shared.connections.rearm(fd, token).is_err()
-                    && let Some((conn, _)) = shared.table.take(token)
-                {
-                    shared.table.release(token);
-                    drop(conn);
+                if shared.connections.rearm(fd, token).is_err() {
+                    shared.discard(token);
                 }
             }
             Some(conn) => {

@@ -53,6 +53,16 @@ pub fn set_process_name(name: &str) {
     unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
 }
 
+/// The signals that stop or restart a daemon: Apache's, and the kernel's
+/// SIGXCPU when cpu-time-limit is reached.
+const CONTROL_SIGNALS: [i32; 5] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGUSR1,
+    libc::SIGXCPU,
+];
+
 /// Blocks the shutdown and restart signals in this thread (and threads it
 /// starts later), so a dedicated thread can wait for them with `sigwait`.
 pub fn block_control_signals() -> libc::sigset_t {
@@ -60,13 +70,7 @@ pub fn block_control_signals() -> libc::sigset_t {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in [
-            libc::SIGTERM,
-            libc::SIGINT,
-            libc::SIGHUP,
-            libc::SIGUSR1,
-            libc::SIGXCPU,
-        ] {
+        for s in CONTROL_SIGNALS {
             libc::sigaddset(&mut set, s);
         }
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
@@ -77,16 +81,8 @@ pub fn block_control_signals() -> libc::sigset_t {
 /// Restores default dispositions for signals Apache's parent handles, so
 /// the daemon does not run Apache's handlers.
 pub fn reset_signal_handlers() {
-    for s in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGUSR1,
-        libc::SIGXCPU,
-        libc::SIGCHLD,
-        libc::SIGALRM,
-        libc::SIGWINCH,
-    ] {
+    let others = [libc::SIGCHLD, libc::SIGALRM, libc::SIGWINCH];
+    for s in CONTROL_SIGNALS.into_iter().chain(others) {
         // SAFETY: installing the default disposition.
         unsafe { libc::signal(s, libc::SIG_DFL) };
     }

@@ -175,21 +175,33 @@ pub fn is_idle_and_open(stream: &UnixStream) -> bool {
     rv < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
 }
 
+/// Room for the control messages of one `sendmsg`/`recvmsg`: up to
+/// `MAX_FDS` descriptors, on the stack (cmsg headers need 8-byte alignment).
+const MAX_FDS: usize = 4;
+type ControlBuffer = [u64; 8];
+
+/// A message header for one buffer and `space` bytes of `control`.
+fn message_header(iov: &mut libc::iovec, control: &mut ControlBuffer, fds: usize) -> libc::msghdr {
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE((fds * std::mem::size_of::<RawFd>()) as u32) } as usize;
+    debug_assert!(space <= std::mem::size_of::<ControlBuffer>());
+    // SAFETY: msghdr is plain data.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    msg
+}
+
 /// Sends `data` with `fd` attached as SCM_RIGHTS.
 pub fn send_with_fd(stream: &UnixStream, data: &[u8], fd: RawFd) -> io::Result<()> {
     let mut iov = libc::iovec {
         iov_base: data.as_ptr() as *mut libc::c_void,
         iov_len: data.len(),
     };
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    let mut control = vec![0u8; space];
-    // SAFETY: msghdr is plain data.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    let mut control: ControlBuffer = [0; 8];
+    let msg = message_header(&mut iov, &mut control, 1);
     // SAFETY: the control buffer has room for one cmsg carrying one fd.
     unsafe {
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
@@ -224,15 +236,9 @@ pub fn recv_with_fds(
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
-    // SAFETY: pure size computation.
-    let space = unsafe { libc::CMSG_SPACE((4 * std::mem::size_of::<RawFd>()) as u32) } as usize;
-    let mut control = vec![0u8; space];
-    // SAFETY: msghdr is plain data.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    // On the stack: this runs for every read of a channel connection.
+    let mut control: ControlBuffer = [0; 8];
+    let mut msg = message_header(&mut iov, &mut control, MAX_FDS);
     let n = loop {
         // SAFETY: msg points at live buffers of the stated sizes.
         let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
