@@ -8,7 +8,7 @@ mod common;
 use common::*;
 
 use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -31,21 +31,8 @@ fn start(mpm: Mpm, name: &str) -> (Server, String) {
 
 /// The close() calls recorded by resp_errors.wsgi for `id`, once there is one.
 fn close_calls(server: &Server, id: &str) -> Vec<String> {
-    let path = server.stage.path(&format!("run/close-{id}"));
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && text.ends_with('\n')
-        {
-            return text.lines().map(str::to_owned).collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "close() was never called for {id}:\n{}",
-            server.error_log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let text = wait_for_file(server, &format!("close-{id}"), WAIT);
+    text.lines().map(str::to_owned).collect()
 }
 
 fn exceptions_become_500_with_the_traceback_logged(mpm: Mpm) {

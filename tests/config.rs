@@ -11,15 +11,6 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use req_support::*;
 
-/// The 1-based line of the rendered configuration that contains `needle`.
-fn line_of(rendered: &str, needle: &str) -> usize {
-    rendered
-        .lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{needle:?} not in:\n{rendered}"))
-        + 1
-}
-
 fn config_errors(mpm: Mpm) {
     let stage = Stage::new("req-config-t");
     // (configuration body, the offending line, what the error must say)

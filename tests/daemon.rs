@@ -92,8 +92,8 @@ fn requests_run_in_the_daemon_processes(mpm: Mpm) {
     // On one kept-alive connection (one Apache child): the embedded request
     // runs in that child, the daemon-mode one elsewhere.
     let mut s = server.connect();
-    let embedded = facts(&get_on(&mut s, "/embedded/info"));
-    let daemon = facts(&get_on(&mut s, "/app/info"));
+    let embedded = key_values(&get_on(&mut s, "/embedded/info"));
+    let daemon = key_values(&get_on(&mut s, "/app/info"));
     let child: i32 = embedded["pid"].parse().unwrap();
     let pid: i32 = daemon["pid"].parse().unwrap();
     assert_ne!(
@@ -115,7 +115,7 @@ fn requests_run_in_the_daemon_processes(mpm: Mpm) {
     assert_eq!(daemon["multithread"], "True");
     assert_eq!(daemon["run_once"], "False");
     assert_eq!(embedded["process_group"], "");
-    let single = facts(&get_on(&mut s, "/single/info"));
+    let single = key_values(&get_on(&mut s, "/single/info"));
     assert_eq!(single["process_group"], "single");
     assert_eq!(
         single["multiprocess"], "False",
@@ -267,14 +267,6 @@ fn request_bodies_reach_the_application(mpm: Mpm) {
         );
     }
     assert_no_crash(&server.error_log());
-}
-
-fn read_chunk(s: &mut TcpStream) -> Vec<u8> {
-    let size = usize::from_str_radix(expect_line(s).trim(), 16).unwrap();
-    let mut data = vec![0; size];
-    s.read_exact(&mut data).unwrap();
-    assert_eq!(expect_line(s), "");
-    data
 }
 
 fn responses_stream_and_files_are_passed(mpm: Mpm) {

@@ -66,7 +66,7 @@ fn daemons_take_their_identity_and_guard_their_socket(mpm: Mpm) {
         ),
     );
     // user= and group= are the daemon's, with no other groups.
-    let info = facts(&server.get("/app/info"));
+    let info = key_values(&server.get("/app/info"));
     let pid: i32 = info["pid"].parse().unwrap();
     for key in ["uid", "euid", "gid", "egid"] {
         assert_eq!(info[key], nobody.to_string(), "{key}: {info:?}");

@@ -33,20 +33,10 @@ fn maximum_requests_rotates_without_errors(mpm: Mpm) {
                 scope.spawn(|| {
                     let mut pids = Vec::new();
                     for i in 0..25 {
-                        let r = server.get(if i % 2 == 0 {
-                            "/app/pid"
-                        } else {
-                            "/app/slow?0.02"
-                        });
-                        assert_eq!(
-                            r.status,
-                            200,
-                            "request {i}: {}\n{}",
-                            r.text(),
-                            server.error_log()
-                        );
                         if i % 2 == 0 {
-                            pids.push(pid_of(&r));
+                            pids.push(served_pid(&server, "/app/pid"));
+                        } else {
+                            served_pid(&server, "/app/slow?0.02");
                         }
                     }
                     pids
@@ -103,17 +93,7 @@ fn every_request_recycles_without_client_errors(mpm: Mpm) {
             .map(|_| {
                 scope.spawn(|| {
                     (0..4)
-                        .map(|i| {
-                            let r = server.get("/app/pid");
-                            assert_eq!(
-                                r.status,
-                                200,
-                                "request {i}: {}\n{}",
-                                r.text(),
-                                server.error_log()
-                            );
-                            pid_of(&r)
-                        })
+                        .map(|_| served_pid(&server, "/app/pid"))
                         .collect::<Vec<_>>()
                 })
             })
@@ -157,16 +137,7 @@ fn graceful_restart_under_load(mpm: Mpm) {
                         } else {
                             "/app/slow?0.1"
                         };
-                        let r = server.get(path);
-                        assert_eq!(
-                            r.status,
-                            200,
-                            "{path}: {}\n{}",
-                            r.text(),
-                            server.error_log()
-                        );
-                        // "PID" or "slept 0.1 in PID".
-                        pids.push(r.text().rsplit(' ').next().unwrap().parse::<i32>().unwrap());
+                        pids.push(served_pid(server, path));
                     }
                     pids
                 })
@@ -229,17 +200,7 @@ fn limits_recycle_without_client_errors(mpm: Mpm) {
              WSGIScriptAlias /cpu @STAGE@/apps/daemon_app.wsgi process-group=cpu\n",
         ),
     );
-    let pid = |path: &str| -> i32 {
-        let r = server.get(path);
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        r.text().rsplit(' ').next().unwrap().parse().unwrap()
-    };
+    let pid = |path: &str| served_pid(&server, path);
     let changes = |path: &str, old: i32| {
         wait_until(RECOVERY, &format!("a new daemon for {path}"), || {
             let new = pid(path);

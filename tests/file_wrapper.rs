@@ -7,7 +7,7 @@ mod common;
 use common::*;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SMALL: usize = 100_000;
 const LARGE: usize = 20 << 20;
@@ -51,21 +51,8 @@ impl Drop for Files {
 
 /// What the application recorded in run/`name`, once it has.
 fn recorded(server: &Server, name: &str) -> Vec<String> {
-    let path = server.stage.path(&format!("run/{name}"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && text.ends_with('\n')
-        {
-            return text.lines().map(str::to_owned).collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nothing recorded in {name}:\n{}",
-            server.error_log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let text = wait_for_file(server, name, Duration::from_secs(20));
+    text.lines().map(str::to_owned).collect()
 }
 
 fn check(r: &Response, expected: &[u8], what: &str) {

@@ -26,23 +26,6 @@ WSGIRestrictSignal On
 
 const SIGNAL_IGNORED: &str = "WSGIRS0110";
 
-/// The `key=value` lines of tests/apps/life_options.wsgi.
-fn facts(server: &Server, path: &str) -> HashMap<String, String> {
-    let r = server.get_retried(path);
-    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
-    r.text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-fn fact<'a>(facts: &'a HashMap<String, String>, key: &str) -> &'a str {
-    facts
-        .get(key)
-        .unwrap_or_else(|| panic!("no fact {key:?} in {facts:#?}"))
-}
-
 /// `hash('mod_wsgi_rs')` in Debian's Python started with PYTHONHASHSEED=`seed`.
 fn python_hash(seed: &str) -> String {
     let out = Command::new("/usr/bin/python3")
@@ -272,15 +255,6 @@ fn unrestricted_in_daemon_mode(mpm: Mpm) {
     );
     assert!(!server.error_log().contains(SIGNAL_IGNORED));
     assert_stops_cleanly(server);
-}
-
-/// The 1-based line of the rendered configuration that contains `needle`.
-fn line_of(rendered: &str, needle: &str) -> usize {
-    rendered
-        .lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{needle:?} not in:\n{rendered}"))
-        + 1
 }
 
 /// A bad value stops Apache at start-up with an error naming the

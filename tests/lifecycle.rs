@@ -30,23 +30,6 @@ macro_rules! under_all_mpms {
 
 const DEBIAN_PYTHON: &str = "/usr/bin/python3";
 
-/// The `key=value` lines of tests/apps/life_info.wsgi.
-fn facts(server: &Server, path: &str) -> HashMap<String, String> {
-    let r = server.get_retried(path);
-    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
-    r.text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-fn fact<'a>(facts: &'a HashMap<String, String>, key: &str) -> &'a str {
-    facts
-        .get(key)
-        .unwrap_or_else(|| panic!("no fact {key:?} in {facts:#?}"))
-}
-
 /// The standard library's C extension modules import, and work.
 fn assert_stdlib_extensions(facts: &HashMap<String, String>) {
     // math (and _sha256/_sha512 on 3.11) are built into Debian's libpython;

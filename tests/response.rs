@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -54,14 +54,6 @@ fn read_head(s: &mut TcpStream) -> (u16, Vec<(String, String)>) {
         let (k, v) = line.split_once(':').unwrap();
         headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
-}
-
-fn read_chunk(s: &mut TcpStream) -> Vec<u8> {
-    let size = usize::from_str_radix(expect_line(s).trim(), 16).unwrap();
-    let mut data = vec![0; size];
-    s.read_exact(&mut data).unwrap();
-    assert_eq!(expect_line(s), "");
-    data
 }
 
 fn start_response_rejects_bad_heads(mpm: Mpm) {

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -552,6 +553,39 @@ fn read_line(s: &mut impl Read) -> Option<String> {
     }
 }
 
+/// The `key=value` lines of a test application's answer, which must be a 200.
+pub fn key_values(r: &Response) -> HashMap<String, String> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// GETs `path` (sent again if no response could be read) and returns the
+/// `key=value` lines it answers with.
+pub fn facts(server: &Server, path: &str) -> HashMap<String, String> {
+    let r = server.get_retried(path);
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    key_values(&r)
+}
+
+pub fn fact<'a>(facts: &'a HashMap<String, String>, key: &str) -> &'a str {
+    facts
+        .get(key)
+        .unwrap_or_else(|| panic!("no fact {key:?} in {facts:#?}"))
+}
+
+/// The 1-based line of the rendered configuration that contains `needle`.
+pub fn line_of(rendered: &str, needle: &str) -> usize {
+    rendered
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{rendered}"))
+        + 1
+}
+
 /// The path of the stage's copy of tests/apps/`name`.
 pub fn script(server: &Server, name: &str) -> String {
     server
@@ -579,6 +613,35 @@ pub fn expect_line(s: &mut TcpStream) -> String {
             return String::from_utf8_lossy(&line).into_owned();
         }
         line.push(byte[0]);
+    }
+}
+
+/// One chunk of a chunked response body (empty: the final chunk).
+pub fn read_chunk(s: &mut TcpStream) -> Vec<u8> {
+    let size = usize::from_str_radix(expect_line(s).trim(), 16).unwrap();
+    let mut data = vec![0; size];
+    s.read_exact(&mut data).unwrap();
+    assert_eq!(expect_line(s), "");
+    data
+}
+
+/// Waits up to `timeout` for the file run/`name` a test application
+/// writes (complete once it ends with a newline); returns its text.
+pub fn wait_for_file(server: &Server, name: &str, timeout: Duration) -> String {
+    let path = server.stage.path(&format!("run/{name}"));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && text.ends_with('\n')
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing written to run/{name} within {timeout:?}:\n{}",
+            server.error_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

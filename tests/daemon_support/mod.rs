@@ -6,7 +6,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -37,22 +36,27 @@ pub fn start(mpm: Mpm, name: &str, options: &str, extra: &str) -> Server {
 }
 
 /// `key=value` lines, as /app/info writes them.
-pub fn facts(r: &Response) -> BTreeMap<String, String> {
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// The pid of the daemon that served a GET of `path` (which answers with
-/// its pid alone, like /app/pid).
 /// The pid of the daemon that answers /app/pid.
 pub fn get_pid(server: &Server) -> i32 {
     pid_of(&server.get("/app/pid"))
 }
 
+/// GETs `path` of tests/apps/daemon_app.wsgi, which must answer 200 and end
+/// its answer with the serving daemon's pid ("PID", "slept 0.1 in PID").
+pub fn served_pid(server: &Server, path: &str) -> i32 {
+    let r = server.get(path);
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
+    r.text().rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The pid of the daemon that served a request whose answer is its pid
+/// alone, like /app/pid.
 pub fn pid_of(r: &Response) -> i32 {
     assert_eq!(r.status, 200, "{}", r.text());
     r.text()
@@ -175,15 +179,6 @@ pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Waits for the file run/`name` the application writes; returns its text.
-pub fn wait_for_file(server: &Server, name: &str, timeout: Duration) -> String {
-    let path = server.stage.path(&format!("run/{name}"));
-    wait_until(timeout, &format!("run/{name}"), || {
-        let text = std::fs::read_to_string(&path).ok()?;
-        text.ends_with('\n').then_some(text)
-    })
 }
 
 /// Socket files under the stage's run/ directory.
