@@ -209,6 +209,80 @@ fn failing_start_up_backs_off(mpm: Mpm) {
     eprintln!("back-off: {dies} restarts of a daemon dying at start in 8 s");
 }
 
+/// Debian's libfaketime (package libfaketime), which scripts/dev.sh installs.
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// The wall clock jumping forward (set at boot, or a virtual machine
+/// resumed) is not a deadlock: the heartbeats and queue-timeout measure
+/// time on the monotonic clock, so the daemon keeps serving. Apache runs
+/// under libfaketime, whose offset this test moves 5 s ahead every 100 ms;
+/// the monotonic clock is left alone.
+fn wall_clock_jumps_do_not_kill_the_daemon(mpm: Mpm) {
+    assert!(
+        std::path::Path::new(FAKETIME).exists(),
+        "{FAKETIME} is missing: run scripts/dev.sh build"
+    );
+    let stage = Stage::new("daemon-clock-jumps");
+    let offset_file = stage.write("faketime.rc", "+0\n");
+    let mut config = config(
+        mpm,
+        "processes=1 threads=2 deadlock-timeout=2 queue-timeout=2",
+        "",
+    );
+    config.env = vec![
+        ("LD_PRELOAD".into(), FAKETIME.into()),
+        (
+            "FAKETIME_TIMESTAMP_FILE".into(),
+            offset_file.display().to_string(),
+        ),
+        ("FAKETIME_NO_CACHE".into(), "1".into()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+        // A real clock step leaves files' times alone (and script reloading
+        // compares them).
+        ("NO_FAKE_STAT".into(), "1".into()),
+    ];
+    let server = Server::start(stage, &config);
+    let first = get_pid(&server);
+    let mut ahead = 0;
+    let jumping = Instant::now();
+    while jumping.elapsed() < Duration::from_secs(4) {
+        ahead += 5;
+        std::fs::write(&offset_file, format!("+{ahead}\n")).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let r = server.get("/app/pid");
+        assert_eq!(
+            (r.status, r.text()),
+            (200, first.to_string()),
+            "after the clock jumped {ahead} s:\n{}",
+            server.error_log()
+        );
+    }
+    // The parent looks at the heartbeats about once a second.
+    std::thread::sleep(Duration::from_secs(2));
+    let facts = facts(&server, "/app/info");
+    assert_eq!(
+        fact(&facts, "pid"),
+        first.to_string(),
+        "{}",
+        server.error_log()
+    );
+    // The daemon's wall clock did jump, so the test shows something.
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let daemon_now: u64 = fact(&facts, "time").parse().unwrap();
+    assert!(
+        daemon_now >= real_now + ahead - 5,
+        "the daemon's clock is {daemon_now}, real time {real_now}: libfaketime did not apply"
+    );
+    let log = server.error_log();
+    assert!(
+        !log.contains(": WSGIRS0303: ") && !log.contains("deadlock-timeout"),
+        "{log}"
+    );
+}
+
 fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     let server = start(
         mpm,
@@ -227,7 +301,13 @@ fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     let start = Instant::now();
     s.write_all(get).unwrap();
     let r = read_response(&mut s);
-    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(
+        r.status,
+        504,
+        "daemon pid={old}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
     let log = server.error_log();
     let line = log
         .lines()
@@ -437,6 +517,10 @@ mod event {
     #[test]
     fn stopped_daemon_times_out_and_is_killed() {
         super::stopped_daemon_times_out_and_is_killed(Mpm::Event)
+    }
+    #[test]
+    fn wall_clock_jumps_do_not_kill_the_daemon() {
+        super::wall_clock_jumps_do_not_kill_the_daemon(Mpm::Event)
     }
     #[test]
     fn queue_timeout_answers_504_without_running() {

@@ -158,10 +158,7 @@ fn after_retry(r: &Request, group: &GroupRuntime, pid: u32, deadline: Instant) -
 /// Serves `r` through a daemon of `request.group`.
 pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
     let group = request.group;
-    request.frame.queue_start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    request.frame.queue_start = unix::monotonic_micros() as i64;
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
     loop {

@@ -67,7 +67,7 @@ impl GroupRuntime {
 /// and the daemons.
 pub struct Registry {
     pub groups: Vec<GroupRuntime>,
-    /// One heartbeat per daemon process (seconds since the epoch), written by
+    /// One heartbeat per daemon process (`unix::monotonic_micros`), written by
     /// the daemon, read by the parent to find stopped or deadlocked daemons.
     pub heartbeats: SharedSlots,
     /// How Python starts in the daemons: the main server's options, as in

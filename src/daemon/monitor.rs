@@ -88,7 +88,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
         let beat = shared.heartbeat.load(Ordering::Relaxed);
         if settings.deadlock_timeout > 0
             && beat > 0
-            && unix::now_seconds() > beat + settings.deadlock_timeout
+            && unix::monotonic_micros() > beat + settings.deadlock_timeout * 1_000_000
         {
             log::process_sink(
                 Level::Error,
@@ -112,7 +112,7 @@ pub(super) fn heartbeat_loop(shared: Arc<Shared>) {
         python::attach(|_| ());
         shared
             .heartbeat
-            .store(unix::now_seconds(), Ordering::Relaxed);
+            .store(unix::monotonic_micros(), Ordering::Relaxed);
         std::thread::sleep(Duration::from_secs(1));
     }
 }

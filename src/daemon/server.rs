@@ -201,7 +201,7 @@ pub fn serve(
     });
     shared
         .heartbeat
-        .store(unix::now_seconds(), Ordering::Relaxed);
+        .store(unix::monotonic_micros(), Ordering::Relaxed);
     preload(&shared);
 
     {

@@ -365,7 +365,7 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
         .heartbeats
         .slot(group.first_slot + slot_ref.index)
         .store(
-            unix::now_seconds() + delay.as_secs(),
+            unix::monotonic_micros() + delay.as_micros() as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
     if !std::mem::replace(&mut slot_ref.noted, true) {
@@ -484,7 +484,8 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
     let deadlock = group.settings.deadlock_timeout;
     let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
     let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
-    if pid > 0 && deadlock > 0 && beat > 0 && unix::now_seconds() > beat + deadlock {
+    if pid > 0 && deadlock > 0 && beat > 0 && unix::monotonic_micros() > beat + deadlock * 1_000_000
+    {
         log_parent(
             Level::Error,
             &messages::format_line(
@@ -497,7 +498,10 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
         );
         unix::kill(pid, libc::SIGKILL);
         // Count from now, so the kill is not repeated before the death is seen.
-        heartbeat.store(unix::now_seconds(), std::sync::atomic::Ordering::Relaxed);
+        heartbeat.store(
+            unix::monotonic_micros(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 

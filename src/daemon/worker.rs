@@ -16,6 +16,7 @@ use super::channel_transport::ChannelTransport;
 use super::conn::Conn;
 use super::server::{STOP, Shared};
 use crate::apache::log;
+use crate::unix;
 
 /// Logs a channel protocol error; the connection is then dropped.
 fn protocol_error(shared: &Shared, text: &str) -> Option<Conn> {
@@ -69,7 +70,8 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
     // Measured from when the Apache child started handing the request
     // over, as mod_wsgi does: waits in the listen backlog count too.
     let waited = Duration::from_micros(
-        u64::try_from(unix_micros().saturating_sub(request.queue_start)).unwrap_or(0),
+        u64::try_from((unix::monotonic_micros() as i64).saturating_sub(request.queue_start))
+            .unwrap_or(0),
     );
     if settings.queue_timeout > 0
         && request.queue_start > 0
@@ -184,12 +186,4 @@ pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
         }
         shared.worker_free();
     }
-}
-
-/// Microseconds since the epoch, as the channel's `queue_start` counts them.
-fn unix_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
 }

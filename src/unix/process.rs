@@ -231,10 +231,18 @@ pub fn lookup_group(name: &str) -> Option<u32> {
     (rv == 0 && !result.is_null()).then_some(grp.gr_gid)
 }
 
-/// Seconds since the epoch, for heartbeats.
-pub fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// Microseconds on CLOCK_MONOTONIC, for times one process stamps and
+/// another compares (heartbeats, queue-timeout). That clock is one for the
+/// whole machine and never steps: the wall clock can jump by seconds when
+/// it is set (at boot, or a virtual machine's resume), and a jump forward
+/// made every daemon look deadlocked and every queued request overdue.
+pub fn monotonic_micros() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to fill; CLOCK_MONOTONIC always
+    // exists on Linux, so the call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000 + now.tv_nsec as u64 / 1_000
 }

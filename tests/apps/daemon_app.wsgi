@@ -69,6 +69,7 @@ def info(environ, start_response):
         "application_group": environ.get("mod_wsgi.application_group"),
         "threads": threading.active_count(),
         "query": environ.get("QUERY_STRING", ""),
+        "time": int(time.time()),
     }
     body = "".join("%s=%s\n" % (k, facts[k]) for k in sorted(facts))
     return text(start_response, body)

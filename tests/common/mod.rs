@@ -183,6 +183,8 @@ pub struct Config {
     /// Extra lines before our LoadModule (e.g. another module).
     pub preamble: String,
     pub timeout_seconds: u32,
+    /// Environment variables Apache is started with.
+    pub env: Vec<(String, String)>,
 }
 
 impl Config {
@@ -193,6 +195,7 @@ impl Config {
             load_module: true,
             preamble: String::new(),
             timeout_seconds: 20,
+            env: Vec::new(),
         }
     }
 
@@ -335,6 +338,7 @@ impl Server {
             .arg("-f")
             .arg(&conf)
             .args(["-k", "start"])
+            .envs(config.env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| e.to_string())?;
         let output = format!(

@@ -50,7 +50,8 @@ pub struct RequestFrame {
     /// For log lines in the daemon, e.g. `client 127.0.0.1:5555`.
     pub client: String,
     /// When the child started handing the request to the daemon group, in
-    /// microseconds since the epoch (0: unknown): queue-timeout counts from it.
+    /// microseconds on the machine's monotonic clock (0: unknown):
+    /// queue-timeout counts from it.
     pub queue_start: i64,
     /// CGI variables, as (name, value) byte strings.
     pub variables: Vec<(Vec<u8>, Vec<u8>)>,
