@@ -287,9 +287,11 @@ fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     let server = start(
         mpm,
         "daemon-sigstop",
-        "processes=1 threads=2 deadlock-timeout=3 socket-timeout=2 connect-timeout=2",
+        "processes=1 threads=2 deadlock-timeout=4 socket-timeout=2 connect-timeout=2",
         "",
     );
+    // The last heartbeat can be up to 1 s before the stop: deadlock-timeout
+    // is 2 s more than socket-timeout, so that the kill comes after the 504.
     // On one kept-alive connection, so that the Apache child reuses its
     // connection to the daemon: the request reaches the stopped daemon and
     // no headers come back within socket-timeout.
