@@ -102,7 +102,7 @@ fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result
     let wait = deadline
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(10));
-    let _ = unix::set_read_timeout(&conn.stream, Some(wait));
+    conn.set_read_timeout(wait);
     match conn.read_frame() {
         Ok((Kind::Hello, payload)) => {
             conn.peer_pid = Hello::check(payload).map_err(Handshake::Protocol)?;
@@ -261,7 +261,7 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
         0 => group.read_timeout,
         t => group.read_timeout.min(Duration::from_secs(t)),
     };
-    let _ = unix::set_read_timeout(&conn.stream, Some(header_wait));
+    conn.set_read_timeout(header_wait);
     let mut body = Vec::new();
     loop {
         let frame = conn.read_frame();
@@ -353,7 +353,7 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
                     let mut r_mut = r;
                     r_mut.set_response_head(head.status, &head.status_line, &head.headers);
                     head_seen = true;
-                    let _ = unix::set_read_timeout(&conn.stream, Some(group.read_timeout));
+                    conn.set_read_timeout(group.read_timeout);
                 }
                 Err(e) => {
                     log_line(

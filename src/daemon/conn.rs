@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use wsgi::channel::{FrameHeader, HEADER_LEN, Kind};
 
@@ -20,6 +21,8 @@ pub struct Conn {
     pub greeted: bool,
     /// The peer's pid, from its Hello.
     pub peer_pid: u32,
+    /// The socket's read timeout as last set (None: never set).
+    read_timeout: Option<Duration>,
 }
 
 impl Conn {
@@ -32,6 +35,17 @@ impl Conn {
             fds: VecDeque::new(),
             greeted: false,
             peer_pid: 0,
+            read_timeout: None,
+        }
+    }
+
+    /// Sets the socket's read timeout (zero: none), unless it already is
+    /// that: a pooled connection keeps the one its last request set, which
+    /// saves a system call or two per request.
+    pub fn set_read_timeout(&mut self, timeout: Duration) {
+        if self.read_timeout != Some(timeout) {
+            let _ = unix::set_read_timeout(&self.stream, Some(timeout));
+            self.read_timeout = Some(timeout);
         }
     }
 
