@@ -165,6 +165,26 @@ fn daemons_take_their_identity_and_guard_their_socket(mpm: Mpm) {
     assert_lines_well_formed(&server.error_log(), "site");
 }
 
+/// Apache started as an ordinary user (www-data here, with no `User`
+/// line, so Apache's configured uid is -1): its children keep that user's
+/// uid, and the daemons, which cannot switch user, must accept them. They
+/// refused every connection before (WSGIRS0313, "only uid 4294967295").
+fn apache_not_started_as_root_serves_daemon_mode(mpm: Mpm) {
+    let mut config = config(mpm, "processes=1 threads=2 user=nobody", "");
+    config.run_as = Some("www-data");
+    let server = Server::start(Stage::new("daemon-unprivileged"), &config);
+    let facts = facts(&server, "/app/info");
+    let www_data = uid_of("www-data").to_string();
+    assert_eq!(fact(&facts, "uid"), www_data, "{}", server.error_log());
+    let daemon: i32 = fact(&facts, "pid").parse().unwrap();
+    assert_ne!(daemon, server.pid);
+    assert_eq!(status_uid(daemon).to_string(), www_data);
+    assert_eq!(parent_of(daemon), Some(server.pid));
+    let log = server.error_log();
+    assert!(!log.contains(": WSGIRS0313: "), "{log}");
+    assert_lines_well_formed(&log, "site");
+}
+
 fn status_uid(pid: i32) -> u32 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
@@ -494,6 +514,10 @@ mod event_only {
     #[test]
     fn configuration_errors_name_the_problem() {
         super::configuration_errors_name_the_problem(Mpm::Event)
+    }
+    #[test]
+    fn apache_not_started_as_root_serves_daemon_mode() {
+        super::apache_not_started_as_root_serves_daemon_mode(Mpm::Event)
     }
     #[test]
     fn restrict_embedded_allows_daemons_only() {

@@ -117,7 +117,14 @@ unsafe fn preload_scripts(main: *mut server_rec, group: &str) -> Vec<String> {
     scripts
 }
 
+/// Who Apache's children run as: `User` and `Group` when Apache starts as
+/// root. Started as another user, Apache ignores them and its children keep
+/// the parent's ids (`User` is then often unset: uid -1), and so do the
+/// daemons, which must accept those children.
 fn apache_identity() -> (u32, u32, String) {
+    if let Some((uid, gid)) = unix::unprivileged_ids() {
+        return (uid, gid, format!("#{uid}"));
+    }
     // SAFETY: ap_unixd_config is initialised by the time post_config runs.
     unsafe {
         let cfg = std::ptr::addr_of!(bindings::ap_unixd_config);
@@ -131,8 +138,11 @@ fn apache_identity() -> (u32, u32, String) {
 
 fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> {
     let (apache_uid, apache_gid, apache_user) = apache_identity();
+    // Not root, the daemons cannot switch user: as with mod_wsgi, `user=`
+    // and `group=` then change nothing.
+    let switching = unix::unprivileged_ids().is_none();
     let (uid, mut gid, user_name) = match &group.user {
-        Some(user) => {
+        Some(user) if switching => {
             let (uid, gid) = unix::lookup_user(user).ok_or_else(|| {
                 format!(
                     "unknown user '{user}' for daemon process group '{}'",
@@ -147,9 +157,9 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
             }
             (uid, gid, user.trim_start_matches('#').to_owned())
         }
-        None => (apache_uid, apache_gid, apache_user),
+        _ => (apache_uid, apache_gid, apache_user),
     };
-    if let Some(name) = &group.group {
+    if let Some(name) = group.group.as_ref().filter(|_| switching) {
         gid = unix::lookup_group(name).ok_or_else(|| {
             format!(
                 "unknown group '{name}' for daemon process group '{}'",

@@ -145,6 +145,13 @@ pub fn cpu_seconds() -> u64 {
     (micros(usage.ru_utime) + micros(usage.ru_stime)) / 1_000_000
 }
 
+/// The effective (uid, gid) when the process is not root, None when it is.
+pub fn unprivileged_ids() -> Option<(u32, u32)> {
+    // SAFETY: geteuid and getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    (uid != 0).then_some((uid, gid))
+}
+
 /// Which password-database entry to look up.
 enum Who<'a> {
     Name(&'a str),

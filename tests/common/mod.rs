@@ -185,6 +185,9 @@ pub struct Config {
     pub timeout_seconds: u32,
     /// Environment variables Apache is started with.
     pub env: Vec<(String, String)>,
+    /// Start Apache itself as this user (as root only), with no `User`
+    /// line: the stage then belongs to that user.
+    pub run_as: Option<&'static str>,
 }
 
 impl Config {
@@ -196,6 +199,7 @@ impl Config {
             preamble: String::new(),
             timeout_seconds: 20,
             env: Vec::new(),
+            run_as: None,
         }
     }
 
@@ -203,7 +207,7 @@ impl Config {
         let d = stage.dir.display();
         let m = apache_modules_dir();
         let m = m.display();
-        let user = if is_root() {
+        let user = if is_root() && self.run_as.is_none() {
             "User www-data\nGroup www-data\n"
         } else {
             ""
@@ -333,7 +337,22 @@ impl Server {
         let port = free_port();
         let conf = stage.write("httpd.conf", &config.render(&stage, port));
         let pidfile = stage.path("run/httpd.pid");
+        let mut as_user = Vec::new();
+        if let Some(user) = config.run_as.filter(|_| is_root()) {
+            Command::new("chown")
+                .args(["-R", user])
+                .arg(&stage.dir)
+                .status()
+                .unwrap();
+            as_user = vec![
+                "setpriv".to_owned(),
+                format!("--reuid={user}"),
+                format!("--regid={user}"),
+                "--init-groups".to_owned(),
+            ];
+        }
         let out = Command::new("setsid")
+            .args(&as_user)
             .arg(apache_binary())
             .arg("-f")
             .arg(&conf)
