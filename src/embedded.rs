@@ -283,7 +283,7 @@ pub fn handler(mut r: Request) -> c_int {
             application_group,
             client: r.client_description(),
             queue_start: 0,
-            variables: Vec::new(),
+            variables: Default::default(),
         };
         return crate::daemon::client::handle(
             r,

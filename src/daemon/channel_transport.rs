@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::RawFd;
 
 use wsgi::adapter::{ResponseHead, Transport};
-use wsgi::channel::{Kind, Writer, encode_head, push_frame};
+use wsgi::channel::{CgiVariables, Kind, Writer, encode_head, push_frame};
 use wsgi::messages::Level;
 
 use super::conn::Conn;
@@ -21,7 +21,7 @@ const QUEUE_LIMIT: usize = 1024 * 1024;
 pub struct ChannelTransport {
     pub conn: Conn,
     /// The request's CGI variables, as the child sent them.
-    variables: Vec<(Vec<u8>, Vec<u8>)>,
+    variables: CgiVariables,
     /// `client ADDRESS:PORT`, for log lines.
     client: String,
     /// Frames not yet written: the Hello on a new connection, a head, queued data.
@@ -36,7 +36,7 @@ fn protocol_error(text: String) -> io::Error {
 impl ChannelTransport {
     pub fn new(
         conn: Conn,
-        variables: Vec<(Vec<u8>, Vec<u8>)>,
+        variables: CgiVariables,
         client: String,
         body_length: Option<u64>,
         out: Vec<u8>,
@@ -68,9 +68,7 @@ impl ChannelTransport {
 
 impl Transport for ChannelTransport {
     fn cgi_variables(&self, visit: &mut dyn FnMut(&[u8], &[u8])) {
-        for (k, v) in &self.variables {
-            visit(k, v);
-        }
+        self.variables.visit(visit);
     }
 
     fn read_body(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -33,8 +33,19 @@ pub(super) fn refuse(mut conn: Conn, mut out: Vec<u8>) {
     let _ = conn.write_all(&out);
 }
 
-fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Conn> {
-    let mut out = Vec::new();
+/// The most a worker keeps of its frame buffer between requests.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+/// Serves one request of `conn`; `out` is the worker's buffer for the
+/// frames it writes, kept from request to request so that it does not grow
+/// again each time.
+fn serve_connection(
+    shared: &Shared,
+    worker: usize,
+    mut conn: Conn,
+    out: &mut Vec<u8>,
+) -> Option<Conn> {
+    out.clear();
     let request = loop {
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
@@ -63,7 +74,7 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
         }
     };
     if shared.draining.load(Ordering::Acquire) {
-        refuse(conn, out);
+        refuse(conn, std::mem::take(out));
         return None;
     }
     let settings = &shared.group.settings;
@@ -89,8 +100,8 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
                 ),
             ),
         );
-        EndFrame::encode(&mut out, Outcome::ErrorOverride(504));
-        return conn.write_all(&out).ok().map(|()| conn);
+        EndFrame::encode(out, Outcome::ErrorOverride(504));
+        return conn.write_all(out).ok().map(|()| conn);
     }
     // Script reloading in daemon mode restarts the process, so that the new
     // code starts from a clean interpreter (mod_wsgi's behaviour).
@@ -98,7 +109,7 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
         && loader::loaded_mtime(&request.script).is_some_and(|m| m != request.script_mtime)
     {
         shared.begin_drain(&format!("the script '{}' changed", request.script));
-        refuse(conn, out);
+        refuse(conn, std::mem::take(out));
         return None;
     }
 
@@ -116,7 +127,8 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
         variables,
         ..
     } = request;
-    let transport = ChannelTransport::new(conn, variables, client, body_length, out);
+    let transport =
+        ChannelTransport::new(conn, variables, client, body_length, std::mem::take(out));
     let adapter_request = adapter::Request {
         script: &script,
         script_mtime,
@@ -137,6 +149,11 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
         python::attach(|py| adapter::handle_request(py, &shared.info, &adapter_request, transport));
     EndFrame::encode(&mut transport.out, outcome);
     let sent = transport.flush();
+    *out = std::mem::take(&mut transport.out);
+    if out.capacity() > KEPT_BUFFER {
+        // A large response grew it: do not keep that much per thread.
+        *out = Vec::with_capacity(KEPT_BUFFER);
+    }
     shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = None;
     *shared
         .last_activity
@@ -156,6 +173,7 @@ fn serve_connection(shared: &Shared, worker: usize, mut conn: Conn) -> Option<Co
 }
 
 pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
+    let mut out = Vec::with_capacity(KEPT_BUFFER);
     loop {
         let token = match shared.connections.wait_one() {
             Ok(Some(STOP)) | Err(_) => return,
@@ -171,7 +189,7 @@ pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
             continue;
         };
         let fd = conn.stream.as_raw_fd();
-        match serve_connection(&shared, worker, conn) {
+        match serve_connection(&shared, worker, conn, &mut out) {
             Some(conn) if !shared.draining.load(Ordering::Acquire) => {
                 shared.table.put_back(token, conn);
                 if shared.connections.rearm(fd, token).is_err() {

@@ -27,7 +27,7 @@ mod messages;
 mod token_table;
 
 pub use codec::{FrameHeader, HEADER_LEN, Kind, MAX_FRAME, Reader, Writer, push_frame};
-pub use messages::{EndFrame, Hello, RequestFrame, decode_head, encode_head};
+pub use messages::{CgiVariables, EndFrame, Hello, RequestFrame, decode_head, encode_head};
 pub use token_table::{FIRST_TOKEN, TokenTable};
 
 /// Bumped whenever a frame's layout changes; peers with another version are refused.
