@@ -281,7 +281,6 @@ pub fn handler(mut r: Request) -> c_int {
             body_length,
             url_scheme: scheme,
             application_group,
-            client: r.client_description(),
             queue_start: 0,
             variables: Default::default(),
         };

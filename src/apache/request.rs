@@ -107,15 +107,6 @@ impl Request {
         self.string(self.r().useragent_ip)
     }
     /// `client ADDRESS:PORT`, as Apache prints it in log lines.
-    pub fn client_description(&self) -> String {
-        let facts = self.server_facts();
-        format!(
-            "client {}:{}",
-            String::from_utf8_lossy(self.useragent_ip()),
-            facts.client_port
-        )
-    }
-
     pub fn is_head(&self) -> bool {
         self.r().header_only != 0
     }

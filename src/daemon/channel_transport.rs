@@ -22,8 +22,6 @@ pub struct ChannelTransport {
     pub conn: Conn,
     /// The request's CGI variables, as the child sent them.
     variables: CgiVariables,
-    /// `client ADDRESS:PORT`, for log lines.
-    client: String,
     /// Frames not yet written: the Hello on a new connection, a head, queued data.
     pub out: Vec<u8>,
     body_done: bool,
@@ -37,14 +35,12 @@ impl ChannelTransport {
     pub fn new(
         conn: Conn,
         variables: CgiVariables,
-        client: String,
         body_length: Option<u64>,
         out: Vec<u8>,
     ) -> Self {
         ChannelTransport {
             conn,
             variables,
-            client,
             out,
             body_done: body_length == Some(0),
         }
@@ -131,6 +127,18 @@ impl Transport for ChannelTransport {
 
     fn log(&self, level: Level, message: &str) {
         let message = super::process::with_daemon_context(message);
-        log::process_sink(level, &format!("[{}] {message}", self.client));
+        // As Apache's request log lines name the client; formatted only
+        // here, since most requests log nothing.
+        let text = |name: &[u8]| {
+            String::from_utf8_lossy(self.variables.get(name).unwrap_or(b"-")).into_owned()
+        };
+        log::process_sink(
+            level,
+            &format!(
+                "[client {}:{}] {message}",
+                text(b"REMOTE_ADDR"),
+                text(b"REMOTE_PORT")
+            ),
+        );
     }
 }

@@ -123,12 +123,10 @@ fn serve_connection(
         body_length,
         url_scheme,
         application_group,
-        client,
         variables,
         ..
     } = request;
-    let transport =
-        ChannelTransport::new(conn, variables, client, body_length, std::mem::take(out));
+    let transport = ChannelTransport::new(conn, variables, body_length, std::mem::take(out));
     let adapter_request = adapter::Request {
         script: &script,
         script_mtime,

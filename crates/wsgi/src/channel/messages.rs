@@ -47,8 +47,6 @@ pub struct RequestFrame {
     pub body_length: Option<u64>,
     pub url_scheme: String,
     pub application_group: String,
-    /// For log lines in the daemon, e.g. `client 127.0.0.1:5555`.
-    pub client: String,
     /// When the child started handing the request to the daemon group, in
     /// microseconds on the machine's monotonic clock (0: unknown):
     /// queue-timeout counts from it.
@@ -71,6 +69,17 @@ impl CgiVariables {
             r.bytes()?;
         }
         Ok(CgiVariables(section.to_vec()))
+    }
+
+    /// The value of the variable `name`, if the request has it.
+    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        let mut r = Reader::new(&self.0);
+        while let (Ok(key), Ok(value)) = (r.bytes(), r.bytes()) {
+            if key == name {
+                return Some(value);
+            }
+        }
+        None
     }
 
     pub fn visit(&self, visit: &mut dyn FnMut(&[u8], &[u8])) {
@@ -112,7 +121,6 @@ impl RequestFrame {
             .u64(self.body_length.unwrap_or(0))
             .bytes(self.url_scheme.as_bytes())
             .bytes(self.application_group.as_bytes())
-            .bytes(self.client.as_bytes())
             .i64(self.queue_start);
         variables(&mut |k, v| {
             w.bytes(k).bytes(v);
@@ -129,7 +137,6 @@ impl RequestFrame {
         let body_length = r.u64()?;
         let url_scheme = r.text()?;
         let application_group = r.text()?;
-        let client = r.text()?;
         let queue_start = r.i64()?;
         let variables = CgiVariables::parse(&payload[r.position()..])?;
         Ok(RequestFrame {
@@ -142,7 +149,6 @@ impl RequestFrame {
             body_length: (flags & FLAG_BODY_LENGTH != 0).then_some(body_length),
             url_scheme,
             application_group,
-            client,
             queue_start,
             variables,
         })
@@ -254,7 +260,6 @@ mod tests {
             body_length: Some(0),
             url_scheme: "https".into(),
             application_group: "".into(),
-            client: "client 127.0.0.1:1".into(),
             queue_start: 1_700_000_000_000_000,
             variables: CgiVariables::default(),
         };
@@ -275,6 +280,8 @@ mod tests {
                 (b"HTTP_X".to_vec(), b"\xe9".to_vec())
             ]
         );
+        assert_eq!(decoded.variables.get(b"HTTP_X"), Some(&b"\xe9"[..]));
+        assert_eq!(decoded.variables.get(b"HTTP"), None);
         assert_eq!(
             decoded,
             RequestFrame {

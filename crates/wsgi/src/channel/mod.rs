@@ -31,5 +31,5 @@ pub use messages::{CgiVariables, EndFrame, Hello, RequestFrame, decode_head, enc
 pub use token_table::{FIRST_TOKEN, TokenTable};
 
 /// Bumped whenever a frame's layout changes; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 pub const MAGIC: &[u8; 6] = b"WSGIRS";
