@@ -25,16 +25,13 @@ use crate::unix;
 /// Response bytes queued in the brigade beyond this are passed on.
 const QUEUED_LIMIT: usize = 256 * 1024;
 
+/// A connection kept from an earlier request, used without a liveness
+/// probe: if its daemon has gone since, writing the request to the UNIX
+/// socket fails at once (EPIPE) and the request goes elsewhere; if it is
+/// recycling, it said Retry on the connection before closing it, which the
+/// relay reads before any response. Either way no request is run twice.
 fn pooled(group: &GroupRuntime) -> Option<Conn> {
-    loop {
-        let conn = group.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
-        // A daemon that recycled said Retry on its idle connections, or
-        // closed them: such a connection is dropped, not used. (Checked
-        // outside the lock: it is a system call.)
-        if unix::is_idle_and_open(&conn.stream) {
-            return Some(conn);
-        }
-    }
+    group.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
 }
 
 fn give_back(group: &GroupRuntime, conn: Conn) {

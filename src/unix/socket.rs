@@ -159,22 +159,6 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// True when a pooled connection is still usable: nothing to read (the peer
-/// has not closed it nor said goodbye).
-pub fn is_idle_and_open(stream: &UnixStream) -> bool {
-    let mut byte = [0u8; 1];
-    // SAFETY: recv into a 1-byte buffer, peeking, without blocking.
-    let rv = unsafe {
-        libc::recv(
-            stream.as_raw_fd(),
-            byte.as_mut_ptr().cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    rv < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
-}
-
 /// Room for the control messages of one `sendmsg`/`recvmsg`: up to
 /// `MAX_FDS` descriptors, on the stack (cmsg headers need 8-byte alignment).
 const MAX_FDS: usize = 4;
