@@ -13,7 +13,7 @@ import socket
 import struct
 import sys
 
-VERSION = 2
+VERSION = 3
 MAGIC = b"WSGIRS"
 HELLO, REQUEST, READ, BODY, HEAD, DATA, DATA_FLUSH, END = 1, 2, 3, 4, 6, 7, 8, 10
 
@@ -67,7 +67,7 @@ def main():
         }
         request = struct.pack("<B", 8) + blob(script.encode()) + struct.pack("<q", 0)
         request += blob(b"application") + struct.pack("<Q", 0) + blob(b"http") + blob(b"")
-        request += blob(b"client daemon_client.py") + struct.pack("<q", 0)
+        request += struct.pack("<q", 0)
         for k, v in variables.items():
             request += blob(k.encode()) + blob(v.encode())
         s.sendall(frame(REQUEST, request))
