@@ -106,7 +106,6 @@ impl Request {
     pub fn useragent_ip(&self) -> &[u8] {
         self.string(self.r().useragent_ip)
     }
-    /// `client ADDRESS:PORT`, as Apache prints it in log lines.
     pub fn is_head(&self) -> bool {
         self.r().header_only != 0
     }

@@ -75,6 +75,15 @@ pub struct Registry {
     pub python_options: StartupOptions,
 }
 
+/// Whether a heartbeat (`unix::monotonic_micros` when it was written, 0:
+/// none yet) is older than `deadlock_timeout` seconds. The one test of
+/// staleness, for the daemon's own monitor and the parent alike.
+pub fn heartbeat_is_stale(beat: u64, deadlock_timeout: u64) -> bool {
+    deadlock_timeout > 0
+        && beat > 0
+        && crate::unix::monotonic_micros() > beat + deadlock_timeout * 1_000_000
+}
+
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());
 
 pub fn registry() -> Option<&'static Registry> {

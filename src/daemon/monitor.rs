@@ -85,11 +85,10 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
         } else if settings.cpu_time_limit > 0 && unix::cpu_seconds() >= settings.cpu_time_limit {
             shared.begin_drain("cpu-time-limit");
         }
-        let beat = shared.heartbeat.load(Ordering::Relaxed);
-        if settings.deadlock_timeout > 0
-            && beat > 0
-            && unix::monotonic_micros() > beat + settings.deadlock_timeout * 1_000_000
-        {
+        if super::heartbeat_is_stale(
+            shared.heartbeat.load(Ordering::Relaxed),
+            settings.deadlock_timeout,
+        ) {
             log::process_sink(
                 Level::Error,
                 &messages::format_line(

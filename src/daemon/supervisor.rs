@@ -494,8 +494,7 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
     let deadlock = group.settings.deadlock_timeout;
     let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
     let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
-    if pid > 0 && deadlock > 0 && beat > 0 && unix::monotonic_micros() > beat + deadlock * 1_000_000
-    {
+    if pid > 0 && super::heartbeat_is_stale(beat, deadlock) {
         log_parent(
             Level::Error,
             &messages::format_line(

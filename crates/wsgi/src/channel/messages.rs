@@ -71,21 +71,22 @@ impl CgiVariables {
         Ok(CgiVariables(section.to_vec()))
     }
 
+    /// The (name, value) pairs, in order.
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut r = Reader::new(&self.0);
+        // `parse` checked every pair, so neither read fails before the end.
+        std::iter::from_fn(move || Some((r.bytes().ok()?, r.bytes().ok()?)))
+    }
+
     /// The value of the variable `name`, if the request has it.
     pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
-        let mut r = Reader::new(&self.0);
-        while let (Ok(key), Ok(value)) = (r.bytes(), r.bytes()) {
-            if key == name {
-                return Some(value);
-            }
-        }
-        None
+        self.pairs()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     pub fn visit(&self, visit: &mut dyn FnMut(&[u8], &[u8])) {
-        let mut r = Reader::new(&self.0);
-        // `parse` checked every pair, so neither read can fail here.
-        while let (Ok(name), Ok(value)) = (r.bytes(), r.bytes()) {
+        for (name, value) in self.pairs() {
             visit(name, value);
         }
     }
