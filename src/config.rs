@@ -9,18 +9,9 @@ use wsgi::config::{
 
 use crate::apache::bindings::{self, apr_pool_t, cmd_parms, server_rec};
 use crate::apache::pool::pool_box;
+use crate::apache::regex;
+pub use crate::apache::regex::CompiledRegex;
 use crate::apache::strings::text;
-
-/// A `WSGIScriptAliasMatch` pattern compiled by Apache's regex engine; it
-/// lives in the configuration pool, as long as the settings that hold it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CompiledRegex(pub *mut bindings::ap_regex_t);
-
-// SAFETY: the compiled pattern is immutable after configuration and
-// ap_regexec may be called from several threads at once.
-unsafe impl Send for CompiledRegex {}
-// SAFETY: as above.
-unsafe impl Sync for CompiledRegex {}
 
 pub type ServerConfig = ServerSettings<CompiledRegex>;
 pub type DirConfig = DirSettings;
@@ -102,20 +93,9 @@ pub unsafe fn directive(
             &mut *dir_config.cast::<DirConfig>(),
         )
     };
-    let mut compile = |pattern: &str| -> Result<CompiledRegex, String> {
-        let c_pattern = std::ffi::CString::new(pattern)
-            .map_err(|_| "pattern contains a NUL byte".to_owned())?;
-        // SAFETY: the pool is live; ap_pregcomp registers its own cleanup.
-        let compiled = unsafe {
-            bindings::ap_pregcomp(pool, c_pattern.as_ptr(), bindings::AP_REG_EXTENDED as i32)
-        };
-        if compiled.is_null() {
-            Err(format!(
-                "the regular expression '{pattern}' could not be compiled"
-            ))
-        } else {
-            Ok(CompiledRegex(compiled))
-        }
+    let mut compile = |pattern: &str| {
+        // SAFETY: the configuration pool is live and outlives the settings.
+        unsafe { regex::compile(pool, pattern) }
     };
     match apply_directive(&name, &raw, server, dir, &mut compile) {
         Ok(()) => std::ptr::null(),

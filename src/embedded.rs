@@ -65,39 +65,8 @@ pub fn translate_name(mut r: Request) -> c_int {
 /// `WSGIScriptAliasMatch`: the matched part of the URI is SCRIPT_NAME and
 /// the target may use `$1`-style back-references.
 fn regex_target(r: &Request, regex: CompiledRegex, target: &str) -> Option<Vec<u8>> {
-    const MAX_MATCHES: usize = bindings::AP_MAX_REG_MATCH as usize;
-    let uri = r.uri();
-    let uri_c = std::ffi::CString::new(uri).ok()?;
-    let target_c = std::ffi::CString::new(target).ok()?;
-    let mut matches = [bindings::ap_regmatch_t::default(); MAX_MATCHES];
-    // SAFETY: the regex is live for the generation; `matches` has room for
-    // MAX_MATCHES entries; ap_pregsub allocates from the live request pool.
-    unsafe {
-        if bindings::ap_regexec(
-            regex.0,
-            uri_c.as_ptr(),
-            MAX_MATCHES,
-            matches.as_mut_ptr(),
-            0,
-        ) != 0
-        {
-            return None;
-        }
-        let script = bindings::ap_pregsub(
-            (*r.as_ptr()).pool,
-            target_c.as_ptr(),
-            uri_c.as_ptr(),
-            MAX_MATCHES,
-            matches.as_mut_ptr(),
-        );
-        if script.is_null() {
-            return None;
-        }
-        let matched_end = usize::try_from(matches[0].rm_eo).ok()?.min(uri.len());
-        let mut filename = crate::apache::strings::bytes(script).to_vec();
-        filename.extend_from_slice(&uri[matched_end..]);
-        Some(filename)
-    }
+    // SAFETY: the request's pool is live; the regex lives for the generation.
+    unsafe { crate::apache::regex::substitute_match((*r.as_ptr()).pool, regex, r.uri(), target) }
 }
 
 fn refuse(r: &Request, status: u32, id: &str, text: &str) -> c_int {

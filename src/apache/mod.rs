@@ -15,5 +15,6 @@ pub mod bindings {
 
 pub mod log;
 pub mod pool;
+pub mod regex;
 pub mod request;
 pub mod strings;

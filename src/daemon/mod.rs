@@ -125,10 +125,6 @@ pub fn find_group(name: &str) -> Option<&'static GroupRuntime> {
 /// The group's socket: stable across restarts of the same Apache parent, so
 /// that children of an old generation reach the new daemons.
 pub fn socket_path(prefix: &str, parent_pid: i32, group: &str) -> String {
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in group.bytes() {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
+    let hash = wsgi::fnv::fnv1a(group.as_bytes());
     format!("{prefix}.{parent_pid}.{hash:08x}.sock")
 }

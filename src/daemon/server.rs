@@ -152,7 +152,7 @@ fn preload(shared: &Shared) {
         });
         if let Err((error, traceback)) = loaded {
             let line = messages::format_line(
-                &format!("{}, script='{script}'", shared.context),
+                format!("{}, script='{script}'", shared.context),
                 messages::SCRIPT_LOAD_FAILED,
                 &format!("failed to preload the WSGI script: {error}"),
             );

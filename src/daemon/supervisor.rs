@@ -359,7 +359,7 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
         log_parent(
             Level::Error,
             &messages::format_line(
-                &group.context(),
+                group.context(),
                 messages::DAEMON_SPAWN_FAILED,
                 "could not fork a daemon process",
             ),
@@ -457,7 +457,7 @@ pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
             log_parent(
                 Level::Notice,
                 &messages::format_line(
-                    &format!("{}, daemon pid={pid}", group.context()),
+                    format!("{}, daemon pid={pid}", group.context()),
                     messages::DAEMON_RESTARTED,
                     &format!(
                         "the daemon process {how} after {:.1} s; starting a new one{}",
@@ -498,7 +498,7 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
         log_parent(
             Level::Error,
             &messages::format_line(
-                &format!("{}, daemon pid={pid}", group.context()),
+                format!("{}, daemon pid={pid}", group.context()),
                 messages::DAEMON_UNRESPONSIVE,
                 &format!(
                     "the daemon process has not answered for more than deadlock-timeout ({deadlock} s): stopped, or its Python is deadlocked; killing it"

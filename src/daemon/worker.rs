@@ -91,7 +91,7 @@ fn serve_connection(
         log::process_sink(
             Level::Error,
             &messages::format_line(
-                &format!("{}, script='{}'", shared.context, request.script),
+                format!("{}, script='{}'", shared.context, request.script),
                 messages::QUEUE_TIMEOUT,
                 &format!(
                     "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",

@@ -11,8 +11,10 @@ pub mod alias;
 pub mod cgi;
 pub mod channel;
 pub mod config;
+pub mod fnv;
 pub mod messages;
 pub mod python;
+pub mod sync;
 pub mod validate;
 
 /// The module's version, as shown in the server banner.

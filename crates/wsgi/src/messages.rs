@@ -67,10 +67,68 @@ message_ids! {
     EMBEDDED_RESTRICTED = "WSGIRS0316";
 }
 
-/// Formats one error-log line: module, pid, context (script or group), id.
-pub fn format_line(context: &str, id: &str, text: &str) -> String {
-    // SAFETY: getpid has no preconditions and cannot fail.
-    let pid = unsafe { libc::getpid() };
+/// Whom a log line is about, besides the process that writes it: the daemon
+/// process group (with the daemon's pid, which differs from the writer's
+/// when an Apache child or the parent reports on a daemon) and the script.
+/// Hosts build it where they know these facts and pass it down, so that no
+/// layer has to splice them into text that another one formatted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogContext {
+    pub group: Option<String>,
+    pub daemon_pid: Option<u32>,
+    pub script: Option<String>,
+}
+
+impl LogContext {
+    /// Lines about a daemon process group.
+    pub fn group(name: &str) -> LogContext {
+        LogContext {
+            group: Some(name.to_owned()),
+            ..LogContext::default()
+        }
+    }
+
+    /// Lines about one script, outside any daemon group.
+    pub fn script(path: &str) -> LogContext {
+        LogContext {
+            script: Some(path.to_owned()),
+            ..LogContext::default()
+        }
+    }
+
+    pub fn with_daemon_pid(mut self, pid: u32) -> LogContext {
+        self.daemon_pid = Some(pid);
+        self
+    }
+
+    pub fn with_script(mut self, path: &str) -> LogContext {
+        self.script = Some(path.to_owned());
+        self
+    }
+}
+
+impl std::fmt::Display for LogContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut separator = "";
+        if let Some(group) = &self.group {
+            write!(f, "group='{group}'")?;
+            separator = ", ";
+        }
+        if let Some(pid) = self.daemon_pid {
+            write!(f, "{separator}daemon pid={pid}")?;
+            separator = ", ";
+        }
+        if let Some(script) = &self.script {
+            write!(f, "{separator}script='{script}'")?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats one error-log line: module, pid, context (group, script), id.
+pub fn format_line(context: impl std::fmt::Display, id: &str, text: &str) -> String {
+    let pid = std::process::id();
+    let context = context.to_string();
     if context.is_empty() {
         format!("mod_wsgi_rs (pid={pid}): {id}: {text}")
     } else {
@@ -98,6 +156,27 @@ mod tests {
         assert_eq!(
             line,
             format!("mod_wsgi_rs (pid={pid}, script='/srv/app.wsgi'): WSGIRS0201: boom")
+        );
+    }
+
+    #[test]
+    fn context_names_group_daemon_and_script_in_that_order() {
+        let context = LogContext::group("site")
+            .with_daemon_pid(42)
+            .with_script("/srv/app.wsgi");
+        assert_eq!(
+            context.to_string(),
+            "group='site', daemon pid=42, script='/srv/app.wsgi'"
+        );
+        assert_eq!(
+            LogContext::script("/a.wsgi").to_string(),
+            "script='/a.wsgi'"
+        );
+        assert_eq!(LogContext::default().to_string(), "");
+        let pid = std::process::id();
+        assert_eq!(
+            format_line(LogContext::default(), SCRIPT_LOAD_FAILED, "x"),
+            format!("mod_wsgi_rs (pid={pid}): WSGIRS0201: x")
         );
     }
 
