@@ -15,8 +15,17 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl
 
 . scripts/apt.sh  # the working directory is the repository root
 
+# A fresh machine may have no Rust at all: Debian's rustc-web/cargo-web
+# (1.85 in bookworm, newer in bookworm-security) are new enough for edition 2024.
+ensure_cargo() {
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+    command -v cargo >/dev/null && return
+    install_missing rustc-web cargo-web build-essential
+}
+
 build() {
     install_missing "${APT_PACKAGES[@]}"
+    ensure_cargo
     echo "==> building the module (release, against $PYO3_PYTHON)"
     cargo build --release
 }
