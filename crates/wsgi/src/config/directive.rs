@@ -3,6 +3,7 @@
 //! the file and line.
 
 use super::args::split_arguments;
+use super::daemon::parse_daemon_process;
 use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
     check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
@@ -10,101 +11,7 @@ use super::python_options::{
 use super::settings::{
     DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
-
-/// Where a directive's value is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DirectiveScope {
-    /// Per server or virtual host.
-    Server,
-    /// Only in the main server configuration (mod_wsgi's GLOBAL_ONLY).
-    Global,
-    /// Per directory, location or .htaccess.
-    Dir,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Directive {
-    ScriptAlias,
-    ScriptAliasMatch,
-    PythonHome,
-    PythonPath,
-    CallableObject,
-    ApplicationGroup,
-    ProcessGroup,
-    ScriptReloading,
-    PassAuthorization,
-    ChunkedRequest,
-    MapHeadToGet,
-    ErrorOverride,
-    EnableSendfile,
-    DaemonProcess,
-    SocketPrefix,
-    RestrictEmbedded,
-    PythonOptimize,
-    DontWriteBytecode,
-    PythonHashSeed,
-    PythonWarnings,
-    SwitchInterval,
-    RestrictSignal,
-    /// A mod_wsgi directive this module does not implement yet.
-    NotYetSupported,
-}
-
-const SUPPORTED: &[(&str, Directive)] = &[
-    ("WSGIScriptAlias", Directive::ScriptAlias),
-    ("WSGIScriptAliasMatch", Directive::ScriptAliasMatch),
-    ("WSGIPythonHome", Directive::PythonHome),
-    ("WSGIPythonPath", Directive::PythonPath),
-    ("WSGICallableObject", Directive::CallableObject),
-    ("WSGIApplicationGroup", Directive::ApplicationGroup),
-    ("WSGIProcessGroup", Directive::ProcessGroup),
-    ("WSGIScriptReloading", Directive::ScriptReloading),
-    ("WSGIPassAuthorization", Directive::PassAuthorization),
-    ("WSGIChunkedRequest", Directive::ChunkedRequest),
-    ("WSGIMapHEADToGET", Directive::MapHeadToGet),
-    ("WSGIErrorOverride", Directive::ErrorOverride),
-    ("WSGIEnableSendfile", Directive::EnableSendfile),
-    ("WSGIDaemonProcess", Directive::DaemonProcess),
-    ("WSGISocketPrefix", Directive::SocketPrefix),
-    ("WSGIRestrictEmbedded", Directive::RestrictEmbedded),
-    ("WSGIPythonOptimize", Directive::PythonOptimize),
-    ("WSGIDontWriteBytecode", Directive::DontWriteBytecode),
-    ("WSGIPythonHashSeed", Directive::PythonHashSeed),
-    ("WSGIPythonWarnings", Directive::PythonWarnings),
-    ("WSGISwitchInterval", Directive::SwitchInterval),
-    ("WSGIRestrictSignal", Directive::RestrictSignal),
-];
-
-/// Finds a directive by the name Apache matched (case-insensitively).
-pub fn lookup_directive(name: &str) -> Directive {
-    SUPPORTED
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, d)| *d)
-        .unwrap_or(Directive::NotYetSupported)
-}
-
-impl Directive {
-    pub fn scope(self) -> DirectiveScope {
-        match self {
-            Directive::ScriptAlias
-            | Directive::ScriptAliasMatch
-            | Directive::DaemonProcess
-            | Directive::NotYetSupported => DirectiveScope::Server,
-            Directive::PythonHome
-            | Directive::PythonPath
-            | Directive::SocketPrefix
-            | Directive::RestrictEmbedded
-            | Directive::PythonOptimize
-            | Directive::DontWriteBytecode
-            | Directive::PythonHashSeed
-            | Directive::PythonWarnings
-            | Directive::SwitchInterval
-            | Directive::RestrictSignal => DirectiveScope::Global,
-            _ => DirectiveScope::Dir,
-        }
-    }
-}
+use super::table::{Directive, Status, lookup_directive};
 
 fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
     let mut words = split_arguments(raw)?;
@@ -134,10 +41,16 @@ pub fn apply_directive<R: Clone>(
     dir: &mut DirSettings,
     compile: &mut dyn FnMut(&str) -> Result<R, String>,
 ) -> Result<(), String> {
-    match lookup_directive(name) {
-        Directive::NotYetSupported => Err(format!(
-            "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
-        )),
+    let directive = match lookup_directive(name).map(|info| info.status) {
+        Some(Status::Supported(directive)) => directive,
+        Some(Status::NotYet) => {
+            return Err(format!(
+                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
+            ));
+        }
+        None => return Err(format!("{name} is not a mod_wsgi directive")),
+    };
+    match directive {
         d @ (Directive::ScriptAlias | Directive::ScriptAliasMatch) => {
             let alias = parse_script_alias(name, raw, d == Directive::ScriptAliasMatch, compile)?;
             if let Some(group) = &alias.options.application_group
@@ -167,7 +80,7 @@ pub fn apply_directive<R: Clone>(
             Ok(())
         }
         Directive::DaemonProcess => {
-            let group = super::parse_daemon_process(raw)?;
+            let group = parse_daemon_process(raw)?;
             if server.daemon_groups.iter().any(|g| g.name == group.name) {
                 return Err(format!(
                     "{name}: the daemon process group '{}' is already defined",
@@ -589,7 +502,7 @@ mod tests {
             err.contains("WSGIImportScript") && err.contains("does not support yet"),
             "{err}"
         );
-        assert_eq!(lookup_directive("wsgiscriptalias"), Directive::ScriptAlias);
-        assert_eq!(Directive::PythonHome.scope(), DirectiveScope::Global);
+        let err = apply("WSGINoSuchDirective", "x").unwrap_err();
+        assert!(err.contains("not a mod_wsgi directive"), "{err}");
     }
 }

@@ -9,12 +9,20 @@ mod daemon;
 mod directive;
 mod groups;
 mod python_options;
+#[cfg(test)]
+mod readme;
 mod settings;
+mod table;
 
 pub use args::split_arguments;
 pub use daemon::{DaemonGroup, parse_daemon_process};
-pub use directive::{Directive, DirectiveScope, apply_directive, lookup_directive};
+pub use directive::apply_directive;
 pub use groups::{GroupContext, expand_application_group, is_global_group};
 pub use settings::{
     DirSettings, HashSeed, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+};
+pub use table::{
+    ACCESS_CONF, ArgsForm, DAEMON_OPTIONS, DIRECTIVES, DaemonOption, Directive, DirectiveInfo,
+    DirectiveScope, OR_AUTHCFG, OR_FILEINFO, RSRC_CONF, Status, lookup_daemon_option,
+    lookup_directive,
 };
