@@ -50,7 +50,7 @@ fn main() {
         .clang_args(&clang_args)
         .allowlist_function("(ap|apr|wsgi_shim)_.*")
         .allowlist_type("(request_rec|conn_rec|server_rec|cmd_parms|module|ap_filter_t|apr_.*|ap_.*)")
-        .allowlist_var("ap_top_module|ap_unixd_config|ap_server_conf|wsgi_shim_command_table")
+        .allowlist_var("ap_top_module|ap_unixd_config|ap_server_conf")
         .allowlist_var("(AP|APR|HTTP|APLOG|M|OPT|MODULE|DECLINED|DONE|OK|RSRC|ACCESS|OR|GLOBAL|NOT_IN|REQUEST)_?.*")
         .derive_default(true)
         .layout_tests(false)

@@ -3,11 +3,10 @@
 
 use std::ffi::{c_char, c_void};
 
-use wsgi::config::{
-    DirSettings, DirectiveScope, ServerSettings, apply_directive, lookup_directive,
-};
+use wsgi::config::{DirSettings, ServerSettings, apply_directive, lookup_directive};
 
 use crate::apache::bindings::{self, apr_pool_t, cmd_parms, server_rec};
+use crate::apache::commands::Command;
 use crate::apache::pool::pool_box;
 use crate::apache::regex;
 pub use crate::apache::regex::CompiledRegex;
@@ -72,38 +71,34 @@ pub unsafe fn directive(
     dir_config: *mut c_void,
     raw: *const c_char,
 ) -> *const c_char {
-    // SAFETY: Apache passes a live cmd_parms whose `cmd` names the directive.
-    let (cmd_ref, name) = unsafe { (&*cmd, text((*(*cmd).cmd).name)) };
+    // SAFETY: Apache passes the live cmd_parms of this call.
+    let cmd = unsafe { Command::new(cmd) };
+    let name = cmd.name();
     // SAFETY: the raw argument string is NUL-terminated.
     let raw = unsafe { text(raw) };
-    let pool = cmd_ref.pool;
-    let scope = lookup_directive(&name).scope();
-    if scope == DirectiveScope::Global {
-        // SAFETY: cmd is live; the check returns NULL or a static message.
-        let error = unsafe { bindings::ap_check_cmd_context(cmd, bindings::GLOBAL_ONLY) };
-        if !error.is_null() {
-            return error;
-        }
+    // A directive refused by name says so wherever it appears, so only
+    // supported ones get Apache's "cannot occur within <VirtualHost>".
+    if lookup_directive(&name).is_some_and(|d| d.is_supported() && d.main_server_only)
+        && let Err(error) = cmd.check_main_server_only()
+    {
+        return error;
     }
     // SAFETY: the server's slot holds our ServerConfig; `dir_config` is our
     // DirConfig (Apache passes the one for the section being read).
     let (server, dir) = unsafe {
         (
-            &mut *bindings::wsgi_shim_server_config(cmd_ref.server).cast::<ServerConfig>(),
+            &mut *cmd.server_config().cast::<ServerConfig>(),
             &mut *dir_config.cast::<DirConfig>(),
         )
     };
+    let pool = cmd.pool();
     let mut compile = |pattern: &str| {
         // SAFETY: the configuration pool is live and outlives the settings.
         unsafe { regex::compile(pool, pattern) }
     };
     match apply_directive(&name, &raw, server, dir, &mut compile) {
         Ok(()) => std::ptr::null(),
-        Err(message) => {
-            let message = std::ffi::CString::new(message.replace('\0', "")).expect("NULs removed");
-            // SAFETY: the pool is live; Apache reads the copy after we return.
-            unsafe { bindings::apr_pstrdup(pool, message.as_ptr()) }
-        }
+        Err(message) => cmd.error(&message),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod bindings {
     include!(concat!(env!("OUT_DIR"), "/apache_bindings.rs"));
 }
 
+pub mod commands;
+pub mod hooks;
 pub mod log;
 pub mod pool;
 pub mod regex;

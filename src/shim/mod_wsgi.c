@@ -1,10 +1,10 @@
 /*
- * mod_wsgi_rs: module structure, directive table and hook registration.
+ * mod_wsgi_rs: forwarders from Rust to what Apache's and APR's macros make
+ * awkward to reach from Rust.
  *
- * The module calls itself "mod_wsgi.c" (src/module.rs) so that existing
- * <IfModule mod_wsgi.c> and <IfModule wsgi_module> guards apply.
- * Every directive is parsed in Rust (wsgi_rs_directive), which knows
- * which ones are supported; the table's scopes mirror mod_wsgi 6.x.
+ * The module structure, its directive table (built from the Rust directive
+ * table) and hook registration are in Rust: src/module.rs,
+ * src/apache/commands.rs and src/apache/hooks.rs.
  */
 
 #include <httpd.h>
@@ -12,73 +12,12 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
-#include <http_request.h>
-#include <mpm_common.h>
 
 #include <string.h>
 
 #include "shim.h"
 
 APLOG_USE_MODULE(wsgi);
-
-#define DIRECTIVE(name, where, help) \
-    AP_INIT_RAW_ARGS(name, wsgi_rs_directive, NULL, where, help)
-
-const command_rec wsgi_shim_command_table[] = {
-    /* Supported. */
-    DIRECTIVE("WSGIScriptAlias", RSRC_CONF, "Map location to target WSGI script file."),
-    DIRECTIVE("WSGIScriptAliasMatch", RSRC_CONF, "Map location pattern to target WSGI script file."),
-    DIRECTIVE("WSGIPythonHome", RSRC_CONF, "Python prefix/exec_prefix absolute path names."),
-    DIRECTIVE("WSGIPythonPath", RSRC_CONF, "Python module search path."),
-    DIRECTIVE("WSGICallableObject", OR_FILEINFO, "Name of entry point in WSGI script file."),
-    DIRECTIVE("WSGIApplicationGroup", ACCESS_CONF | RSRC_CONF, "Application interpreter group."),
-    DIRECTIVE("WSGIProcessGroup", ACCESS_CONF | RSRC_CONF, "Name of the WSGI process group."),
-    DIRECTIVE("WSGIScriptReloading", OR_FILEINFO, "Enable/Disable script reloading mechanism."),
-    DIRECTIVE("WSGIPassAuthorization", OR_FILEINFO, "Enable/Disable WSGI authorization."),
-    DIRECTIVE("WSGIChunkedRequest", OR_FILEINFO, "Enable/Disable support for chunked requests."),
-    DIRECTIVE("WSGIMapHEADToGET", OR_FILEINFO, "Enable/Disable mapping of HEAD to GET."),
-    DIRECTIVE("WSGIErrorOverride", OR_FILEINFO, "Enable/Disable overriding of error pages."),
-    DIRECTIVE("WSGIEnableSendfile", OR_FILEINFO, "Enable/Disable support for kernel sendfile."),
-    DIRECTIVE("WSGIDaemonProcess", RSRC_CONF, "Specify details of daemon processes to start."),
-    DIRECTIVE("WSGISocketPrefix", RSRC_CONF, "Path prefix for the daemon process sockets."),
-    DIRECTIVE("WSGIRestrictEmbedded", RSRC_CONF, "Enable/Disable use of embedded mode."),
-    DIRECTIVE("WSGIPythonOptimize", RSRC_CONF, "Set level of Python compiler optimisations."),
-    DIRECTIVE("WSGIDontWriteBytecode", RSRC_CONF, "Enable/Disable writing of byte code."),
-    DIRECTIVE("WSGIPythonHashSeed", RSRC_CONF, "Python hash seed."),
-    DIRECTIVE("WSGIPythonWarnings", RSRC_CONF, "Control Python warning messages."),
-    DIRECTIVE("WSGISwitchInterval", RSRC_CONF, "Override Python GIL switch interval (seconds)."),
-    DIRECTIVE("WSGIRestrictSignal", RSRC_CONF, "Enable/Disable restrictions on use of signal()."),
-    /* mod_wsgi's other directives: accepted by name so that using one is a
-     * clear "not supported yet" error rather than "Invalid command". */
-    DIRECTIVE("WSGISocketRotation", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIAcceptMutex", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIVerboseDebugging", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIPythonEggs", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIDestroyInterpreter", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIPerInterpreterGIL", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIFreeThreading", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("<WSGIInterpreterOptions", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIRestrictStdin", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIRestrictStdout", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGICaseSensitivity", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIRestrictProcess", ACCESS_CONF | RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIImportScript", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIDispatchScript", ACCESS_CONF | RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIPassApacheRequest", ACCESS_CONF | RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIIgnoreActivity", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGITrustedProxyHeaders", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGITrustedProxies", OR_FILEINFO, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIAccessScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIAuthUserScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIAuthGroupScript", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIGroupAuthoritative", OR_AUTHCFG, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIHandlerScript", ACCESS_CONF | RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGIServerMetrics", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGITelemetryService", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGISlowRequests", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    DIRECTIVE("WSGITelemetryOptions", RSRC_CONF, "Not supported yet by mod_wsgi_rs."),
-    { NULL }
-};
 
 /*
  * From this module's loading until its pre_config, while Apache reads the
@@ -108,36 +47,13 @@ int wsgi_shim_take_skipped_load_module(void)
     return skipped;
 }
 
-static void wsgi_register_hooks(apr_pool_t *p)
+/* Called from hook registration, once per configuration read, as this
+ * module is loaded. */
+void wsgi_shim_watch_load_module(void)
 {
-    /* Before mod_alias, so WSGIScriptAlias wins over an Alias of the same URL, as in mod_wsgi. */
-    static const char * const before_alias[] = { "mod_alias.c", NULL };
-    static const char * const after_userdir[] = { "mod_userdir.c", "mod_vhost_alias.c", NULL };
-    (void)p;
-
-    ap_hook_pre_config(wsgi_rs_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(wsgi_rs_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(wsgi_rs_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_translate_name(wsgi_rs_translate_name, before_alias, after_userdir, APR_HOOK_MIDDLE);
-    ap_hook_handler(wsgi_rs_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_monitor(wsgi_rs_monitor, NULL, NULL, APR_HOOK_MIDDLE);
-
-    /* Called once per configuration read, as this module is loaded. */
     wsgi_watching_load_module = 1;
     wsgi_skipped_load_module = 0;
     ap_hook_error_log(wsgi_watch_error_log, NULL, NULL, APR_HOOK_MIDDLE);
-}
-
-/*
- * The module structure itself (`wsgi_module`, named "mod_wsgi.c") is
- * defined in Rust (src/module.rs): rustc then exports it from the cdylib
- * with any linker, where a C definition would need a second version script
- * that GNU ld refuses. It points back at wsgi_shim_command_table and at
- * the function below.
- */
-void wsgi_shim_register_hooks(apr_pool_t *p)
-{
-    wsgi_register_hooks(p);
 }
 
 void wsgi_shim_log_server(int level, apr_status_t status, const server_rec *s, const char *message)

@@ -1,7 +1,6 @@
 /*
  * The C side of mod_wsgi_rs: only what Apache's and APR's macros make
  * awkward from Rust. Everything here is a one-line forward to Apache.
- * The functions named wsgi_rs_* are implemented in Rust (src/entry.rs).
  */
 #ifndef WSGI_SHIM_H
 #define WSGI_SHIM_H
@@ -9,25 +8,6 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <apr_buckets.h>
-
-/* Implemented in Rust: configuration. */
-void *wsgi_rs_create_dir_config(apr_pool_t *p, char *dir);
-void *wsgi_rs_merge_dir_config(apr_pool_t *p, void *base, void *add);
-void *wsgi_rs_create_server_config(apr_pool_t *p, server_rec *s);
-void *wsgi_rs_merge_server_config(apr_pool_t *p, void *base, void *add);
-const char *wsgi_rs_directive(cmd_parms *cmd, void *dir_config, const char *args);
-
-/* Implemented in Rust: hooks. */
-int wsgi_rs_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
-int wsgi_rs_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-void wsgi_rs_child_init(apr_pool_t *pchild, server_rec *s);
-int wsgi_rs_translate_name(request_rec *r);
-int wsgi_rs_handler(request_rec *r);
-int wsgi_rs_monitor(apr_pool_t *p, server_rec *s);
-
-/* The directive table and hook registration, for the module structure in Rust. */
-extern const command_rec wsgi_shim_command_table[];
-void wsgi_shim_register_hooks(apr_pool_t *p);
 
 /* Forwarders from Rust to Apache's macros. */
 void wsgi_shim_log_server(int level, apr_status_t status, const server_rec *s, const char *message);
@@ -42,6 +22,9 @@ int wsgi_shim_brigade_is_empty(const apr_bucket_brigade *bb);
 const char *wsgi_shim_http_scheme(const request_rec *r);
 int wsgi_shim_module_index(void);
 const char *wsgi_shim_module_name(void);
+/* Starts watching the error log for mod_so's "module wsgi_module is already
+ * loaded" (a skipped duplicate LoadModule). */
+void wsgi_shim_watch_load_module(void);
 /* 1 if mod_so skipped another "LoadModule wsgi_module" since this module was
  * loaded; stops watching. */
 int wsgi_shim_take_skipped_load_module(void);

@@ -17,4 +17,5 @@
 #include <apr_thread_proc.h>
 #include <unixd.h>
 #include <ap_listen.h>
+#include <mpm_common.h>
 #include "shim.h"
