@@ -73,7 +73,7 @@ pub enum Directive {
     RestrictSignal,
 }
 
-/// Where a directive's value is stored.
+/// Where a directive's value is kept, which follows from where it may appear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirectiveScope {
     /// Per server or virtual host.
