@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::http::{Response, raw_request, read_response, try_read_response};
 use super::stage::Stage;
@@ -154,11 +154,7 @@ fn stop_by_pidfile(pidfile: &Path) {
     let Some(pid) = read_pid(pidfile) else { return };
     // SAFETY: plain kill on the recorded parent pid.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while alive(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if alive(pid) {
+    if poll(Duration::from_secs(15), || (!alive(pid)).then_some(())).is_none() {
         // SAFETY: as above.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
@@ -201,6 +197,16 @@ impl Server {
     /// Starts Apache, on another port when the chosen one was taken before
     /// Apache bound it; Err with Apache's output and error log otherwise.
     pub fn try_start(stage: Stage, config: &Config) -> Result<Server, String> {
+        Server::try_start_on(stage, config, std::iter::repeat_with(free_port))
+    }
+
+    /// `try_start` on the first of `ports` Apache can bind (at most
+    /// BIND_ATTEMPTS of them).
+    pub fn try_start_on(
+        stage: Stage,
+        config: &Config,
+        ports: impl IntoIterator<Item = u16>,
+    ) -> Result<Server, String> {
         static REGISTER: std::sync::Once = std::sync::Once::new();
         // SAFETY: registering a plain extern "C" fn with atexit.
         REGISTER.call_once(|| unsafe {
@@ -208,8 +214,7 @@ impl Server {
         });
         let pidfile = stage.path("run/httpd.pid");
         let mut taken = String::new();
-        for _ in 0..BIND_ATTEMPTS {
-            let port = free_port();
+        for port in ports.into_iter().take(BIND_ATTEMPTS) {
             match launch(&stage, config, port) {
                 Launch::Up(pid) => {
                     wsgi::sync::lock(&RUNNING).push(pidfile.clone());
@@ -246,17 +251,15 @@ impl Server {
 
     /// Waits until the error log contains `needle`; returns the log.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let log = self.error_log();
-            if log.contains(needle) {
-                return log;
-            }
-            if Instant::now() > deadline {
-                panic!("error log never contained {needle:?}:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        poll(timeout, || {
+            Some(self.error_log()).filter(|log| log.contains(needle))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "error log never contained {needle:?}:\n{}",
+                self.error_log()
+            )
+        })
     }
 
     /// The error log's current length: with `log_since`, what later
@@ -268,18 +271,13 @@ impl Server {
     /// Waits until the error log written after `mark` contains `needle`;
     /// returns that part of the log.
     pub fn log_since(&self, mark: usize, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let log = self.error_log();
-            let since = log.get(mark..).unwrap_or("").to_owned();
-            if since.contains(needle) {
-                return since;
-            }
-            if Instant::now() > deadline {
-                panic!("error log never got {needle:?} after byte {mark}; it has:\n{since}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let since = || self.error_log().get(mark..).unwrap_or("").to_owned();
+        poll(timeout, || Some(since()).filter(|s| s.contains(needle))).unwrap_or_else(|| {
+            panic!(
+                "error log never got {needle:?} after byte {mark}; it has:\n{}",
+                since()
+            )
+        })
     }
 
     /// Runs `apache2 -k <signal>` (graceful, restart) against this server.
@@ -355,10 +353,9 @@ impl Server {
     /// on the stack). Tests that check the log after a stop wait first, so
     /// that what they find is this module's doing.
     pub fn wait_until_no_connections(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while open_server_connections(self.port) > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        poll(Duration::from_secs(5), || {
+            (open_server_connections(self.port) == 0).then_some(())
+        });
     }
 }
 
