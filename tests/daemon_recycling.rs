@@ -151,7 +151,7 @@ fn graceful_restart_under_load(mpm: Mpm) {
                 })
             })
             .collect();
-        // The restart comes under load: both kinds of request running.
+        // The restart comes under load: wait until the clients are served.
         wait_until(WAIT, "requests under load", || {
             (served_now() >= 8).then_some(())
         });

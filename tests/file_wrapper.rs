@@ -44,7 +44,8 @@ fn start(mpm: Mpm, name: &str) -> Files {
 
 impl Drop for Files {
     fn drop(&mut self) {
-        // Stages are kept for inspection; the large file need not be.
+        // A failed test keeps its stage for a look; the large file need
+        // not stay with it.
         let _ = std::fs::remove_file(self.server.stage().path("data/large.bin"));
     }
 }
