@@ -22,7 +22,7 @@ fn start(mpm: Mpm, name: &str) -> (Server, String) {
         ),
     );
     let script = server
-        .stage
+        .stage()
         .path("apps/resp_errors.wsgi")
         .display()
         .to_string();
@@ -126,14 +126,13 @@ fn client_disconnect_mid_response(mpm: Mpm) {
         let mark = server.log_mark();
         {
             let mut s = server.connect();
-            s.write_all(
-                format!(
-                    "GET /errors/close-disconnect?{id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                )
-                .as_bytes(),
-            )
+            s.write_all(&simple_request(
+                "GET",
+                &format!("/errors/close-disconnect?{id}"),
+                false,
+            ))
             .unwrap();
-            let head = read_head_response(&mut s);
+            let head = read_head(&mut s);
             assert_eq!(head.status, 200);
             let mut some = vec![0; 100_000];
             s.read_exact(&mut some).unwrap();

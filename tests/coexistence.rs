@@ -38,7 +38,7 @@ fn real_mod_wsgi_first_wins_with_apache_warning() {
     );
     assert!(!out.contains("mod_wsgi_rs"), "{out}");
     let server = Server::start(stage, &config);
-    let r = server.get_retried("/hello");
+    let r = server.get("/hello");
     assert_eq!(r.status, 200, "{}", server.error_log());
     assert_eq!(r.body, b"Hello World");
     let banner = r.header("server").unwrap_or_default().to_owned();

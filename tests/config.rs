@@ -150,7 +150,7 @@ fn before_and_after_rewrite(server: &Server, target: &str, rel: &str) -> (String
     let request = raw_request("GET", target, &[], b"", true);
     let before = exchange(&mut conn, &request);
     assert_eq!(before.status, 200, "{}", server.error_log());
-    rewrite(&server.stage, rel, &versioned_script("v2"));
+    rewrite(server.stage(), rel, &versioned_script("v2"));
     let after = exchange(&mut conn, &request);
     assert_eq!(after.status, 200, "{}", server.error_log());
     let pid = |text: &str| text.split(' ').nth(1).unwrap_or_default().to_owned();
@@ -186,7 +186,7 @@ fn script_loading(mpm: Mpm) {
         server.error_log()
     );
     server
-        .stage
+        .stage()
         .write("apps/req_broken.wsgi", &versioned_script("fixed"));
     assert!(get_ok(&server, "/broken").starts_with("fixed "));
 

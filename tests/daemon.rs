@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::*;
 use daemon_support::*;
-use req_support::{chunked, crc32, exchange, pattern, raw_request};
+use req_support::{chunked, crc32, exchange, pattern};
 
 /// One server for the behaviour tests: group `site` (2 processes of 4
 /// threads) for everything, through `WSGIProcessGroup` or `process-group=`;
@@ -275,15 +275,13 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
     // A generator's chunks arrive one by one: the first while the
     // application waits for the test to see it.
     let mut s = server.connect();
-    s.write_all(
-        b"GET /resp/stream?stream-flag HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap();
+    s.write_all(&simple_request("GET", "/resp/stream?stream-flag", false))
+        .unwrap();
     let status = expect_line(&mut s);
     assert!(status.contains(" 200 "), "{status}");
     while !expect_line(&mut s).is_empty() {}
     assert_eq!(read_chunk(&mut s), b"first;");
-    std::fs::write(server.stage.path("run/stream-flag"), "").unwrap();
+    std::fs::write(server.stage().path("run/stream-flag"), "").unwrap();
     assert_eq!(read_chunk(&mut s), b"flag-seen");
     assert_eq!(read_chunk(&mut s), b"", "final chunk");
 
@@ -306,10 +304,10 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
     // wsgi.file_wrapper: the file's descriptor goes to the Apache child,
     // which sends it; the daemon neither reads nor writes the file's bytes.
     let large = noise(20 << 20, 0x2545_f491_4f6c_dd1d);
-    std::fs::create_dir_all(server.stage.path("data")).unwrap();
-    std::fs::write(server.stage.path("data/large.bin"), &large).unwrap();
-    std::fs::write(server.stage.path("data/small.bin"), &large[..100_000]).unwrap();
-    server.stage.make_readable();
+    std::fs::create_dir_all(server.stage().path("data")).unwrap();
+    std::fs::write(server.stage().path("data/large.bin"), &large).unwrap();
+    std::fs::write(server.stage().path("data/small.bin"), &large[..100_000]).unwrap();
+    server.stage().make_readable();
     let pids = wait_for_daemons(&server, "site", 2);
     let before: Vec<(u64, u64)> = pids
         .iter()
@@ -340,7 +338,7 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
     // Other file-likes are iterated.
     let r = server.get("/files/bytesio?8192");
     assert!(r.body == large[..100_000]);
-    let _ = std::fs::remove_file(server.stage.path("data/large.bin"));
+    let _ = std::fs::remove_file(server.stage().path("data/large.bin"));
 
     // Content-Length: never more than declared; fewer cuts the response short.
     let app = script(&server, "resp_app.wsgi");
@@ -364,9 +362,9 @@ fn responses_stream_and_files_are_passed(mpm: Mpm) {
 
     // HEAD: headers only.
     let mut s = server.connect();
-    s.write_all(b"HEAD /resp/big?10485760 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.write_all(&simple_request("HEAD", "/resp/big?10485760", true))
         .unwrap();
-    let r = read_head_response(&mut s);
+    let r = read_head(&mut s);
     assert_eq!(r.status, 200);
     let r = get_on(&mut s, "/resp/head");
     assert_eq!(r.body, b"a body that HEAD must not send");
@@ -425,8 +423,12 @@ fn application_errors_are_reported_as_in_embedded_mode(mpm: Mpm) {
     // The client going away mid-response: the Apache child drops its
     // connection to the daemon, whose next write fails; close() once.
     let mut s = server.connect();
-    s.write_all(b"GET /errors/close-disconnect?gone HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
+    s.write_all(&simple_request(
+        "GET",
+        "/errors/close-disconnect?gone",
+        true,
+    ))
+    .unwrap();
     let mut first = vec![0u8; 256 * 1024];
     s.read_exact(&mut first).unwrap();
     drop(s);

@@ -126,10 +126,9 @@ fn request_timeout_recycles_the_daemon(mpm: Mpm) {
     std::thread::scope(|scope| {
         let spin = scope.spawn(|| server.get("/app/spin"));
         wait_for_file(&server, "spin-started", WAIT);
-        // On the sibling thread: headers at once, the end after the
-        // request-timeout fired; it must complete.
-        std::thread::sleep(Duration::from_millis(500));
-        let sibling = scope.spawn(|| server.get("/app/slow-stream?2.5"));
+        // On the sibling thread: headers at once, the end 3 s later, after
+        // the request-timeout (2 s) fired; it must complete.
+        let sibling = scope.spawn(|| server.get("/app/slow-stream?3"));
         let r = spin.join().unwrap();
         assert_eq!(r.status, 504, "{}", r.text());
         let r = sibling.join().unwrap();
@@ -170,6 +169,9 @@ fn failing_start_up_backs_off(mpm: Mpm) {
     let first = wait_until(WAIT, "the pre daemon", || {
         daemon_pids(&server, "pre").first().copied()
     });
+    // Not an ordering sleep: the test counts the restarts of an 8 s window
+    // (the back-off sets their rate), so the window's length is what is
+    // measured.
     std::thread::sleep(Duration::from_secs(8).saturating_sub(started.elapsed()));
     let log = server.error_log();
     let restarts = |group: &str| {
@@ -248,6 +250,8 @@ fn wall_clock_jumps_do_not_kill_the_daemon(mpm: Mpm) {
     while jumping.elapsed() < Duration::from_secs(4) {
         ahead += 5;
         std::fs::write(&offset_file, format!("+{ahead}\n")).unwrap();
+        // Not an ordering sleep: the clock's pace (5 s every 100 ms of
+        // real time) is the behaviour under test.
         std::thread::sleep(Duration::from_millis(100));
         let r = server.get("/app/pid");
         assert_eq!(
@@ -257,8 +261,15 @@ fn wall_clock_jumps_do_not_kill_the_daemon(mpm: Mpm) {
             server.error_log()
         );
     }
-    // The parent looks at the heartbeats about once a second.
-    std::thread::sleep(Duration::from_secs(2));
+    // The parent looks at the heartbeats about once a second: for two of
+    // its looks, the daemon must keep running and nothing be called a
+    // deadlock.
+    assert_holds(Duration::from_secs(2), "the daemon unharmed", || {
+        let log = server.error_log();
+        daemon_pids(&server, "site") == [first]
+            && !log.contains(": WSGIRS0303: ")
+            && !log.contains("deadlock-timeout")
+    });
     let facts = facts(&server, "/app/info");
     assert_eq!(
         fact(&facts, "pid"),
@@ -296,12 +307,12 @@ fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     // connection to the daemon: the request reaches the stopped daemon and
     // no headers come back within socket-timeout.
     let mut s = server.connect();
-    let get = b"GET /app/pid HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    s.write_all(get).unwrap();
+    let get = simple_request("GET", "/app/pid", true);
+    s.write_all(&get).unwrap();
     let old = pid_of(&read_response(&mut s));
     signal(old, libc::SIGSTOP);
     let start = Instant::now();
-    s.write_all(get).unwrap();
+    s.write_all(&get).unwrap();
     let r = read_response(&mut s);
     assert_eq!(
         r.status,
@@ -357,7 +368,7 @@ fn queue_timeout_answers_504_without_running(mpm: Mpm) {
         assert_eq!(slow.join().unwrap().status, 200);
     });
     assert!(
-        !server.stage.path("run/called-queued").exists(),
+        !server.stage().path("run/called-queued").exists(),
         "the queued request ran"
     );
     let log = server.log_since(mark, ": WSGIRS0309: ", WAIT);
@@ -438,7 +449,7 @@ fn touched_script_restarts_the_daemon(mpm: Mpm) {
         .unwrap_or_else(|| panic!("{text}"))
         .parse()
         .unwrap();
-    let script = server.stage.path("apps/daemon_reload.wsgi");
+    let script = server.stage().path("apps/daemon_reload.wsgi");
     let code = std::fs::read_to_string(&script)
         .unwrap()
         .replace("VERSION = 1", "VERSION = 2");

@@ -8,7 +8,6 @@ mod common;
 mod daemon_support;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -29,7 +28,7 @@ fn uid_of(user: &str) -> u32 {
 /// Runs tests/apps/daemon_client.py as `user` against `socket`; returns
 /// the line it printed.
 fn client_as(server: &Server, user: &str, socket: &std::path::Path) -> String {
-    let client = server.stage.path("apps/daemon_client.py");
+    let client = server.stage().path("apps/daemon_client.py");
     let app = script(server, "daemon_app.wsgi");
     let out = std::process::Command::new("runuser")
         .args(["-u", user, "--", "/usr/bin/python3"])
@@ -191,24 +190,6 @@ fn status_uid(pid: i32) -> u32 {
     uids.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// Reads a response's head and returns its status and Content-Length.
-fn read_head_only(s: &mut TcpStream) -> (u16, Option<u64>) {
-    let status = expect_line(s);
-    let code = status.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut length = None;
-    loop {
-        let line = expect_line(s);
-        if line.is_empty() {
-            return (code, length);
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().ok();
-        }
-    }
-}
-
 /// The largest resident memory (kB) seen in the daemons and in Apache's
 /// children while a transfer ran, and how many rounds of samples were taken.
 #[derive(Debug, Default)]
@@ -268,8 +249,15 @@ fn a_gigabyte_each_way_in_bounded_memory(mpm: Mpm) {
         let sampler = scope.spawn(|| sample_rss(&server, &done));
         let mut s = server.connect();
         s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        s.write_all(format!("POST /app/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {GIB}\r\n\r\n").as_bytes())
-            .unwrap();
+        let length = GIB.to_string();
+        s.write_all(&raw_request(
+            "POST",
+            "/app/upload",
+            &[("Content-Length", length.as_bytes())],
+            b"",
+            false,
+        ))
+        .unwrap();
         for i in 0..blocks {
             fill_block(&base, i, &mut block);
             s.write_all(&block).unwrap();
@@ -291,9 +279,15 @@ fn a_gigabyte_each_way_in_bounded_memory(mpm: Mpm) {
         let sampler = scope.spawn(|| sample_rss(&server, &done));
         let mut s = server.connect();
         s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        s.write_all(format!("GET /app/download?{blocks} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes())
-            .unwrap();
-        let (status, length) = read_head_only(&mut s);
+        s.write_all(&simple_request(
+            "GET",
+            &format!("/app/download?{blocks}"),
+            false,
+        ))
+        .unwrap();
+        let head = read_head(&mut s);
+        let length: Option<u64> = head.header("content-length").and_then(|v| v.parse().ok());
+        let status = head.status;
         assert_eq!((status, length), (200, Some(GIB)));
         let mut got = vec![0u8; BLOCK];
         for i in 0..blocks {
@@ -430,8 +424,8 @@ fn stop_leaves_no_daemon_and_no_socket(mpm: Mpm) {
     // unanswered (seen once in a prefork run), so the first request after
     // it may be sent again. What this test checks is the daemons and sockets.
     let served = wait_until(WAIT, "a request after the restart", || {
-        std::panic::catch_unwind(|| server.get("/app/pid"))
-            .ok()
+        server
+            .try_get("/app/pid")
             .filter(|r| r.status == 200)
             .map(|r| pid_of(&r))
     });
@@ -487,12 +481,13 @@ fn a_daemon_dying_during_a_restart_does_not_stop_apache(mpm: Mpm) {
         old = now;
     }
     let served = wait_until(WAIT, "a request after the restarts", || {
-        std::panic::catch_unwind(|| server.get("/app/pid"))
-            .ok()
-            .filter(|r| r.status == 200)
+        server.try_get("/app/pid").filter(|r| r.status == 200)
     });
     assert!(old.contains(&pid_of(&served)));
-    std::thread::sleep(Duration::from_millis(500));
+    // Apache reaps about once a second; it must stay up meanwhile.
+    assert_holds(Duration::from_millis(500), "Apache running", || {
+        alive(server.pid)
+    });
     assert!(alive(server.pid), "{}", server.error_log());
     let log = server.error_log();
     assert!(!log.contains("caught SIGTERM"), "{log}");

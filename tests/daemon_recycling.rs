@@ -56,8 +56,12 @@ fn maximum_requests_rotates_without_errors(mpm: Mpm) {
     );
     // The daemons that served their 10 requests went, and ran their
     // atexit handlers.
-    std::thread::sleep(Duration::from_secs(1));
-    let gone: Vec<i32> = seen.iter().copied().filter(|p| !alive(*p)).collect();
+    let gone = |seen: &[i32]| -> Vec<i32> { seen.iter().copied().filter(|p| !alive(*p)).collect() };
+    let gone = poll(WAIT, || {
+        let gone = gone(&seen);
+        (gone.len() >= 2 && first.iter().any(|p| gone.contains(p))).then_some(gone)
+    })
+    .unwrap_or_else(|| gone(&seen));
     assert!(gone.len() >= 2, "seen {seen:?}, gone {gone:?}");
     for pid in &gone {
         wait_for_file(&server, &format!("atexit-{pid}"), WAIT);
@@ -124,10 +128,13 @@ fn graceful_restart_under_load(mpm: Mpm) {
     let before = wait_for_daemons(&server, "site", 2);
     assert_eq!(before.len(), 2);
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    let served_now = || served.load(std::sync::atomic::Ordering::Relaxed);
     let total = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
             .map(|t| {
                 let stop = &stop;
+                let served = &served;
                 let server = &server;
                 scope.spawn(move || {
                     let mut pids = Vec::new();
@@ -138,19 +145,29 @@ fn graceful_restart_under_load(mpm: Mpm) {
                             "/app/slow?0.1"
                         };
                         pids.push(served_pid(server, path));
+                        served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     pids
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(700));
+        // The restart comes under load: wait until the clients are served.
+        wait_until(WAIT, "requests under load", || {
+            (served_now() >= 8).then_some(())
+        });
         server.signal("graceful");
         // Until the new generation's daemons serve.
         wait_until(Duration::from_secs(15), "new daemons", || {
             let now = daemon_pids(&server, "site");
             (now.len() == 2 && now.iter().all(|p| !before.contains(p))).then_some(())
         });
-        std::thread::sleep(Duration::from_millis(700));
+        // And the load goes on against them for a while.
+        let at_new = served_now();
+        wait_until(
+            Duration::from_secs(15),
+            "requests to the new daemons",
+            || (served_now() >= at_new + 8 && served_now() > 20).then_some(()),
+        );
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         handles
             .into_iter()
@@ -224,8 +241,11 @@ fn limits_recycle_without_client_errors(mpm: Mpm) {
     changes("/cpu/pid", old);
 
     // inactivity-timeout: an idle daemon is replaced; the next request is served.
+    // Polled by its pid only: a request would make the daemon active.
     let old = pid("/idle/pid");
-    std::thread::sleep(Duration::from_millis(2500));
+    wait_until(RECOVERY, &format!("idle daemon {old} to go"), || {
+        (!alive(old)).then_some(())
+    });
     assert_ne!(pid("/idle/pid"), old);
 
     // restart-interval: under a steady load, the pids rotate and nothing fails.

@@ -209,7 +209,7 @@ fn head_method_seen(server: &Server, target: &str) -> String {
     let mut s = server.connect();
     s.write_all(&raw_request("HEAD", target, &[], b"", false))
         .unwrap();
-    let response = read_head_response(&mut s);
+    let response = read_head(&mut s);
     assert_eq!(
         response.status,
         200,

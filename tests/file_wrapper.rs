@@ -44,8 +44,9 @@ fn start(mpm: Mpm, name: &str) -> Files {
 
 impl Drop for Files {
     fn drop(&mut self) {
-        // Stages are kept for inspection; the large file need not be.
-        let _ = std::fs::remove_file(self.server.stage.path("data/large.bin"));
+        // A failed test keeps its stage for a look; the large file need
+        // not stay with it.
+        let _ = std::fs::remove_file(self.server.stage().path("data/large.bin"));
     }
 }
 
@@ -114,10 +115,11 @@ fn content_length_limits_the_file(mpm: Mpm) {
     let s = &f.server;
     for name in ["small.bin", "large.bin"] {
         let mut conn = s.connect();
-        conn.write_all(
-            format!("GET /files/short-length?{name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                .as_bytes(),
-        )
+        conn.write_all(&simple_request(
+            "GET",
+            &format!("/files/short-length?{name}"),
+            true,
+        ))
         .unwrap();
         let r = read_response(&mut conn);
         assert_eq!(r.header("Content-Length"), Some("5000"));
@@ -129,10 +131,8 @@ fn content_length_limits_the_file(mpm: Mpm) {
         check(&r, &file[..5000], name);
         // Nothing past the 5000 bytes: the next response on this
         // connection starts right after them.
-        conn.write_all(
-            b"GET /files/length?small.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
+        conn.write_all(&simple_request("GET", "/files/length?small.bin", false))
+            .unwrap();
         check(&read_response(&mut conn), &f.small, "the next response");
     }
 }

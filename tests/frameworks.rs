@@ -40,23 +40,6 @@ fn json_field(json: &str, key: &str) -> String {
     }
 }
 
-/// `request`, sent again when no response could be read: the harness's
-/// reader takes a failed read() (EINTR, now and then under load, on a socket
-/// with a receive timeout) for the end of the response.
-fn retrying(what: &str, request: impl Fn() -> Response) -> Response {
-    for _ in 0..4 {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&request)) {
-            Ok(r) => return r,
-            Err(_) => eprintln!("no response read for {what}; sending it again"),
-        }
-    }
-    request()
-}
-
-fn get(server: &Server, path: &str) -> Response {
-    retrying(path, || server.get(path))
-}
-
 fn assert_log_clean(server: &Server) {
     let log = server.error_log();
     for bad in ["Segmentation fault", "exit signal", "Traceback", "WSGIRS0"] {
@@ -74,7 +57,7 @@ fn flask_app(mpm: Mpm) {
         &Config::new(mpm, "WSGIScriptAlias /flask @STAGE@/apps/life_flask.wsgi\n"),
     );
 
-    let r = get(&server, "/flask/");
+    let r = server.get("/flask/");
     assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
     assert_eq!(r.text(), "Hello from Flask");
     assert!(
@@ -84,7 +67,7 @@ fn flask_app(mpm: Mpm) {
     );
 
     // Routing below the mount point, and URLs built from SCRIPT_NAME.
-    let r = get(&server, "/flask/greet/bob?q=a%20b");
+    let r = server.get("/flask/greet/bob?q=a%20b");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("application/json"));
     let json = r.text();
@@ -99,14 +82,12 @@ fn flask_app(mpm: Mpm) {
     assert_eq!(json_field(&json, "query"), "a b");
 
     // A form POST goes through wsgi.input.
-    let r = retrying("/flask/echo", || {
-        server.request(
-            "POST",
-            "/flask/echo",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            b"name=alice&lang=py",
-        )
-    });
+    let r = server.request(
+        "POST",
+        "/flask/echo",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"name=alice&lang=py",
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
         r.text().contains(r#""name":"alice""#) || r.text().contains(r#""name": "alice""#),
@@ -116,18 +97,15 @@ fn flask_app(mpm: Mpm) {
     assert_eq!(json_field(&r.text(), "length"), "18");
 
     // Redirects and the application's own 404 page.
-    let r = get(&server, "/flask/redirect");
+    let r = server.get("/flask/redirect");
     assert_eq!(r.status, 302, "{}", r.text());
     let location = r.header("location").unwrap();
     assert!(location.ends_with("/flask/"), "{location}");
-    let r = get(&server, "/flask/nope");
+    let r = server.get("/flask/nope");
     assert_eq!(r.status, 404);
     assert_eq!(r.text(), "no such page: /nope");
     // A method the route does not allow.
-    assert_eq!(
-        retrying("/flask/", || server.post("/flask/", b"x")).status,
-        405
-    );
+    assert_eq!(server.post("/flask/", b"x").status, 405);
     assert_log_clean(&server);
 }
 
@@ -144,11 +122,11 @@ fn django_app(mpm: Mpm) {
         ),
     );
 
-    let r = get(&server, "/django/");
+    let r = server.get("/django/");
     assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
     assert_eq!(r.text(), "Hello from Django");
 
-    let r = get(&server, "/django/info/bob/");
+    let r = server.get("/django/info/bob/");
     assert_eq!(r.status, 200, "{}", r.text());
     let json = r.text();
     assert_eq!(json_field(&json, "name"), "bob");
@@ -159,22 +137,24 @@ fn django_app(mpm: Mpm) {
     assert_eq!(json_field(&json, "method"), "GET");
 
     // CommonMiddleware's APPEND_SLASH redirect keeps the mount point.
-    let r = get(&server, "/django/info/bob");
+    let r = server.get("/django/info/bob");
     assert_eq!(r.status, 301, "{}", r.text());
     assert_eq!(r.header("location"), Some("/django/info/bob/"));
 
-    let r = retrying("/django/info/carol/", || {
-        server.post("/django/info/carol/", b"payload")
-    });
+    let r = server.post("/django/info/carol/", b"payload");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(json_field(&r.text(), "method"), "POST");
     assert_eq!(json_field(&r.text(), "body"), "payload");
 
     // Django's 404 (DEBUG off) and a Host that is not allowed.
-    assert_eq!(get(&server, "/django/missing/").status, 404);
-    let r = retrying("/django/ (bad Host)", || {
-        server.raw(b"GET /django/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-    });
+    assert_eq!(server.get("/django/missing/").status, 404);
+    let r = server.raw(&raw_request(
+        "GET",
+        "/django/",
+        &[("Host", b"evil.example")],
+        b"",
+        false,
+    ));
     assert_eq!(r.status, 400, "{}", r.text());
     let log = server.error_log();
     for bad in ["Segmentation fault", "exit signal", "WSGIRS0"] {

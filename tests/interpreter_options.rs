@@ -101,9 +101,9 @@ fn assert_signal_warning(log: &str, context: &str) {
 /// down by itself, promptly and without a crash or a hung child.
 fn assert_stops_cleanly(server: Server) {
     let pid = server.pid;
-    let log_path = server.stage.path("error.log");
+    let log_path = server.stage().path("error.log");
     let started = Instant::now();
-    server.stop();
+    let _stage = server.stop();
     let took = started.elapsed();
     // SAFETY: signal 0 only checks for existence.
     assert!(
@@ -203,8 +203,8 @@ fn signal_unrestricted_and_seed_zero(mpm: Mpm) {
     }
     // The children that installed the handler ignore Apache's SIGTERM
     // until Apache kills them (what WSGIRestrictSignal On prevents).
-    let log_path = server.stage.path("error.log");
-    server.stop();
+    let log_path = server.stage().path("error.log");
+    let _stage = server.stop();
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("still did not exit"), "{log}");
 }

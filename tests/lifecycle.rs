@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs each listed test function under the event, worker and prefork MPMs.
 macro_rules! under_all_mpms {
@@ -145,14 +145,6 @@ fn alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Debian's Python without WSGIPythonHome.
 
@@ -255,12 +247,13 @@ fn python_starts_only_in_children(mpm: Mpm) {
     let first = facts(&server, "/info");
     // A graceful restart re-runs the parent's configuration hooks.
     server.signal("graceful");
-    wait_until("two start-ups in the log", Duration::from_secs(30), || {
-        server
+    wait_until(Duration::from_secs(30), "two start-ups in the log", || {
+        (server
             .error_log()
             .matches("resuming normal operations")
             .count()
-            >= 2
+            >= 2)
+            .then_some(())
     });
     let second = facts(&server, "/info");
 
@@ -317,7 +310,7 @@ fn python_path_adds_site_dirs(mpm: Mpm) {
         ),
     );
     let f = facts(&server, "/info");
-    let d = server.stage.dir.display();
+    let d = server.stage().dir.display();
     assert_eq!(
         fact(&f, "import.life_pathmod"),
         format!("{d}/pylib/life_pathmod.py")
@@ -356,20 +349,21 @@ fn atexit_runs_at_child_exit(mpm: Mpm, how: &str) {
         );
     }
     let parent = server.pid;
-    let log_path = server.stage.path("error.log");
-    match how {
+    let log_path = server.stage().path("error.log");
+    // The stage outlives the server, for its log and run/ directory.
+    let _stage = match how {
         "stop" => server.stop(),
         "graceful-stop" => {
             server.signal("graceful-stop");
-            wait_until("the parent to exit", Duration::from_secs(30), || {
-                !alive(parent)
+            wait_until(Duration::from_secs(30), "the parent to exit", || {
+                (!alive(parent)).then_some(())
             });
-            server.stop();
+            server.stop()
         }
         _ => unreachable!(),
-    }
-    wait_until("the children to exit", Duration::from_secs(30), || {
-        children.iter().all(|&pid| !alive(pid))
+    };
+    wait_until(Duration::from_secs(30), "the children to exit", || {
+        children.iter().all(|&pid| !alive(pid)).then_some(())
     });
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     for pid in &children {
@@ -414,7 +408,7 @@ fn thread_state_reused_per_worker_thread() {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                let r = server.get_retried("/t");
+                let r = server.get("/t");
                 (r.status, r.text())
             })
         })
@@ -488,14 +482,15 @@ fn survives_restart_cycles(mpm: Mpm) {
             server.signal(action);
             generations += 1;
             wait_until(
-                &format!("{action} #{cycle} to finish"),
                 Duration::from_secs(60),
+                &format!("{action} #{cycle} to finish"),
                 || {
-                    server
+                    (server
                         .error_log()
                         .matches("resuming normal operations")
                         .count()
-                        >= generations
+                        >= generations)
+                        .then_some(())
                 },
             );
             // A request succeeds in the new generation (the listening socket
@@ -528,8 +523,8 @@ fn survives_restart_cycles(mpm: Mpm) {
             }
         }
     }
-    let log_path = server.stage.path("error.log");
-    server.stop();
+    let log_path = server.stage().path("error.log");
+    let _stage = server.stop();
     let log = std::fs::read_to_string(log_path).unwrap_or_default();
     for pid in &children {
         assert!(

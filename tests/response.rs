@@ -7,7 +7,6 @@ mod common;
 use common::*;
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::time::Duration;
 
 const LOG_WAIT: Duration = Duration::from_secs(10);
@@ -33,27 +32,6 @@ fn start(mpm: Mpm, name: &str) -> Server {
 /// A pattern of `n` bytes, as `pattern()` in resp_app.wsgi makes it.
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
-}
-
-fn request_bytes(method: &str, path: &str, close: bool) -> Vec<u8> {
-    let connection = if close { "Connection: close\r\n" } else { "" };
-    format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{connection}\r\n").into_bytes()
-}
-
-// A minimal incremental reader, for reading a response chunk by chunk.
-
-fn read_head(s: &mut TcpStream) -> (u16, Vec<(String, String)>) {
-    let status_line = expect_line(s);
-    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        let line = expect_line(s);
-        if line.is_empty() {
-            return (status, headers);
-        }
-        let (k, v) = line.split_once(':').unwrap();
-        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
-    }
 }
 
 fn start_response_rejects_bad_heads(mpm: Mpm) {
@@ -143,13 +121,18 @@ fn write_sends_bytes_at_once(mpm: Mpm) {
     // write() is not buffered: the first part arrives while the
     // application waits for the test to see it.
     let mut s = server.connect();
-    s.write_all(&request_bytes("GET", "/app/write-stream?write-flag", true))
-        .unwrap();
-    let (status, headers) = read_head(&mut s);
+    s.write_all(&simple_request(
+        "GET",
+        "/app/write-stream?write-flag",
+        false,
+    ))
+    .unwrap();
+    let head = read_head(&mut s);
+    let status = head.status;
     assert_eq!(status, 200);
-    assert!(headers.contains(&("transfer-encoding".into(), "chunked".into())));
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
     assert_eq!(read_chunk(&mut s), b"first;");
-    std::fs::write(server.stage.path("run/write-flag"), "").unwrap();
+    std::fs::write(server.stage().path("run/write-flag"), "").unwrap();
     assert_eq!(read_chunk(&mut s), b"flag-seen");
     assert_eq!(read_chunk(&mut s), b"", "final chunk");
 }
@@ -177,7 +160,7 @@ fn headers_wait_for_the_first_non_empty_chunk(mpm: Mpm) {
         ("/app/304", 304),
         ("/app/head", 200),
     ] {
-        s.write_all(&request_bytes("GET", path, false)).unwrap();
+        s.write_all(&simple_request("GET", path, true)).unwrap();
         let r = read_response(&mut s);
         assert_eq!(r.status, status, "{path}");
         assert!(r.complete, "{path}");
@@ -186,7 +169,7 @@ fn headers_wait_for_the_first_non_empty_chunk(mpm: Mpm) {
         }
     }
     let r = {
-        s.write_all(&request_bytes("GET", "/app/304", false))
+        s.write_all(&simple_request("GET", "/app/304", true))
             .unwrap();
         read_response(&mut s)
     };
@@ -196,13 +179,14 @@ fn headers_wait_for_the_first_non_empty_chunk(mpm: Mpm) {
 fn generator_streams_chunk_by_chunk(mpm: Mpm) {
     let server = start(mpm, "resp-stream");
     let mut s = server.connect();
-    s.write_all(&request_bytes("GET", "/app/stream?stream-flag", true))
+    s.write_all(&simple_request("GET", "/app/stream?stream-flag", false))
         .unwrap();
-    let (status, headers) = read_head(&mut s);
+    let head = read_head(&mut s);
+    let status = head.status;
     assert_eq!(status, 200);
-    assert!(headers.contains(&("transfer-encoding".into(), "chunked".into())));
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
     assert_eq!(read_chunk(&mut s), b"first;");
-    std::fs::write(server.stage.path("run/stream-flag"), "").unwrap();
+    std::fs::write(server.stage().path("run/stream-flag"), "").unwrap();
     assert_eq!(read_chunk(&mut s), b"flag-seen");
     assert_eq!(read_chunk(&mut s), b"", "final chunk");
 }
@@ -243,13 +227,13 @@ fn content_length_is_enforced(mpm: Mpm) {
     for path in ["/app/too-long", "/app/too-long-generator"] {
         let mark = server.log_mark();
         let mut s = server.connect();
-        s.write_all(&request_bytes("GET", path, false)).unwrap();
+        s.write_all(&simple_request("GET", path, true)).unwrap();
         let r = read_response(&mut s);
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("Content-Length"), Some("10"), "{path}");
         assert_eq!(r.body, b"0123456789", "{path}");
         assert!(r.complete, "{path}");
-        s.write_all(&request_bytes("GET", "/app/head", true))
+        s.write_all(&simple_request("GET", "/app/head", false))
             .unwrap();
         let next = read_response(&mut s);
         assert_eq!(
@@ -272,8 +256,8 @@ fn content_length_is_enforced(mpm: Mpm) {
     ] {
         let mark = server.log_mark();
         let mut s = server.connect();
-        let mut requests = request_bytes("GET", path, false);
-        requests.extend(request_bytes("GET", "/app/head", true));
+        let mut requests = simple_request("GET", path, true);
+        requests.extend(simple_request("GET", "/app/head", false));
         s.write_all(&requests).unwrap();
         let r = read_response(&mut s);
         assert_eq!(r.status, 200, "{path}");
@@ -317,8 +301,8 @@ fn head_sends_headers_only(mpm: Mpm) {
         "/app/big?10485760",
         "/app/not-found",
     ] {
-        s.write_all(&request_bytes("HEAD", path, false)).unwrap();
-        let r = read_head_response(&mut s);
+        s.write_all(&simple_request("HEAD", path, true)).unwrap();
+        let r = read_head(&mut s);
         let expected = if path == "/app/not-found" { 404 } else { 200 };
         assert_eq!(r.status, expected, "{path}");
         assert!(r.header("Content-Type").is_some(), "{path}");
@@ -327,7 +311,7 @@ fn head_sends_headers_only(mpm: Mpm) {
         }
     }
     // Had any HEAD response carried a body, this would not parse.
-    s.write_all(&request_bytes("GET", "/app/head", true))
+    s.write_all(&simple_request("GET", "/app/head", false))
         .unwrap();
     let r = read_response(&mut s);
     assert_eq!(r.status, 200);

@@ -7,9 +7,9 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{Config, Mpm, Response, Server, Stage};
+use crate::common::{Config, Mpm, Response, Server, Stage, wait_until};
 
 /// The daemon processes get this title (`display-name=%{GROUP}`), so that
 /// a test can tell them from Apache's children in /proc.
@@ -166,24 +166,9 @@ pub fn io_counter(pid: i32, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/io"))
 }
 
-/// Waits up to `timeout` for `check` to return Some.
-pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Socket files under the stage's run/ directory.
 pub fn socket_files(server: &Server) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(server.stage.path("run"))
+    let mut out: Vec<PathBuf> = std::fs::read_dir(server.stage().path("run"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
@@ -195,13 +180,9 @@ pub fn socket_files(server: &Server) -> Vec<PathBuf> {
 
 /// The socket path of `group`, as src/daemon/mod.rs names it.
 pub fn socket_path(server: &Server, group: &str) -> PathBuf {
-    let mut hash: u32 = 0x811c_9dc5;
-    for b in group.bytes() {
-        hash ^= u32::from(b);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
+    let hash = wsgi::fnv::fnv1a(group.as_bytes());
     server
-        .stage
+        .stage()
         .path(&format!("run/wsgi.{}.{hash:08x}.sock", server.pid))
 }
 

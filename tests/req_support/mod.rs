@@ -1,5 +1,5 @@
 //! Helpers shared by the request-side and configuration tests (environ.rs,
-//! input.rs, config.rs): raw requests on kept-alive connections, the
+//! input.rs, config.rs): requests on kept-alive connections, the
 //! environ dump of tests/apps/req_environ.wsgi, and error-log checks.
 
 #![allow(dead_code)]
@@ -9,40 +9,6 @@ use std::io::Write;
 use std::net::TcpStream;
 
 use crate::common::{Response, Server, read_response};
-
-/// Builds a raw HTTP/1.1 request. Header values are bytes, so a test can
-/// send non-ASCII ones. `Content-Length` is added for a non-empty body
-/// unless the headers frame it already.
-pub fn raw_request(
-    method: &str,
-    target: &str,
-    headers: &[(&str, &[u8])],
-    body: &[u8],
-    keep_alive: bool,
-) -> Vec<u8> {
-    let mut out = format!("{method} {target} HTTP/1.1\r\n").into_bytes();
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        out.extend_from_slice(b"Host: 127.0.0.1\r\n");
-    }
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    }
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    let framed = headers.iter().any(|(k, _)| {
-        k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")
-    });
-    if !body.is_empty() && !framed {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
 
 /// Sends one request on an open (kept-alive) connection and reads the response.
 pub fn exchange(stream: &mut TcpStream, request: &[u8]) -> Response {
