@@ -9,24 +9,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use super::exchange::Exchange;
+use super::process_log::{LogSink, process_log, set_process_sink};
 use crate::messages::Level;
-
-/// Where process-level lines go (Apache's `ap_log_error` on the main server).
-pub type LogSink = fn(Level, &str);
-
-static PROCESS_SINK: Mutex<Option<LogSink>> = Mutex::new(None);
-
-pub(crate) fn process_log(level: Level, line: &str) {
-    let sink = *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner());
-    match sink {
-        Some(sink) => sink(level, line),
-        None => eprintln!("{line}"),
-    }
-}
+use crate::sync::lock;
 
 /// Routes `sys.stdout` and `sys.stderr` into the error log.
 pub fn install_process_log(py: Python<'_>, sink: LogSink) -> PyResult<()> {
-    *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    set_process_sink(sink);
     let sys = py.import("sys")?;
     sys.setattr("stdout", Log::process(py)?)?;
     sys.setattr("stderr", Log::process(py)?)?;
@@ -71,7 +60,7 @@ impl Log {
     }
 
     pub(crate) fn flush_partial(&self) {
-        let rest = std::mem::take(&mut *self.partial.lock().unwrap_or_else(|e| e.into_inner()));
+        let rest = std::mem::take(&mut *lock(&self.partial));
         if !rest.is_empty() {
             self.emit(&rest);
         }
@@ -92,7 +81,7 @@ impl Log {
         })?;
         let text = text.to_string_lossy();
         let complete: Vec<String> = {
-            let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+            let mut partial = lock(&self.partial);
             partial.push_str(&text);
             match partial.rfind('\n') {
                 Some(end) => {

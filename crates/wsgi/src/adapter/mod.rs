@@ -6,7 +6,9 @@ mod errors;
 mod exchange;
 mod file_wrapper;
 mod input;
+mod process_log;
 mod response;
+mod send;
 mod start_response;
 mod transport;
 
@@ -15,8 +17,9 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 pub use environ::{EnvironExtras, ProcessInfo};
-pub use errors::{LogSink, install_process_log};
+pub use errors::install_process_log;
 pub use file_wrapper::FileWrapper;
+pub use process_log::LogSink;
 pub use transport::{Outcome, ResponseHead, Transport};
 
 use crate::messages::{self, Level};
