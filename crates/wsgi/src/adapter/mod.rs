@@ -128,3 +128,6 @@ fn run(
     errors.get().flush_partial();
     outcome
 }
+
+#[cfg(test)]
+mod tests;
