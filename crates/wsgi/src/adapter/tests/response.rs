@@ -45,10 +45,17 @@ fn lists_and_tuples_are_queued_generators_sent_chunk_by_chunk() {
         assert!(matches!(t.events[0], Event::Head(_)), "{path}");
         assert_eq!(
             t.events[1..],
-            [Event::Queued(b"one;".to_vec()), Event::Queued(b"two;".to_vec())],
+            [
+                Event::Queued(b"one;".to_vec()),
+                Event::Queued(b"two;".to_vec())
+            ],
             "{path}"
         );
-        assert_eq!(t.calls.get().send_body, 0, "{path}: no GIL release per chunk");
+        assert_eq!(
+            t.calls.get().send_body,
+            0,
+            "{path}: no GIL release per chunk"
+        );
     }
     let (outcome, t) = get(BODIES, "/generator");
     assert_eq!(outcome, Outcome::Complete);
@@ -93,7 +100,11 @@ fn chunks_must_be_bytes() {
         assert_eq!(outcome, Outcome::Failed, "{path}");
         assert!(t.events.is_empty(), "{path}");
         logged_once(&t, APPLICATION_EXCEPTION);
-        assert!(!t.logged("TypeError").is_empty(), "{path}: {}", t.log_text());
+        assert!(
+            !t.logged("TypeError").is_empty(),
+            "{path}: {}",
+            t.log_text()
+        );
     }
 }
 
@@ -314,7 +325,11 @@ fn close_is_called_exactly_once() {
     assert_eq!(closes(&t), ["closed after 0 chunks"]);
 
     let (outcome, t) = get(CLOSES, "/close-fails");
-    assert_eq!(outcome, Outcome::Complete, "the response was already complete");
+    assert_eq!(
+        outcome,
+        Outcome::Complete,
+        "the response was already complete"
+    );
     assert_eq!(t.text(), "complete body");
     assert_eq!(closes(&t), ["closed after 1 chunks"]);
     logged_once(&t, CLOSE_FAILED);
@@ -333,7 +348,11 @@ fn a_client_gone_stops_the_response_and_closes_once() {
     assert_eq!(t.calls.get().send_body, 4, "no send after the failed one");
     assert_eq!(closes(&t), ["closed after 4 chunks"]);
     logged_once(&t, CLIENT_GONE);
-    assert!(t.logged(EXCEPTION_AFTER_HEADERS).is_empty(), "{}", t.log_text());
+    assert!(
+        t.logged(EXCEPTION_AFTER_HEADERS).is_empty(),
+        "{}",
+        t.log_text()
+    );
 }
 
 #[test]
@@ -355,8 +374,17 @@ def application(environ, start_response):
     );
     assert_eq!(outcome, Outcome::ClientGone);
     assert_eq!(t.body(), b"one");
-    assert_eq!(t.logged("write raised OSError").len(), 1, "{}", t.log_text());
-    assert_eq!(t.calls.get().send_body, 2, "nothing is tried after the failure");
+    assert_eq!(
+        t.logged("write raised OSError").len(),
+        1,
+        "{}",
+        t.log_text()
+    );
+    assert_eq!(
+        t.calls.get().send_body,
+        2,
+        "nothing is tried after the failure"
+    );
 }
 
 const LENGTHS: &str = r#"
