@@ -10,9 +10,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 
-use super::process_log::process_log;
 use super::transport::{ResponseHead, Transport};
 use crate::messages::{self, Level};
+use crate::python::log::{LineSink, process_log};
 use crate::sync::lock;
 
 pub(crate) struct Exchange {
@@ -175,6 +175,14 @@ impl Exchange {
             Some(t) if !state.finished => t.log(level, line),
             _ => process_log(level, line),
         }
+    }
+}
+
+/// `wsgi.errors` writes through the exchange, so its lines carry the
+/// request's context while the request runs.
+impl LineSink for Exchange {
+    fn line(&self, level: Level, line: &str) {
+        self.log_raw(level, line);
     }
 }
 

@@ -2,11 +2,9 @@
 //! called, its response out through a [`Transport`].
 
 mod environ;
-mod errors;
 mod exchange;
 mod file_wrapper;
 mod input;
-mod process_log;
 mod response;
 mod send;
 mod start_response;
@@ -17,13 +15,15 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 pub use environ::{EnvironExtras, ProcessInfo};
-pub use errors::install_process_log;
 pub use file_wrapper::FileWrapper;
-pub use process_log::LogSink;
 pub use transport::{Outcome, ResponseHead, Transport};
+
+// Re-exported where hosts have always found them.
+pub use crate::python::log::{LogSink, install_process_log};
 
 use crate::messages::{self, Level};
 use crate::python::loader;
+use crate::python::log::Log;
 
 /// One request as the host resolved it from its configuration.
 pub struct Request<'a> {
@@ -103,7 +103,7 @@ fn run(
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
-        let errors = Bound::new(py, errors::Log::for_request(exchange.clone()))?;
+        let errors = Bound::new(py, Log::for_request(exchange.clone()))?;
         let environ = exchange
             .with_transport(|t| {
                 environ::build_environ(py, process, t, &request.environ, input, errors.clone())

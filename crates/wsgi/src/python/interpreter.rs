@@ -6,8 +6,8 @@ use std::path::Path;
 use pyo3::prelude::*;
 
 use super::ffi::{self, Config};
+use super::log::{LogSink, install_process_log};
 use super::options::{self, StartupOptions};
-use crate::adapter::{LogSink, install_process_log};
 use crate::messages::{self, Level};
 
 /// The interpreter the module was built against (`PYO3_PYTHON`); its path

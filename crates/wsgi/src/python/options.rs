@@ -7,7 +7,7 @@
 use pyo3::prelude::*;
 
 use super::ffi::Config;
-use crate::adapter::LogSink;
+use super::log::LogSink;
 
 /// How Python starts in every process; the default is mod_wsgi's.
 #[derive(Clone, Debug, PartialEq)]
