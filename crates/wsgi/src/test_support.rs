@@ -21,50 +21,6 @@ pub(crate) fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A transport for unit tests: body reads follow a script, and it records
-/// how many reads were made and every log line.
-pub(crate) struct ScriptedTransport {
-    pub(crate) reads: std::collections::VecDeque<std::io::Result<Vec<u8>>>,
-    pub(crate) calls: std::sync::Arc<std::sync::Mutex<usize>>,
-    pub(crate) log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl ScriptedTransport {
-    pub(crate) fn new(reads: Vec<std::io::Result<Vec<u8>>>) -> Self {
-        ScriptedTransport {
-            reads: reads.into(),
-            calls: Default::default(),
-            log: Default::default(),
-        }
-    }
-}
-
-impl crate::adapter::Transport for ScriptedTransport {
-    fn cgi_variables(&self, _: &mut dyn FnMut(&[u8], &[u8])) {}
-    fn read_body(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        *self.calls.lock().unwrap() += 1;
-        let data = self
-            .reads
-            .pop_front()
-            .expect("read past the scripted body")?;
-        buf[..data.len()].copy_from_slice(&data);
-        Ok(data.len())
-    }
-    fn set_head(&mut self, _: &crate::adapter::ResponseHead) {}
-    fn queue_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn send_body(&mut self, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn send_file(&mut self, _: std::os::fd::RawFd, _: u64, _: u64) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn log(&self, _: crate::messages::Level, message: &str) {
-        self.log.lock().unwrap().push(message.to_owned());
-    }
-}
-
 /// One thing the adapter did to a [`RecordingTransport`], in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -230,6 +186,11 @@ impl RecordingTransport {
     pub(crate) fn log_text(&self) -> String {
         let log = self.log.lock().unwrap();
         log.iter().map(|(_, l)| format!("{l}\n")).collect()
+    }
+
+    /// Every log line, in order.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.logged("")
     }
 
     /// The log lines that contain `needle`.

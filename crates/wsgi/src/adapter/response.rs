@@ -264,19 +264,13 @@ pub(crate) fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{ScriptedTransport, with_python};
+    use crate::adapter::tests::{exchange, finish};
+    use crate::test_support::{RecordingTransport, with_python};
 
     #[test]
     fn logged_exceptions_carry_their_traceback() {
-        let transport = ScriptedTransport::new(Vec::new());
-        let lines = transport.log.clone();
-        let exchange = Exchange::new(
-            Box::new(transport),
-            Some(0),
-            false,
-            "script='/srv/app.wsgi'".to_owned(),
-        );
-        with_python(|py| {
+        let exchange = exchange(RecordingTransport::get("/"), Some(0));
+        let t = with_python(|py| {
             let error = py
                 .run(
                     c"def failing_function():\n    raise ValueError('boom')\nfailing_function()\n",
@@ -285,8 +279,9 @@ mod tests {
                 )
                 .unwrap_err();
             log_exception(py, &exchange, "WSGIRS0203", "it failed", &error);
+            finish(py, &exchange)
         });
-        let lines = lines.lock().unwrap();
+        let lines = t.lines();
         assert!(lines[0].ends_with("script='/srv/app.wsgi'): WSGIRS0203: it failed"));
         assert_eq!(lines[1], "Traceback (most recent call last):");
         assert!(

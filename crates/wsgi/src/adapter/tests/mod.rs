@@ -8,7 +8,29 @@ mod input;
 mod response;
 mod start_response;
 
+use pyo3::prelude::*;
+
+use super::exchange::Exchange;
 use crate::test_support::RecordingTransport;
+
+/// An exchange as `handle_request` makes it, for tests of one part of the
+/// adapter; its log lines name the script `/srv/app.wsgi`.
+pub(super) fn exchange(transport: RecordingTransport, body_length: Option<u64>) -> Exchange {
+    Exchange::new(
+        Box::new(transport),
+        body_length,
+        false,
+        "script='/srv/app.wsgi'".to_owned(),
+    )
+}
+
+/// Ends the exchange and hands back its transport with what it recorded.
+pub(super) fn finish(py: Python<'_>, exchange: &Exchange) -> RecordingTransport {
+    let transport: Box<dyn std::any::Any> = exchange.finish(py);
+    *transport
+        .downcast::<RecordingTransport>()
+        .expect("a recording transport")
+}
 
 /// Asserts that `id` was logged with the request's script in context, and
 /// returns that line.
