@@ -42,6 +42,9 @@ pub(crate) fn release_main_thread(py: Python<'_>) {
 ///
 /// # Safety
 /// Python must be initialised.
+// Inlined into `attach`, which every request goes through, as before the
+// call moved here.
+#[inline]
 pub(crate) unsafe fn ensure_thread_state() {
     // SAFETY: reading this thread's registered state is a TLS lookup.
     if unsafe { ffi::PyGILState_GetThisThreadState() }.is_null() {
