@@ -90,17 +90,22 @@ impl RecordingTransport {
         .cgi("REQUEST_METHOD", b"GET")
         .cgi("PATH_INFO", path_info.as_bytes())
         .cgi("SCRIPT_NAME", b"/app")
+        .cgi("QUERY_STRING", b"")
+        .cgi("SERVER_NAME", b"localhost")
+        .cgi("SERVER_PORT", b"80")
+        .cgi("SERVER_PROTOCOL", b"HTTP/1.1")
     }
 
     /// A POST of `path_info` carrying `body`.
     pub(crate) fn post(path_info: &str, body: &[u8]) -> Self {
-        let mut t = RecordingTransport::get(path_info);
-        t.cgi[0].1 = b"POST".to_vec();
+        let mut t = RecordingTransport::get(path_info).cgi("REQUEST_METHOD", b"POST");
         t.body = body.to_vec();
         t.cgi("CONTENT_LENGTH", body.len().to_string().as_bytes())
     }
 
+    /// Sets a CGI variable, replacing one of the same name.
     pub(crate) fn cgi(mut self, key: &str, value: &[u8]) -> Self {
+        self.cgi.retain(|(k, _)| k != key.as_bytes());
         self.cgi.push((key.as_bytes().to_vec(), value.to_vec()));
         self
     }

@@ -7,6 +7,7 @@ mod file_wrapper;
 mod input;
 mod response;
 mod start_response;
+mod validator;
 
 use pyo3::prelude::*;
 
