@@ -93,7 +93,8 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     }
     // Release the GIL: server threads take it per request. Without this the
     // threaded MPMs would wait forever on the first Python request.
-    ffi::release_main_thread(py);
+    // SAFETY: this thread holds the GIL since start-up, and returns at once.
+    unsafe { ffi::release_main_thread(py) };
     Ok(())
 }
 

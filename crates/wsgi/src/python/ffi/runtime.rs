@@ -27,12 +27,15 @@ pub(crate) fn is_initialized() -> bool {
 static MAIN_THREAD_STATE: AtomicPtr<ffi::PyThreadState> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Releases the GIL that start-up left with this thread, keeping its thread
-/// state for [`finalize`]. `py` proves the GIL is held; nothing bound to it
-/// may be used afterwards, which the caller ensures by returning at once.
-pub(crate) fn release_main_thread(py: Python<'_>) {
+/// state for [`finalize`].
+///
+/// # Safety
+/// This thread holds the GIL (`py`), and nothing uses Python on it
+/// afterwards until `finalize`: `py` and everything bound to it are dead.
+pub(crate) unsafe fn release_main_thread(py: Python<'_>) {
     let _ = py;
-    // SAFETY: this thread holds the GIL (`py`) and its thread state stays
-    // alive: it is the main thread state, restored in `finalize`.
+    // SAFETY: this thread holds the GIL (the caller's promise) and its thread
+    // state stays alive: it is the main thread state, restored in `finalize`.
     let state = unsafe { ffi::PyEval_SaveThread() };
     MAIN_THREAD_STATE.store(state, Ordering::Release);
 }
