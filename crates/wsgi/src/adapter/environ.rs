@@ -6,11 +6,11 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use pyo3::{Py, intern};
 
-use super::errors::Log;
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::transport::Transport;
 use crate::python::ffi::latin1_str;
+use crate::python::log::Log;
 
 /// Facts about the serving process, fixed for its life.
 #[derive(Clone, Debug)]

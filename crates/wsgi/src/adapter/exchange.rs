@@ -12,6 +12,8 @@ use pyo3::prelude::*;
 
 use super::transport::{ResponseHead, Transport};
 use crate::messages::{self, Level};
+use crate::python::log::{LineSink, process_log};
+use crate::sync::lock;
 
 pub(crate) struct Exchange {
     state: Mutex<State>,
@@ -90,7 +92,7 @@ impl Exchange {
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     /// Runs `io` on the transport with the GIL released.
@@ -149,7 +151,7 @@ impl Exchange {
             state.awaiting_transport = true;
         }
         py.detach(|| {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = lock(&self.state);
             loop {
                 if let Some(transport) = state.transport.take() {
                     state.finished = true;
@@ -171,8 +173,16 @@ impl Exchange {
         let state = self.state();
         match state.transport.as_ref() {
             Some(t) if !state.finished => t.log(level, line),
-            _ => super::errors::process_log(level, line),
+            _ => process_log(level, line),
         }
+    }
+}
+
+/// `wsgi.errors` writes through the exchange, so its lines carry the
+/// request's context while the request runs.
+impl LineSink for Exchange {
+    fn line(&self, level: Level, line: &str) {
+        self.log_raw(level, line);
     }
 }
 

@@ -249,36 +249,27 @@ impl Input {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
-    use crate::test_support::{ScriptedTransport, with_python};
+    use crate::adapter::tests::{exchange, finish};
+    use crate::test_support::{BodyEnd, RecordingTransport, with_python};
 
-    type Recorded = (Arc<Mutex<usize>>, Arc<Mutex<Vec<String>>>);
-
-    fn input(reads: Vec<std::io::Result<Vec<u8>>>, length: Option<u64>) -> (Input, Recorded) {
-        let transport = ScriptedTransport::new(reads);
-        let (calls, log) = (transport.calls.clone(), transport.log.clone());
-        let exchange = Exchange::new(
-            Box::new(transport),
-            length,
-            false,
-            "script='/srv/app.wsgi'".to_owned(),
-        );
-        (Input::new(Arc::new(exchange)), (calls, log))
+    fn input(transport: RecordingTransport, length: Option<u64>) -> (Input, Arc<Exchange>) {
+        let exchange = Arc::new(exchange(transport, length));
+        (Input::new(exchange.clone()), exchange)
     }
 
     #[test]
     fn a_short_body_raises_oserror_every_time_and_is_logged_once() {
-        let (input, (_, log)) = input(vec![Ok(b"0123".to_vec()), Ok(Vec::new())], Some(10));
-        with_python(|py| {
+        let (input, exchange) = input(RecordingTransport::post("/", b"0123"), Some(10));
+        let t = with_python(|py| {
             let first = input.read(py, None).unwrap_err();
             assert!(first.is_instance_of::<pyo3::exceptions::PyOSError>(py));
             assert!(first.to_string().contains("6 more bytes"), "{first}");
             let again = input.readline(py, None).unwrap_err();
             assert_eq!(again.to_string(), first.to_string());
+            finish(py, &exchange)
         });
-        let log = log.lock().unwrap();
+        let log = t.lines();
         assert_eq!(log.len(), 1, "{log:?}");
         assert!(
             log[0].contains("script='/srv/app.wsgi'): WSGIRS0212: request body ended early"),
@@ -288,31 +279,33 @@ mod tests {
 
     #[test]
     fn a_failed_read_is_an_oserror_too() {
-        let reads = vec![Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "timed out",
-        ))];
-        let (input, (_, log)) = input(reads, Some(10));
-        with_python(|py| {
+        let transport = RecordingTransport::post("/", b"").body_end(BodyEnd::Error);
+        let (input, exchange) = input(transport, Some(10));
+        let t = with_python(|py| {
             let error = input.read(py, Some(5)).unwrap_err();
             assert!(error.is_instance_of::<pyo3::exceptions::PyOSError>(py));
-            assert!(error.to_string().contains("timed out"), "{error}");
+            assert!(
+                error.to_string().contains("the client stopped sending"),
+                "{error}"
+            );
+            finish(py, &exchange)
         });
-        assert!(log.lock().unwrap()[0].contains("WSGIRS0212"));
+        assert!(t.lines()[0].contains("WSGIRS0212"));
     }
 
     #[test]
     fn reads_past_the_end_do_not_touch_the_transport() {
-        let (input, (calls, log)) = input(vec![Ok(b"ab\ncd".to_vec())], Some(5));
-        with_python(|py| {
+        let (input, exchange) = input(RecordingTransport::post("/", b"ab\ncd"), Some(5));
+        let t = with_python(|py| {
             assert_eq!(input.readline(py, None).unwrap().as_bytes(), b"ab\n");
             assert_eq!(input.read(py, None).unwrap().as_bytes(), b"cd");
             assert_eq!(input.read(py, None).unwrap().as_bytes(), b"");
             assert_eq!(input.read(py, Some(10)).unwrap().as_bytes(), b"");
             assert_eq!(input.readline(py, None).unwrap().as_bytes(), b"");
             assert!(input.readlines(py, None).unwrap().is_empty());
+            finish(py, &exchange)
         });
-        assert_eq!(*calls.lock().unwrap(), 1, "only the body itself was read");
-        assert!(log.lock().unwrap().is_empty());
+        assert_eq!(t.calls.get().read_body, 1, "only the body itself was read");
+        assert!(t.lines().is_empty());
     }
 }

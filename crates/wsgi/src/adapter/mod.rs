@@ -2,11 +2,11 @@
 //! called, its response out through a [`Transport`].
 
 mod environ;
-mod errors;
 mod exchange;
 mod file_wrapper;
 mod input;
 mod response;
+mod send;
 mod start_response;
 mod transport;
 
@@ -15,12 +15,15 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 pub use environ::{EnvironExtras, ProcessInfo};
-pub use errors::{LogSink, install_process_log};
 pub use file_wrapper::FileWrapper;
 pub use transport::{Outcome, ResponseHead, Transport};
 
+// Re-exported where hosts have always found them.
+pub use crate::python::log::{LogSink, install_process_log};
+
 use crate::messages::{self, Level};
 use crate::python::loader;
+use crate::python::log::Log;
 
 /// One request as the host resolved it from its configuration.
 pub struct Request<'a> {
@@ -100,7 +103,7 @@ fn run(
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
-        let errors = Bound::new(py, errors::Log::for_request(exchange.clone()))?;
+        let errors = Bound::new(py, Log::for_request(exchange.clone()))?;
         let environ = exchange
             .with_transport(|t| {
                 environ::build_environ(py, process, t, &request.environ, input, errors.clone())
@@ -125,3 +128,6 @@ fn run(
     errors.get().flush_partial();
     outcome
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::exchange::Exchange;
-use super::response::{SendMode, send_chunk};
+use super::send::{SendMode, send_chunk};
 use super::transport::ResponseHead;
 use crate::messages::INVALID_RESPONSE_HEAD;
 use crate::validate;

@@ -216,6 +216,7 @@ mod tests {
                 3,
                 "failed loads are retried"
             );
+            std::fs::remove_dir_all(&dir).ok();
         });
     }
 }

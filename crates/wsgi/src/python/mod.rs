@@ -1,10 +1,12 @@
 //! The embedded CPython: start-up and shutdown (with the main server's
 //! start-up options, and `signal.signal` restricted), per-thread state,
-//! script loading, and the few raw C-API calls pyo3's safe API does not cover.
+//! script loading, the error-log streams (`sys.stdout`, `sys.stderr`,
+//! `wsgi.errors`), and the few raw C-API calls pyo3's safe API does not cover.
 
 pub(crate) mod ffi;
 pub mod interpreter;
 pub mod loader;
+pub mod log;
 mod options;
 mod restrict_signal;
 

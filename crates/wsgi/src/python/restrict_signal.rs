@@ -10,7 +10,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::adapter::LogSink;
+use super::log::LogSink;
 use crate::messages::{self, Level};
 
 #[pyclass(module = "mod_wsgi_rs", name = "RestrictedSignal", frozen)]

@@ -1,6 +1,7 @@
-//! `wsgi.errors`, `sys.stdout` and `sys.stderr`: file-like objects that
+//! `sys.stdout`, `sys.stderr` and `wsgi.errors`: file-like objects that
 //! write whole lines into the server's error log, in the request's context
-//! where there is one.
+//! where there is one. Process-level lines go through the sink the host
+//! installed at start-up.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,16 +9,18 @@ use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::exchange::Exchange;
 use crate::messages::Level;
+use crate::sync::lock;
 
 /// Where process-level lines go (Apache's `ap_log_error` on the main server).
 pub type LogSink = fn(Level, &str);
 
 static PROCESS_SINK: Mutex<Option<LogSink>> = Mutex::new(None);
 
+/// Writes one line to the process log; to stderr before a sink is installed
+/// (unit tests, or a failure during start-up).
 pub(crate) fn process_log(level: Level, line: &str) {
-    let sink = *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let sink = *lock(&PROCESS_SINK);
     match sink {
         Some(sink) => sink(level, line),
         None => eprintln!("{line}"),
@@ -26,16 +29,22 @@ pub(crate) fn process_log(level: Level, line: &str) {
 
 /// Routes `sys.stdout` and `sys.stderr` into the error log.
 pub fn install_process_log(py: Python<'_>, sink: LogSink) -> PyResult<()> {
-    *PROCESS_SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    *lock(&PROCESS_SINK) = Some(sink);
     let sys = py.import("sys")?;
     sys.setattr("stdout", Log::process(py)?)?;
     sys.setattr("stderr", Log::process(py)?)?;
     Ok(())
 }
 
+/// Where a request's lines go: the adapter's exchange, which writes them
+/// in the request's context (or to the process log once it is over).
+pub(crate) trait LineSink: Send + Sync {
+    fn line(&self, level: Level, line: &str);
+}
+
 enum Target {
     Process,
-    Request(Arc<Exchange>),
+    Request(Arc<dyn LineSink>),
 }
 
 #[pyclass(module = "mod_wsgi_rs", name = "Log", frozen)]
@@ -56,9 +65,9 @@ impl Log {
         )
     }
 
-    pub(crate) fn for_request(exchange: Arc<Exchange>) -> Self {
+    pub(crate) fn for_request(sink: Arc<dyn LineSink>) -> Self {
         Log {
-            target: Target::Request(exchange),
+            target: Target::Request(sink),
             partial: Mutex::new(String::new()),
         }
     }
@@ -66,12 +75,12 @@ impl Log {
     fn emit(&self, line: &str) {
         match &self.target {
             Target::Process => process_log(Level::Error, line),
-            Target::Request(exchange) => exchange.log_raw(Level::Error, line),
+            Target::Request(sink) => sink.line(Level::Error, line),
         }
     }
 
     pub(crate) fn flush_partial(&self) {
-        let rest = std::mem::take(&mut *self.partial.lock().unwrap_or_else(|e| e.into_inner()));
+        let rest = std::mem::take(&mut *lock(&self.partial));
         if !rest.is_empty() {
             self.emit(&rest);
         }
@@ -92,7 +101,7 @@ impl Log {
         })?;
         let text = text.to_string_lossy();
         let complete: Vec<String> = {
-            let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+            let mut partial = lock(&self.partial);
             partial.push_str(&text);
             match partial.rfind('\n') {
                 Some(end) => {

@@ -1,5 +1,5 @@
-//! Raw CPython calls that pyo3's safe API does not offer. Every `unsafe`
-//! block of the core crate that touches CPython lives here.
+//! Python objects built in place: latin-1 `str` for CGI values and
+//! `bytes` filled by the request body without a copy.
 
 use pyo3::ffi;
 use pyo3::prelude::*;

@@ -1,0 +1,13 @@
+//! Raw CPython calls that pyo3's safe API does not offer. Every call into
+//! `pyo3::ffi` in the core crate lives in this folder, behind a safe
+//! function or an `unsafe fn` that documents what its caller must hold.
+
+mod config;
+mod objects;
+mod runtime;
+
+pub(crate) use config::Config;
+pub(crate) use objects::{bytes_filled_by, latin1_str};
+pub(crate) use runtime::{
+    ensure_thread_state, finalize, is_initialized, release_main_thread, version,
+};
