@@ -85,66 +85,52 @@ fn rust_sources() -> Vec<PathBuf> {
     all
 }
 
-#[test]
-fn apache_and_apr_calls_sit_in_src_apache() {
+/// Calls of functions named `prefixes...` in every Rust source file
+/// outside `home`, the one folder that may make them.
+fn calls_outside(home: &str, prefixes: &[&str]) -> String {
     let mut outside = Vec::new();
     for path in rust_sources() {
         let name = relative(&path);
-        if name.starts_with("src/apache/") {
+        if name.starts_with(home) {
             continue;
         }
         let code = code_of(&path);
-        for prefix in ["bindings::ap_", "bindings::apr_", "bindings::wsgi_shim_"] {
+        for prefix in prefixes {
             for call in calls(&code, prefix) {
                 outside.push(format!("{name} {call}"));
             }
         }
     }
+    outside.join("\n")
+}
+
+#[test]
+fn apache_and_apr_calls_sit_in_src_apache() {
+    let outside = calls_outside(
+        "src/apache/",
+        &["bindings::ap_", "bindings::apr_", "bindings::wsgi_shim_"],
+    );
     assert!(
         outside.is_empty(),
-        "Apache/APR calls outside src/apache:\n{}",
-        outside.join("\n")
+        "Apache/APR calls outside src/apache:\n{outside}"
     );
 }
 
 #[test]
 fn libc_calls_sit_in_src_unix() {
-    let mut outside = Vec::new();
-    for path in rust_sources() {
-        let name = relative(&path);
-        if name.starts_with("src/unix/") {
-            continue;
-        }
-        for call in calls(&code_of(&path), "libc::") {
-            outside.push(format!("{name} {call}"));
-        }
-    }
+    let outside = calls_outside("src/unix/", &["libc::"]);
     assert!(
         outside.is_empty(),
-        "libc calls outside src/unix:\n{}",
-        outside.join("\n")
+        "libc calls outside src/unix:\n{outside}"
     );
 }
 
 #[test]
 fn raw_cpython_calls_sit_in_python_ffi() {
-    let mut outside = Vec::new();
-    for path in rust_sources() {
-        let name = relative(&path);
-        if name.starts_with("crates/wsgi/src/python/ffi") {
-            continue;
-        }
-        for call in calls(&code_of(&path), "ffi::Py")
-            .into_iter()
-            .chain(calls(&code_of(&path), "ffi::_Py"))
-        {
-            outside.push(format!("{name} {call}"));
-        }
-    }
+    let outside = calls_outside("crates/wsgi/src/python/ffi", &["ffi::Py", "ffi::_Py"]);
     assert!(
         outside.is_empty(),
-        "raw CPython calls outside python/ffi:\n{}",
-        outside.join("\n")
+        "raw CPython calls outside python/ffi:\n{outside}"
     );
 }
 
