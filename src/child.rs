@@ -9,7 +9,7 @@ use wsgi::messages::{self, Level};
 use wsgi::python::{self, InterpreterSettings};
 
 use crate::apache::bindings::{self, apr_pool_t, server_rec};
-use crate::apache::{log, pool};
+use crate::apache::{httpd, log, pool};
 use crate::config::server_settings;
 
 /// Set once per child when Python started; `None` inside means it failed.
@@ -27,24 +27,6 @@ static EMBEDDED_RESTRICTED: std::sync::atomic::AtomicBool =
 /// `WSGIRestrictEmbedded On`: this child has no Python at all.
 pub fn embedded_restricted() -> bool {
     EMBEDDED_RESTRICTED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-fn mpm_value(query: u32) -> i32 {
-    let mut value = 0;
-    // SAFETY: ap_mpm_query writes one int for these queries.
-    unsafe { bindings::ap_mpm_query(query as i32, &mut value) };
-    value
-}
-
-pub fn apache_version() -> (u32, u32, u32) {
-    let mut version = bindings::ap_version_t::default();
-    // SAFETY: fills the struct it is given.
-    unsafe { bindings::ap_get_server_revision(&mut version) };
-    (
-        version.major as u32,
-        version.minor as u32,
-        version.patch as u32,
-    )
 }
 
 /// # Safety
@@ -66,9 +48,9 @@ pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
         options: settings.python_options(),
     };
     let info = ProcessInfo {
-        multithread: mpm_value(bindings::AP_MPMQ_MAX_THREADS) > 1,
-        multiprocess: mpm_value(bindings::AP_MPMQ_MAX_DAEMONS) > 1,
-        apache_version: Some(apache_version()),
+        multithread: httpd::mpm_threaded(),
+        multiprocess: httpd::mpm_multiprocess(),
+        apache_version: Some(httpd::version()),
     };
     match python::initialize(&interpreter, log::process_sink) {
         Ok(()) => {
@@ -102,83 +84,11 @@ fn stop_python() {
     }
 }
 
-/// Compares struct sizes as bindgen and the C compiler see them: a
-/// mismatch means the bindings do not fit this Apache and nothing would work.
-pub fn check_layout() -> Result<(), String> {
-    use std::mem::size_of;
-    let expected = [
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_REQUEST_REC,
-            size_of::<bindings::request_rec>(),
-            "request_rec",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_CONN_REC,
-            size_of::<bindings::conn_rec>(),
-            "conn_rec",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_SERVER_REC,
-            size_of::<bindings::server_rec>(),
-            "server_rec",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_CMD_PARMS,
-            size_of::<bindings::cmd_parms>(),
-            "cmd_parms",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_MODULE,
-            size_of::<bindings::module>(),
-            "module",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_APR_FINFO,
-            size_of::<bindings::apr_finfo_t>(),
-            "apr_finfo_t",
-        ),
-        (
-            bindings::wsgi_shim_struct_WSGI_SHIM_BUCKET,
-            size_of::<bindings::apr_bucket>(),
-            "apr_bucket",
-        ),
-    ];
-    for (which, rust_size, name) in expected {
-        // SAFETY: a pure function of its argument.
-        let c_size = unsafe { bindings::wsgi_shim_sizeof(which) };
-        if c_size != rust_size {
-            return Err(format!(
-                "struct {name} is {c_size} bytes to the C compiler but {rust_size} to the Rust bindings; rebuild mod_wsgi_rs against this Apache"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Another module that calls itself mod_wsgi.c (the real mod_wsgi) would
-/// fight over the same directives.
-fn other_wsgi_module() -> Option<String> {
-    // SAFETY: the module list is stable during post_config; names are static strings.
-    unsafe {
-        let ours = bindings::wsgi_shim_module_index();
-        let mut m = bindings::ap_top_module;
-        while !m.is_null() {
-            let name = crate::apache::strings::bytes((*m).name);
-            if name == b"mod_wsgi.c" && (*m).module_index != ours {
-                return Some(String::from_utf8_lossy(name).into_owned());
-            }
-            m = (*m).next;
-        }
-    }
-    None
-}
-
 /// mod_so skips a second `LoadModule wsgi_module` (the original mod_wsgi's,
 /// typically) with only a warning, before opening its file; the shim notices
 /// that warning while the configuration is read. Called from pre_config.
 pub fn check_skipped_load_module() -> Result<(), String> {
-    // SAFETY: reads and resets two ints of the shim; config reading is single-threaded.
-    if unsafe { bindings::wsgi_shim_take_skipped_load_module() } == 0 {
+    if !httpd::take_skipped_load_module() {
         return Ok(());
     }
     Err(
@@ -193,7 +103,9 @@ pub fn check_skipped_load_module() -> Result<(), String> {
 /// # Safety
 /// Called from Apache's post_config hook with live arguments.
 pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 {
-    if let Some(name) = other_wsgi_module() {
+    // Another module that calls itself mod_wsgi.c (the real mod_wsgi) would
+    // fight over the same directives.
+    if let Some(name) = httpd::other_module_named(b"mod_wsgi.c") {
         log::server(
             Level::Error,
             main,
@@ -212,15 +124,12 @@ pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 
         wsgi::VERSION,
         python::python_version()
     );
-    let banner = std::ffi::CString::new(banner).expect("no NUL");
-    // SAFETY: the pool is live; Apache copies the component.
-    unsafe { bindings::ap_add_version_component(pconf, banner.as_ptr()) };
+    // SAFETY: post_config's live pool.
+    unsafe { httpd::add_version_component(pconf, &banner) };
 
     // Apache runs post_config twice at start-up; say things once, and start
     // daemons only in the second pass, in the process that stays.
-    // SAFETY: a plain state query.
-    let first_pass = unsafe { bindings::ap_state_query(bindings::AP_SQ_MAIN_STATE as i32) }
-        == bindings::AP_SQ_MS_CREATE_PRE_CONFIG as i32;
+    let first_pass = httpd::first_config_pass();
     let daemons = if first_pass {
         // SAFETY: the live main server.
         unsafe { crate::daemon::supervisor::check(main) }
@@ -245,8 +154,9 @@ pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 
             );
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
-        // SAFETY: the server list is live.
-        let groups = unsafe { crate::config::named_application_groups(main) };
+        // SAFETY: post_config's live main server.
+        let servers = unsafe { crate::config::all_server_settings(main) };
+        let groups = crate::config::named_application_groups(&servers);
         if !groups.is_empty() {
             log::server(
                 Level::Notice,

@@ -10,6 +10,7 @@ use crate::apache::commands::Command;
 use crate::apache::pool::pool_box;
 use crate::apache::regex;
 pub use crate::apache::regex::CompiledRegex;
+use crate::apache::server;
 use crate::apache::strings::text;
 
 pub type ServerConfig = ServerSettings<CompiledRegex>;
@@ -58,7 +59,19 @@ pub unsafe fn merge_dir(pool: *mut apr_pool_t, base: *mut c_void, add: *mut c_vo
 /// `s` must be a live server whose configuration this module created.
 pub unsafe fn server_settings<'a>(s: *const server_rec) -> &'a ServerConfig {
     // SAFETY: the module's slot holds a ServerConfig for every server.
-    unsafe { &*bindings::wsgi_shim_server_config(s).cast::<ServerConfig>() }
+    unsafe { &*server::module_config(s).cast::<ServerConfig>() }
+}
+
+/// The settings of every server of the configuration, main server first.
+///
+/// # Safety
+/// `main` must be the live main server, the configuration read (post_config
+/// or later).
+pub unsafe fn all_server_settings<'a>(main: *mut server_rec) -> Vec<&'a ServerConfig> {
+    // SAFETY: the server list is live and stable (caller).
+    let list = unsafe { server::servers(main) };
+    // SAFETY: every server of the list is live and holds our configuration.
+    list.map(|s| unsafe { server_settings(s) }).collect()
 }
 
 /// Handles one `WSGI*` directive; returns NULL or an error message that
@@ -103,21 +116,11 @@ pub unsafe fn directive(
 }
 
 /// Application groups other than %{GLOBAL} named in any server's settings.
-///
-/// # Safety
-/// `main` must be the live main server of the configuration.
-pub unsafe fn named_application_groups(main: *mut server_rec) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut s = main;
-    while !s.is_null() {
-        // SAFETY: the server list is live during post_config.
-        unsafe {
-            for name in &server_settings(s).named_application_groups {
-                if !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
-            s = (*s).next;
+pub fn named_application_groups(servers: &[&ServerConfig]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in servers.iter().flat_map(|s| &s.named_application_groups) {
+        if !names.contains(name) {
+            names.push(name.clone());
         }
     }
     names

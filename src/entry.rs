@@ -1,39 +1,16 @@
-//! The functions Apache calls. Each one catches panics: a panic must never
-//! unwind into Apache's C frames.
+//! The functions Apache calls. Each one catches panics (`guarded`): a panic
+//! must never unwind into Apache's C frames. (APR's other-child callback for
+//! the daemons is in apache/process.rs, guarded the same way.)
 
 use std::ffi::{c_char, c_int, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use wsgi::messages::{self, Level};
 
 use crate::apache::bindings::{self, apr_pool_t, cmd_parms, request_rec, server_rec};
-use crate::apache::log;
+use crate::apache::guard::guarded;
 use crate::apache::request::Request;
+use crate::apache::{httpd, log};
 use crate::{child, config, embedded};
-
-/// Runs `f`; on panic logs it and returns `fallback`.
-fn guarded<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(value) => value,
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            log::server(
-                Level::Error,
-                std::ptr::null(),
-                &messages::format_line(
-                    "",
-                    messages::INTERNAL_ERROR,
-                    &format!("internal error (panic) in {what}: {detail}"),
-                ),
-            );
-            fallback
-        }
-    }
-}
 
 const SERVER_ERROR: c_int = bindings::HTTP_INTERNAL_SERVER_ERROR as c_int;
 
@@ -105,7 +82,7 @@ pub extern "C" fn wsgi_rs_pre_config(
 ) -> c_int {
     guarded("pre_config", SERVER_ERROR, || {
         // Both checks run: the second also stops watching the log.
-        let checks = child::check_layout()
+        let checks = httpd::check_layout()
             .map_err(|e| (messages::STRUCT_LAYOUT_MISMATCH, e))
             .and(child::check_skipped_load_module().map_err(|e| (messages::DUPLICATE_MODULE, e)));
         match checks {
@@ -163,13 +140,5 @@ pub extern "C" fn wsgi_rs_monitor(_p: *mut apr_pool_t, _s: *mut server_rec) -> c
     guarded("monitor", bindings::DECLINED as c_int, || {
         crate::daemon::supervisor::monitor();
         bindings::DECLINED as c_int
-    })
-}
-
-/// APR's other-child callback for daemon processes (death, restart, periodic check).
-pub extern "C" fn wsgi_rs_daemon_maintenance(reason: c_int, data: *mut c_void, status: c_int) {
-    // SAFETY: APR passes back the slot registered with the callback.
-    guarded("daemon maintenance", (), || unsafe {
-        crate::daemon::supervisor::maintain(reason, data, status)
     })
 }

@@ -1,5 +1,7 @@
 //! The thin layer over Apache and APR: generated bindings plus the few safe
-//! wrappers the rest of the module uses. All Apache FFI lives under here.
+//! wrappers the rest of the module uses. Every call of an Apache, APR or
+//! shim function lives under here (module.rs only takes the shim's
+//! addresses for the module structure).
 
 #[allow(
     non_upper_case_globals,
@@ -14,9 +16,13 @@ pub mod bindings {
 }
 
 pub mod commands;
+pub mod guard;
 pub mod hooks;
+pub mod httpd;
 pub mod log;
 pub mod pool;
+pub mod process;
 pub mod regex;
 pub mod request;
+pub mod server;
 pub mod strings;

@@ -61,7 +61,7 @@ pub struct DaemonRequest<'a> {
 
 fn log_line(r: &Request, group: &GroupRuntime, pid: u32, id: &str, text: &str) {
     let context = if pid > 0 {
-        format!("{}, daemon pid={pid}", group.context())
+        group.context().with_daemon_pid(pid)
     } else {
         group.context()
     };

@@ -4,7 +4,8 @@
 //!
 //! - `supervisor`: in the Apache parent: sockets, forking, restarting.
 //! - `process` and `server`: in a daemon: privileges, Python, the accept
-//!   loop, worker threads, recycling.
+//!   loop; `worker`: the threads that run requests; `monitor`: recycling
+//!   and the heartbeat; `shared`: the state these threads share.
 //! - `channel_transport`: the daemon's `Transport` for the shared adapter.
 //! - `client`: in the Apache children: relays a request to a daemon.
 //! - `conn`: framed reading and writing on either end.
@@ -15,6 +16,7 @@ pub mod conn;
 mod monitor;
 pub mod process;
 pub mod server;
+mod shared;
 pub mod supervisor;
 mod worker;
 
@@ -24,6 +26,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use wsgi::config::DaemonGroup;
+use wsgi::messages::LogContext;
 use wsgi::python::StartupOptions;
 
 use crate::unix::SharedSlots;
@@ -57,8 +60,8 @@ impl GroupRuntime {
     }
 
     /// Log context naming the group.
-    pub fn context(&self) -> String {
-        format!("group='{}'", self.settings.name)
+    pub fn context(&self) -> LogContext {
+        LogContext::group(&self.settings.name)
     }
 }
 
@@ -101,21 +104,9 @@ pub(crate) fn set_registry(registry: *mut Registry) {
 /// daemon group (as mod_wsgi closes them too). Each descriptor is pointed
 /// at /dev/null rather than closed: the registry still owns it.
 pub fn release_listeners() {
-    let Some(registry) = registry() else {
-        return;
-    };
-    // SAFETY: opening /dev/null; checked below.
-    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if null < 0 {
-        return;
+    if let Some(registry) = registry() {
+        let _ = crate::unix::release_to_dev_null(registry.groups.iter().map(|g| g.listener_fd()));
     }
-    for group in &registry.groups {
-        // SAFETY: replaces an inherited descriptor this process never uses
-        // with /dev/null (close-on-exec, as the socket was).
-        unsafe { libc::dup3(null, group.listener_fd(), libc::O_CLOEXEC) };
-    }
-    // SAFETY: closing the descriptor opened above.
-    unsafe { libc::close(null) };
 }
 
 pub fn find_group(name: &str) -> Option<&'static GroupRuntime> {

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use wsgi::messages::{self, Level};
 use wsgi::python;
+use wsgi::sync::lock;
 
-use super::server::Shared;
+use super::shared::Shared;
 use crate::apache::log;
 use crate::unix;
 
@@ -43,10 +44,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
         }
         if settings.request_timeout > 0 {
             let limit = Duration::from_secs(settings.request_timeout);
-            let overdue = shared
-                .running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            let overdue = lock(&shared.running)
                 .iter()
                 .flatten()
                 .any(|s| s.elapsed() > limit);
@@ -72,11 +70,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
             shared.begin_drain("restart-interval");
         } else if settings.inactivity_timeout > 0
             && shared.busy.load(Ordering::Acquire) == 0
-            && shared
-                .last_activity
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .elapsed()
+            && lock(&shared.last_activity).elapsed()
                 > Duration::from_secs(settings.inactivity_timeout)
         {
             shared.begin_drain("inactivity-timeout");

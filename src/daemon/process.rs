@@ -4,15 +4,15 @@
 use std::time::Duration;
 
 use wsgi::adapter::ProcessInfo;
-use wsgi::messages::{self, Level};
+use wsgi::messages::{self, Level, LogContext};
 use wsgi::python::{self, InterpreterSettings};
 
 use super::Registry;
-use crate::apache::{bindings, log};
+use crate::apache::{httpd, log, process, server};
 use crate::unix;
 
 /// `group='NAME', daemon pid=PID`, for the lines this daemon writes.
-static CONTEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static CONTEXT: std::sync::OnceLock<LogContext> = std::sync::OnceLock::new();
 
 /// Adds the daemon's group and pid to a module line written without them
 /// (the shared adapter's lines name only the script).
@@ -37,7 +37,7 @@ fn daemon_sink(level: Level, line: &str) {
     log::process_sink(level, &with_daemon_context(line));
 }
 
-fn fail(context: &str, text: &str) -> ! {
+fn fail(context: &LogContext, text: &str) -> ! {
     log::process_sink(
         Level::Error,
         &messages::format_line(context, messages::DAEMON_STARTUP_FAILED, text),
@@ -48,20 +48,19 @@ fn fail(context: &str, text: &str) -> ! {
 /// Runs daemon `index` of group `group` in the freshly forked process.
 pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay: Duration) -> ! {
     let group = &registry.groups[group_index];
-    let context = format!("{}, daemon pid={}", group.context(), unix::getpid());
+    let context = group.context().with_daemon_pid(unix::getpid() as u32);
     let _ = CONTEXT.set(context.clone());
     unix::reset_signal_handlers();
-    // SAFETY: closes Apache's listening sockets in this process only.
-    unsafe { bindings::ap_close_listeners() };
-    // Other groups' sockets are none of this daemon's business.
-    for other in registry
-        .groups
-        .iter()
-        .filter(|g| g.socket_path != group.socket_path)
-    {
-        // SAFETY: closing an inherited descriptor this process will not use.
-        unsafe { libc::close(other.listener_fd()) };
-    }
+    process::close_listeners();
+    // Other groups' sockets are none of this daemon's business. (Pointed at
+    // /dev/null rather than closed: the registry still owns them.)
+    let _ = unix::release_to_dev_null(
+        registry
+            .groups
+            .iter()
+            .filter(|g| g.socket_path != group.socket_path)
+            .map(|g| g.listener_fd()),
+    );
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }
@@ -95,8 +94,8 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     if let Some(title) = settings.process_title() {
         unix::set_process_name(&title);
     }
-    // SAFETY: the main server pointer is valid in this copy of the parent.
-    log::set_main_server(unsafe { bindings::ap_server_conf });
+    // The parent's main server, valid in this copy of it.
+    log::set_main_server(server::main_server());
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
         python_path: settings.python_path.clone(),
@@ -109,7 +108,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     let info = ProcessInfo {
         multithread: settings.threads > 1,
         multiprocess: settings.multiprocess,
-        apache_version: Some(crate::child::apache_version()),
+        apache_version: Some(httpd::version()),
     };
     log::process_sink(
         Level::Info,
@@ -122,6 +121,6 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             ),
         ),
     );
-    let code = super::server::serve(registry, group_index, index, info, &context);
+    let code = super::server::serve(registry, group_index, index, info, context);
     unix::exit_now(code)
 }

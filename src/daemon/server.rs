@@ -17,120 +17,30 @@ use std::time::{Duration, Instant};
 use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::ProcessInfo;
 use wsgi::channel::{Hello, TokenTable};
-use wsgi::messages::{self, Level};
+use wsgi::messages::{self, Level, LogContext};
 use wsgi::python::{self, loader};
 
+use super::Registry;
 use super::conn::Conn;
 use super::monitor::{heartbeat_loop, monitor_loop};
+use super::shared::{STOP, Shared};
 use super::worker::{refuse, worker_loop};
-use super::{GroupRuntime, Registry};
 use crate::apache::log;
 use crate::unix::{self, Epoll, Waker};
 
 const LISTENER: u64 = 0;
 const WAKER: u64 = 1;
-/// In the workers' set: readable once the process stops, for every worker.
-pub(super) const STOP: u64 = 2;
 
-pub(super) struct Shared {
-    pub(super) group: &'static GroupRuntime,
-    pub(super) info: ProcessInfo,
-    pub(super) context: String,
-    /// The workers' epoll set: idle connections (one-shot) and `stop`.
-    pub(super) connections: Epoll,
-    pub(super) table: TokenTable<Conn>,
-    pub(super) stop: Waker,
-    /// Wakes the accept loop: a drain began, or a thread became free while
-    /// it was not listening.
-    pub(super) waker: Waker,
-    /// The accept loop stopped listening for want of a free thread.
-    pub(super) paused: AtomicBool,
-    pub(super) draining: AtomicBool,
-    pub(super) drain_started: Mutex<Option<Instant>>,
-    /// Workers holding a connection taken out of the table.
-    pub(super) busy: AtomicUsize,
-    /// Connections accepted whose first request no worker has taken yet.
-    pub(super) fresh: AtomicUsize,
-    pub(super) served: AtomicU64,
-    /// When each worker's current request started (None when idle).
-    pub(super) running: Mutex<Vec<Option<Instant>>>,
-    pub(super) last_activity: Mutex<Instant>,
-    pub(super) heartbeat: &'static std::sync::atomic::AtomicU64,
-}
-
-impl Shared {
-    /// Starts a graceful recycle: no new requests, in-flight ones finish.
-    pub(super) fn begin_drain(&self, reason: &str) {
-        if self.draining.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        *self.drain_started.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        log::process_sink(
-            Level::Info,
-            &messages::format_line(
-                &self.context,
-                messages::DAEMON_RECYCLING,
-                &format!("recycling the daemon process gracefully: {reason}"),
-            ),
-        );
-        self.waker.wake();
-    }
-
-    /// How long the process has been draining (zero when it is not).
-    pub(super) fn drain_elapsed(&self) -> Duration {
-        self.drain_started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map(|t| t.elapsed())
-            .unwrap_or_default()
-    }
-
-    /// Threads that would be free for one more connection: none busy, none
-    /// claimed by connections accepted whose first request is on its way.
-    fn free_threads(&self) -> usize {
-        let busy = self.busy.load(Ordering::SeqCst);
-        let fresh = self.fresh.load(Ordering::SeqCst);
-        (self.group.settings.threads as usize).saturating_sub(busy + fresh)
-    }
-
-    /// A worker is done with a connection: the accept loop may be waiting
-    /// for a free thread, or for the last request of a drain.
-    pub(super) fn worker_free(&self) {
-        self.busy.fetch_sub(1, Ordering::SeqCst);
-        if self.paused.load(Ordering::SeqCst) || self.draining.load(Ordering::Acquire) {
-            self.waker.wake();
-        }
-    }
-
-    /// Takes a connection out of the table (None if another thread did),
-    /// and no longer counts it as waiting for its first request.
-    pub(super) fn take(&self, token: u64) -> Option<Conn> {
-        let (conn, fresh) = self.table.take(token)?;
+/// Answers `Retry` on every connection no worker holds: idle ones, and
+/// ones whose request no worker has taken. Their children send the
+/// request elsewhere.
+fn refuse_waiting(shared: &Shared) {
+    for (_, conn, fresh) in shared.table.take_all() {
         if fresh {
-            self.fresh.fetch_sub(1, Ordering::SeqCst);
+            shared.fresh.fetch_sub(1, Ordering::AcqRel);
         }
-        Some(conn)
-    }
-
-    /// Closes a connection that sits in the table, and frees its token.
-    pub(super) fn discard(&self, token: u64) {
-        if let Some(conn) = self.take(token) {
-            self.table.release(token);
-            drop(conn);
-        }
-    }
-
-    /// Answers `Retry` on every connection no worker holds: idle ones, and
-    /// ones whose request no worker has taken. Their children send the
-    /// request elsewhere.
-    fn refuse_waiting(&self) {
-        for (_, conn, fresh) in self.table.take_all() {
-            if fresh {
-                self.fresh.fetch_sub(1, Ordering::AcqRel);
-            }
-            self.connections.remove(conn.stream.as_raw_fd());
-            refuse(conn, Vec::new());
-        }
+        shared.connections.remove(conn.stream.as_raw_fd());
+        refuse(conn, Vec::new());
     }
 }
 
@@ -152,7 +62,7 @@ fn preload(shared: &Shared) {
         });
         if let Err((error, traceback)) = loaded {
             let line = messages::format_line(
-                format!("{}, script='{script}'", shared.context),
+                shared.context.clone().with_script(script),
                 messages::SCRIPT_LOAD_FAILED,
                 &format!("failed to preload the WSGI script: {error}"),
             );
@@ -170,7 +80,7 @@ pub fn serve(
     group_index: usize,
     index: usize,
     info: ProcessInfo,
-    context: &str,
+    context: LogContext,
 ) -> i32 {
     let group = &registry.groups[group_index];
     let signals = unix::block_control_signals();
@@ -184,7 +94,7 @@ pub fn serve(
     let shared = Arc::new(Shared {
         group,
         info,
-        context: context.to_owned(),
+        context,
         connections,
         table: TokenTable::default(),
         stop,
@@ -285,7 +195,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 epoll.remove(listener);
                 listening = false;
             }
-            shared.refuse_waiting();
+            refuse_waiting(shared);
         }
         if draining_seen {
             let since = shared.drain_elapsed();
@@ -296,7 +206,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 // pooled one (or sent a request on it) gets Retry, not a
                 // reset, and sends the request elsewhere. So do requests
                 // no worker took before graceful-timeout.
-                shared.refuse_waiting();
+                refuse_waiting(shared);
                 return 0;
             }
         } else {

@@ -3,17 +3,18 @@
 //! a back-off so that a daemon that cannot start does not fork-bomb), kills
 //! the ones that stop answering, and stops them with Apache.
 
-use std::ffi::{CString, c_int, c_void};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wsgi::config::{DaemonGroup, Location};
 use wsgi::messages::{self, Level};
+use wsgi::sync::lock;
 
 use super::{GroupRuntime, Registry, set_registry, socket_path};
-use crate::apache::bindings::{self, apr_pool_t, apr_proc_t, server_rec};
-use crate::apache::{log, pool};
-use crate::config::server_settings;
+use crate::apache::bindings::{apr_pool_t, server_rec};
+use crate::apache::process::{self, ChildEvent, Fork, OtherChild, PoolProc};
+use crate::apache::{httpd, log, pool, server};
+use crate::config::{ServerConfig, all_server_settings};
 use crate::unix;
 
 /// One daemon process slot: which group and process, and its restarts.
@@ -22,7 +23,7 @@ pub struct Slot {
     /// every daemon of the slot, so its pid must always be a real one: APR's
     /// cleanup signals it, and pid 0 would be Apache's whole process group.
     /// In pool memory: APR reads it after the cleanup that frees the slot.
-    proc_: *mut apr_proc_t,
+    proc_: PoolProc,
     /// `proc_.pid` is our unreaped child; false once it died (the pid may be
     /// reused by any process then, which the heartbeat check must not kill).
     running: bool,
@@ -43,76 +44,46 @@ fn log_parent(level: Level, text: &str) {
 }
 
 /// Every daemon group configured anywhere, with duplicate names refused.
-///
-/// # Safety
-/// `main` must be the live main server during post_config.
-unsafe fn collect_groups(main: *mut server_rec) -> Result<Vec<DaemonGroup>, String> {
+fn collect_groups(servers: &[&ServerConfig]) -> Result<Vec<DaemonGroup>, String> {
     let mut groups: Vec<DaemonGroup> = Vec::new();
-    let mut s = main;
-    while !s.is_null() {
-        // SAFETY: the server list is live (caller).
-        let settings = unsafe { server_settings(s) };
-        for group in &settings.daemon_groups {
-            if groups.iter().any(|g| g.name == group.name) {
-                return Err(format!(
-                    "the daemon process group '{}' is defined more than once",
-                    group.name
-                ));
-            }
-            groups.push(group.clone());
+    for group in servers.iter().flat_map(|s| &s.daemon_groups) {
+        if groups.iter().any(|g| g.name == group.name) {
+            return Err(format!(
+                "the daemon process group '{}' is defined more than once",
+                group.name
+            ));
         }
-        // SAFETY: as above.
-        s = unsafe { (*s).next };
+        groups.push(group.clone());
     }
     Ok(groups)
 }
 
 /// Process groups named by aliases and `WSGIProcessGroup`, which must exist.
-///
-/// # Safety
-/// As for `collect_groups`.
-unsafe fn check_references(main: *mut server_rec, groups: &[DaemonGroup]) -> Result<(), String> {
-    let mut s = main;
-    while !s.is_null() {
-        // SAFETY: the server list is live (caller).
-        let settings = unsafe { server_settings(s) };
-        for name in &settings.referenced_process_groups {
-            if !groups.iter().any(|g| &g.name == name) {
-                return Err(format!(
-                    "the process group '{name}' is used, but no WSGIDaemonProcess defines it"
-                ));
-            }
+fn check_references(servers: &[&ServerConfig], groups: &[DaemonGroup]) -> Result<(), String> {
+    for name in servers.iter().flat_map(|s| &s.referenced_process_groups) {
+        if !groups.iter().any(|g| &g.name == name) {
+            return Err(format!(
+                "the process group '{name}' is used, but no WSGIDaemonProcess defines it"
+            ));
         }
-        // SAFETY: as above.
-        s = unsafe { (*s).next };
     }
     Ok(())
 }
 
 /// Scripts a group loads at start: aliases with both process-group= and
 /// application-group= (mod_wsgi's preloading rule).
-///
-/// # Safety
-/// As for `collect_groups`.
-unsafe fn preload_scripts(main: *mut server_rec, group: &str) -> Vec<String> {
-    let mut scripts = Vec::new();
-    let mut s = main;
-    while !s.is_null() {
-        // SAFETY: the server list is live (caller).
-        let settings = unsafe { server_settings(s) };
-        for alias in &settings.aliases {
-            let fixed_target =
-                matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
-            if fixed_target
-                && alias.options.process_group.as_deref() == Some(group)
-                && alias.options.application_group.is_some()
-                && !scripts.contains(&alias.target)
-            {
-                scripts.push(alias.target.clone());
-            }
+fn preload_scripts(servers: &[&ServerConfig], group: &str) -> Vec<String> {
+    let mut scripts: Vec<String> = Vec::new();
+    for alias in servers.iter().flat_map(|s| &s.aliases) {
+        let fixed_target =
+            matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
+        if fixed_target
+            && alias.options.process_group.as_deref() == Some(group)
+            && alias.options.application_group.is_some()
+            && !scripts.contains(&alias.target)
+        {
+            scripts.push(alias.target.clone());
         }
-        // SAFETY: as above.
-        s = unsafe { (*s).next };
     }
     scripts
 }
@@ -125,15 +96,7 @@ fn apache_identity() -> (u32, u32, String) {
     if let Some((uid, gid)) = unix::unprivileged_ids() {
         return (uid, gid, format!("#{uid}"));
     }
-    // SAFETY: ap_unixd_config is initialised by the time post_config runs.
-    unsafe {
-        let cfg = std::ptr::addr_of!(bindings::ap_unixd_config);
-        (
-            (*cfg).user_id,
-            (*cfg).group_id,
-            crate::apache::strings::text((*cfg).user_name).into_owned(),
-        )
-    }
+    process::configured_identity()
 }
 
 fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> {
@@ -183,12 +146,12 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
 /// detaching and dying.
 ///
 /// # Safety
-/// As for `collect_groups`.
+/// `main` must be the live main server during post_config.
 pub unsafe fn check(main: *mut server_rec) -> Result<(), String> {
     // SAFETY: forwarded from the caller.
-    let groups = unsafe { collect_groups(main)? };
-    // SAFETY: forwarded from the caller.
-    unsafe { check_references(main, &groups)? };
+    let servers = unsafe { all_server_settings(main) };
+    let groups = collect_groups(&servers)?;
+    check_references(&servers, &groups)?;
     for group in &groups {
         resolve(group)?;
         if let Some(user) = &group.socket_user {
@@ -205,15 +168,14 @@ pub unsafe fn check(main: *mut server_rec) -> Result<(), String> {
 /// Called from post_config (second pass) with the live pool and main server.
 pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(), String> {
     // SAFETY: forwarded from the caller.
-    let groups = unsafe { collect_groups(main)? };
-    // SAFETY: forwarded from the caller.
-    unsafe { check_references(main, &groups)? };
+    let servers = unsafe { all_server_settings(main) };
+    let groups = collect_groups(&servers)?;
+    check_references(&servers, &groups)?;
     if groups.is_empty() {
         set_registry(std::ptr::null_mut());
         return Ok(());
     }
-    // SAFETY: the main server's configuration is live.
-    let main_settings = unsafe { server_settings(main) };
+    let main_settings = servers[0];
     let prefix = main_settings
         .socket_prefix
         .clone()
@@ -221,16 +183,12 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
     let prefix = if prefix.starts_with('/') {
         prefix
     } else {
-        let c = CString::new(prefix).map_err(|_| "WSGISocketPrefix contains a NUL byte")?;
-        // SAFETY: the pool is live; the result is a pool string.
-        unsafe {
-            crate::apache::strings::text(bindings::ap_runtime_dir_relative(pconf, c.as_ptr()))
-                .into_owned()
-        }
+        // SAFETY: the pool is live (caller).
+        unsafe { server::runtime_dir_relative(pconf, &prefix) }
+            .ok_or("WSGISocketPrefix contains a NUL byte")?
     };
-    // SAFETY: the main server is live.
-    let apache_timeout =
-        Duration::from_micros(u64::try_from(unsafe { (*main).timeout }).unwrap_or(60_000_000));
+    // SAFETY: the main server is live (caller).
+    let apache_timeout = unsafe { server::timeout(main) };
     let parent_pid = unix::getpid();
     let mut runtimes = Vec::new();
     let mut slots = 0;
@@ -257,8 +215,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
                 settings.name
             )
         })?;
-        // SAFETY: forwarded from the caller.
-        let preload = unsafe { preload_scripts(main, &settings.name) };
+        let preload = preload_scripts(&servers, &settings.name);
         let read_timeout = if settings.socket_timeout > 0 {
             Duration::from_secs(settings.socket_timeout)
         } else {
@@ -295,7 +252,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
         )
     };
     set_registry(registry);
-    SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    lock(&SLOTS).clear();
     // SAFETY: the pool is live.
     unsafe { pool::on_cleanup(pconf, end_generation) };
     // SAFETY: the registry lives as long as the pool.
@@ -303,8 +260,8 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
     for (g, group) in registry.groups.iter().enumerate() {
         for index in 0..group.settings.processes as usize {
             let slot = Slot {
-                // SAFETY: the pool is live.
-                proc_: unsafe { pool::pool_copy(pconf, apr_proc_t::default()) },
+                // SAFETY: the pool is live; the slot goes with it.
+                proc_: unsafe { PoolProc::new(pconf) },
                 running: false,
                 noted: false,
                 group: g,
@@ -315,10 +272,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
             };
             // SAFETY: the pool is live; the slot is freed with it.
             let slot = unsafe { pool::pool_box(pconf, slot) };
-            SLOTS
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(slot as usize);
+            lock(&SLOTS).push(slot as usize);
             // SAFETY: the slot is live and owned by the pool.
             unsafe { spawn(slot, Duration::ZERO) };
         }
@@ -329,7 +283,7 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
 /// On restart or stop: the sockets go (the daemons get SIGTERM and are
 /// reaped by APR, as noted with apr_pool_note_subprocess).
 fn end_generation() {
-    SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    lock(&SLOTS).clear();
     if let Some(registry) = super::registry() {
         for group in &registry.groups {
             let _ = std::fs::remove_file(&group.socket_path);
@@ -345,29 +299,26 @@ fn end_generation() {
 unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     // SAFETY: the slot is live (caller).
     let slot_ref = unsafe { &mut *slot };
-    // apr_proc_fork zeroes the struct before forking, so a failed fork must
-    // not touch the noted one (see `Slot::proc_`).
-    let mut forked = apr_proc_t::default();
-    // SAFETY: apr_proc_fork fills the proc struct; the pool is live.
-    let rv = unsafe { bindings::apr_proc_fork(&mut forked, slot_ref.pool) };
+    // SAFETY: the slot's pool is live.
+    let forked = unsafe { process::fork(slot_ref.pool) };
     let registry = super::registry().expect("registry set before spawning");
     let group = &registry.groups[slot_ref.group];
-    if rv == bindings::APR_INCHILD as i32 {
-        super::process::run(registry, slot_ref.group, slot_ref.index, delay);
-    }
-    if rv != bindings::APR_INPARENT as i32 {
-        log_parent(
-            Level::Error,
-            &messages::format_line(
-                group.context(),
-                messages::DAEMON_SPAWN_FAILED,
-                "could not fork a daemon process",
-            ),
-        );
-        return;
-    }
-    // SAFETY: the proc is pool memory, live for the generation.
-    unsafe { *slot_ref.proc_ = forked };
+    let forked = match forked {
+        Fork::Child => super::process::run(registry, slot_ref.group, slot_ref.index, delay),
+        Fork::Parent(forked) => forked,
+        Fork::Failed => {
+            log_parent(
+                Level::Error,
+                &messages::format_line(
+                    group.context(),
+                    messages::DAEMON_SPAWN_FAILED,
+                    "could not fork a daemon process",
+                ),
+            );
+            return;
+        }
+    };
+    process::adopt(slot_ref.proc_, forked);
     slot_ref.running = true;
     // The daemon sleeps `delay` before it starts: its life begins after.
     slot_ref.started = Instant::now() + delay;
@@ -381,105 +332,85 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     if !std::mem::replace(&mut slot_ref.noted, true) {
         // SAFETY: the pool is live, and the proc is its memory (see
         // `Slot::proc_`).
-        unsafe {
-            bindings::apr_pool_note_subprocess(
-                slot_ref.pool,
-                slot_ref.proc_,
-                bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
-            )
+        unsafe { process::note_subprocess(slot_ref.pool, slot_ref.proc_) };
+    }
+    // SAFETY: the proc and pool are live; the slot is pool memory, live
+    // until the registration ends with the generation.
+    unsafe { process::register_other_child(slot_ref.proc_, slot, slot_ref.pool) };
+}
+
+impl OtherChild for Slot {
+    /// A daemon died, was lost, or Apache is restarting.
+    unsafe fn event(slot: *mut Slot, event: ChildEvent) {
+        // SAFETY: the slot is live for the generation (pool-owned).
+        let slot_ref = unsafe { &mut *slot };
+        let Some(registry) = super::registry() else {
+            return;
         };
-    }
-    // SAFETY: the proc and pool are live; the maintenance callback matches
-    // APR's signature and gets the slot back as its data.
-    unsafe {
-        bindings::apr_proc_other_child_register(
-            slot_ref.proc_,
-            Some(crate::entry::wsgi_rs_daemon_maintenance),
-            slot.cast(),
-            std::ptr::null_mut(),
-            slot_ref.pool,
-        );
-    }
-}
-
-fn mpm_stopping() -> bool {
-    let mut state = 0;
-    // SAFETY: writes one int.
-    let rv = unsafe { bindings::ap_mpm_query(bindings::AP_MPMQ_MPM_STATE as i32, &mut state) };
-    rv != 0 || state == bindings::AP_MPMQ_STOPPING as i32
-}
-
-/// APR's other-child callback: a daemon died, was lost, or Apache is restarting.
-///
-/// # Safety
-/// `data` is the slot registered in `spawn`.
-pub unsafe fn maintain(reason: c_int, data: *mut c_void, status: c_int) {
-    let slot = data.cast::<Slot>();
-    // SAFETY: the slot is live for the generation (pool-owned).
-    let slot_ref = unsafe { &mut *slot };
-    let Some(registry) = super::registry() else {
-        return;
-    };
-    let group = &registry.groups[slot_ref.group];
-    match reason as u32 {
-        bindings::APR_OC_REASON_DEATH | bindings::APR_OC_REASON_LOST => {
-            // SAFETY: unregistering the proc we registered.
-            unsafe { bindings::apr_proc_other_child_unregister(data) };
-            // The pid stays in `proc_` for APR's cleanup, which only signals
-            // a pid that waitpid still reports as our running child.
-            slot_ref.running = false;
-            // SAFETY: pool memory, live for the generation.
-            let pid = unsafe { (*slot_ref.proc_).pid };
-            if mpm_stopping() {
-                return;
+        match event {
+            ChildEvent::Gone { status } => {
+                process::unregister_other_child(slot);
+                // The pid stays in `proc_` for APR's cleanup, which only
+                // signals a pid that waitpid still reports as our running child.
+                slot_ref.running = false;
+                if httpd::mpm_stopping() {
+                    return;
+                }
+                let lived = slot_ref.started.elapsed();
+                let delay = restart_delay(slot_ref, status, lived);
+                log_restart(registry, slot_ref, status, lived, delay);
+                // SAFETY: the slot is live.
+                unsafe { spawn(slot, delay) };
             }
-            // The MPM passes APR's exit code: the exit status, or the number
-            // of the signal that killed the process, which cannot be told
-            // apart here. 0 is a daemon that recycled itself.
-            let how = match status {
-                0 => "exited normally".to_owned(),
-                n => format!("ended with exit status or signal {n}"),
-            };
-            let lived = slot_ref.started.elapsed();
-            // A daemon that fails young is probably failing at start-up: wait
-            // longer before each new attempt. One that recycled itself
-            // (maximum-requests, a changed script...) did not fail.
-            slot_ref.quick_deaths = if status != 0 && lived < Duration::from_secs(10) {
-                slot_ref.quick_deaths + 1
-            } else {
-                0
-            };
-            let delay = if slot_ref.quick_deaths <= 1 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs((1u64 << (slot_ref.quick_deaths - 2).min(5)).min(30))
-            };
-            log_parent(
-                Level::Notice,
-                &messages::format_line(
-                    format!("{}, daemon pid={pid}", group.context()),
-                    messages::DAEMON_RESTARTED,
-                    &format!(
-                        "the daemon process {how} after {:.1} s; starting a new one{}",
-                        lived.as_secs_f64(),
-                        if delay.is_zero() {
-                            String::new()
-                        } else {
-                            format!(" in {} s", delay.as_secs())
-                        }
-                    ),
-                ),
-            );
-            // SAFETY: the slot is live.
-            unsafe { spawn(slot, delay) };
+            ChildEvent::Running => check_heartbeat(registry, slot_ref),
+            ChildEvent::Restart => process::unregister_other_child(slot),
+            ChildEvent::Other => {}
         }
-        bindings::APR_OC_REASON_RUNNING => check_heartbeat(registry, slot_ref),
-        bindings::APR_OC_REASON_RESTART => {
-            // SAFETY: unregistering the proc we registered.
-            unsafe { bindings::apr_proc_other_child_unregister(data) };
-        }
-        _ => {}
     }
+}
+
+/// How long to wait before the next daemon of `slot`, whose last one ended
+/// with `status` after `lived`. A daemon that fails young is probably failing at start-up:
+/// wait longer before each new attempt. One that recycled itself
+/// (maximum-requests, a changed script...) did not fail.
+fn restart_delay(slot: &mut Slot, status: i32, lived: Duration) -> Duration {
+    slot.quick_deaths = if status != 0 && lived < Duration::from_secs(10) {
+        slot.quick_deaths + 1
+    } else {
+        0
+    };
+    if slot.quick_deaths <= 1 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs((1u64 << (slot.quick_deaths - 2).min(5)).min(30))
+    }
+}
+
+fn log_restart(registry: &Registry, slot: &Slot, status: i32, lived: Duration, delay: Duration) {
+    let group = &registry.groups[slot.group];
+    // The MPM passes APR's exit code: the exit status, or the number of the
+    // signal that killed the process, which cannot be told apart here. 0 is
+    // a daemon that recycled itself.
+    let how = match status {
+        0 => "exited normally".to_owned(),
+        n => format!("ended with exit status or signal {n}"),
+    };
+    log_parent(
+        Level::Notice,
+        &messages::format_line(
+            group.context().with_daemon_pid(slot.proc_.pid() as u32),
+            messages::DAEMON_RESTARTED,
+            &format!(
+                "the daemon process {how} after {:.1} s; starting a new one{}",
+                lived.as_secs_f64(),
+                if delay.is_zero() {
+                    String::new()
+                } else {
+                    format!(" in {} s", delay.as_secs())
+                }
+            ),
+        ),
+    );
 }
 
 /// Kills the daemon of `slot` if its heartbeat is older than deadlock-timeout:
@@ -489,8 +420,7 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
     if !slot.running {
         return;
     }
-    // SAFETY: pool memory, live for the generation.
-    let pid = unsafe { (*slot.proc_).pid };
+    let pid = slot.proc_.pid();
     let deadlock = group.settings.deadlock_timeout;
     let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
     let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
@@ -498,7 +428,7 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
         log_parent(
             Level::Error,
             &messages::format_line(
-                format!("{}, daemon pid={pid}", group.context()),
+                group.context().with_daemon_pid(pid as u32),
                 messages::DAEMON_UNRESPONSIVE,
                 &format!(
                     "the daemon process has not answered for more than deadlock-timeout ({deadlock} s): stopped, or its Python is deadlocked; killing it"
@@ -521,7 +451,7 @@ pub fn monitor() {
     let Some(registry) = super::registry() else {
         return;
     };
-    let slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let slots = lock(&SLOTS).clone();
     for slot in slots {
         // SAFETY: the listed slots are live for the current generation (the
         // list is emptied with it), and only this thread touches them.

@@ -14,7 +14,7 @@ use wsgi::python::{self, loader};
 
 use super::channel_transport::ChannelTransport;
 use super::conn::Conn;
-use super::server::{STOP, Shared};
+use super::shared::{STOP, Shared};
 use crate::apache::log;
 use crate::unix;
 

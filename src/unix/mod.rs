@@ -20,3 +20,20 @@ fn check(rv: libc::c_int) -> io::Result<libc::c_int> {
         Ok(rv)
     }
 }
+
+/// Points each descriptor at /dev/null (close-on-exec), so that this
+/// process no longer holds what they referred to (a listening socket, say)
+/// while their owner, which may still close them, keeps valid descriptors.
+pub fn release_to_dev_null(fds: impl IntoIterator<Item = std::os::fd::RawFd>) -> io::Result<()> {
+    // SAFETY: opening /dev/null; checked.
+    let null =
+        check(unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    for fd in fds {
+        // SAFETY: replaces the descriptor atomically; `fd` stays open, so
+        // its owner's later close is still right.
+        unsafe { libc::dup3(null, fd, libc::O_CLOEXEC) };
+    }
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(null) };
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Processes as APR and Apache see them: forking a daemon, noting it with a
+//! pool so that APR stops it with the generation, the "other child"
+//! callbacks that report its death, and the identity Apache's children run as.
+
+use std::ffi::{c_int, c_void};
+
+use super::bindings::{self, apr_pool_t, apr_proc_t};
+use super::guard::guarded;
+use super::{pool, strings};
+
+/// An `apr_proc_t` in pool memory: APR reads it during the pool's cleanup
+/// (to signal and reap a noted process), after any Rust value the pool owns
+/// is gone, so it cannot live in one.
+#[derive(Clone, Copy)]
+pub struct PoolProc(*mut apr_proc_t);
+
+impl PoolProc {
+    /// A zeroed process struct in `pool`.
+    ///
+    /// # Safety
+    /// `pool` must be a live APR pool, and the handle must not be used after
+    /// it is cleared.
+    pub unsafe fn new(pool: *mut apr_pool_t) -> PoolProc {
+        // SAFETY: the pool is live (caller).
+        PoolProc(unsafe { pool::pool_copy(pool, apr_proc_t::default()) })
+    }
+
+    pub fn pid(self) -> i32 {
+        // SAFETY: pool memory, live as long as the handle may be used (`new`).
+        unsafe { (*self.0).pid }
+    }
+
+    fn set(self, forked: Forked) {
+        // SAFETY: as in `pid`; nothing else holds a reference into it.
+        unsafe { *self.0 = forked.0 };
+    }
+}
+
+/// A process `fork` created, not yet stored anywhere APR looks.
+pub struct Forked(apr_proc_t);
+
+pub enum Fork {
+    /// In the new process.
+    Child,
+    Parent(Forked),
+    Failed,
+}
+
+/// Forks this process through APR (which runs its own fork bookkeeping).
+///
+/// # Safety
+/// `pool` must be a live APR pool.
+pub unsafe fn fork(pool: *mut apr_pool_t) -> Fork {
+    // apr_proc_fork zeroes the struct before forking: a local one, so that a
+    // failed fork does not touch a noted one (see `PoolProc`).
+    let mut forked = apr_proc_t::default();
+    // SAFETY: apr_proc_fork fills the struct; the pool is live (caller).
+    let rv = unsafe { bindings::apr_proc_fork(&mut forked, pool) };
+    if rv == bindings::APR_INCHILD as i32 {
+        Fork::Child
+    } else if rv == bindings::APR_INPARENT as i32 {
+        Fork::Parent(Forked(forked))
+    } else {
+        Fork::Failed
+    }
+}
+
+/// Stores `forked` in `proc_`, the struct APR will see from now on.
+pub fn adopt(proc_: PoolProc, forked: Forked) {
+    proc_.set(forked);
+}
+
+/// Has APR signal and reap the process in `proc_` when `pool` is cleared
+/// (SIGTERM, then SIGKILL after a timeout). Note it once: APR keeps a list.
+///
+/// # Safety
+/// `pool` must be the live pool that holds `proc_`.
+pub unsafe fn note_subprocess(pool: *mut apr_pool_t, proc_: PoolProc) {
+    // SAFETY: the pool is live and the proc is its memory (caller).
+    unsafe {
+        bindings::apr_pool_note_subprocess(
+            pool,
+            proc_.0,
+            bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
+        )
+    };
+}
+
+/// What APR reports about a registered other child.
+pub enum ChildEvent {
+    /// It died (APR passes the exit status or the signal number), or it was
+    /// lost: waitpid no longer knows it.
+    Gone { status: i32 },
+    /// APR's periodic check.
+    Running,
+    /// Apache is restarting.
+    Restart,
+    /// Anything else (unregistered, unwritable pipe): nothing to do.
+    Other,
+}
+
+/// The owner of an other-child registration: `event` is called with the
+/// pointer given to `register_other_child`.
+pub trait OtherChild {
+    /// # Safety
+    /// `this` is the pointer registered, live while it is registered.
+    unsafe fn event(this: *mut Self, event: ChildEvent);
+}
+
+unsafe extern "C" fn maintenance<T: OtherChild>(reason: c_int, data: *mut c_void, status: c_int) {
+    let event = match reason as u32 {
+        bindings::APR_OC_REASON_DEATH | bindings::APR_OC_REASON_LOST => ChildEvent::Gone { status },
+        bindings::APR_OC_REASON_RUNNING => ChildEvent::Running,
+        bindings::APR_OC_REASON_RESTART => ChildEvent::Restart,
+        _ => ChildEvent::Other,
+    };
+    // SAFETY: APR passes back the pointer registered with this callback,
+    // live while registered (`register_other_child`).
+    guarded("daemon maintenance", (), || unsafe {
+        T::event(data.cast::<T>(), event)
+    });
+}
+
+/// Asks APR to report on the process in `proc_` through `T::event(data, _)`.
+///
+/// # Safety
+/// `pool` and `proc_` must be live, and `data` must stay valid until it is
+/// unregistered or the pool is cleared.
+pub unsafe fn register_other_child<T: OtherChild>(
+    proc_: PoolProc,
+    data: *mut T,
+    pool: *mut apr_pool_t,
+) {
+    // SAFETY: the proc and pool are live and `data` outlives the
+    // registration (caller); the callback matches APR's signature.
+    unsafe {
+        bindings::apr_proc_other_child_register(
+            proc_.0,
+            Some(maintenance::<T>),
+            data.cast(),
+            std::ptr::null_mut(),
+            pool,
+        )
+    };
+}
+
+/// Ends the registration made with `data`.
+pub fn unregister_other_child<T>(data: *mut T) {
+    // SAFETY: APR only compares the pointer with its registrations.
+    unsafe { bindings::apr_proc_other_child_unregister(data.cast()) };
+}
+
+/// In a forked daemon: closes Apache's own listening sockets (port 80 ...),
+/// which are the Apache children's business.
+pub fn close_listeners() {
+    // SAFETY: closes this process's copies of Apache's listeners; no
+    // listener is used in a daemon.
+    unsafe { bindings::ap_close_listeners() };
+}
+
+/// The `User` and `Group` Apache's children switch to when Apache starts
+/// as root: (uid, gid, user name). Read in post_config or later.
+pub fn configured_identity() -> (u32, u32, String) {
+    // SAFETY: ap_unixd_config is initialised while the configuration is
+    // read, before post_config, and is not written afterwards.
+    unsafe {
+        let cfg = std::ptr::addr_of!(bindings::ap_unixd_config);
+        (
+            (*cfg).user_id,
+            (*cfg).group_id,
+            strings::text((*cfg).user_name).into_owned(),
+        )
+    }
+}
