@@ -125,3 +125,24 @@ pub fn named_application_groups(servers: &[&ServerConfig]) -> Vec<String> {
     }
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_groups_are_listed_once_across_servers() {
+        let main = ServerConfig {
+            named_application_groups: vec!["one".into(), "two".into()],
+            ..ServerConfig::default()
+        };
+        let vhost = ServerConfig {
+            named_application_groups: vec!["two".into(), "three".into()],
+            ..ServerConfig::default()
+        };
+        assert_eq!(
+            named_application_groups(&[&main, &vhost]),
+            ["one", "two", "three"]
+        );
+    }
+}

@@ -459,3 +459,66 @@ pub fn monitor() {
         check_heartbeat(registry, slot);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server's settings from directive lines ("Name arguments").
+    fn server(lines: &[&str]) -> ServerConfig {
+        let mut server = ServerConfig::default();
+        let mut dir = crate::config::DirConfig::default();
+        for line in lines {
+            let (name, raw) = line.split_once(' ').unwrap();
+            let mut compile = |_: &str| Err("no regex in these tests".to_owned());
+            wsgi::config::apply_directive(name, raw, &mut server, &mut dir, &mut compile).unwrap();
+        }
+        server
+    }
+
+    #[test]
+    fn a_group_defined_in_two_servers_is_refused() {
+        let main = server(&["WSGIDaemonProcess site"]);
+        let vhost = server(&["WSGIDaemonProcess other", "WSGIDaemonProcess site"]);
+        let error = collect_groups(&[&main, &vhost]).unwrap_err();
+        assert!(
+            error.contains("'site' is defined more than once"),
+            "{error}"
+        );
+        let names: Vec<_> = collect_groups(&[&main, &server(&["WSGIDaemonProcess other"])])
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(names, ["site", "other"]);
+    }
+
+    #[test]
+    fn a_group_used_in_any_server_must_be_defined_in_one() {
+        let main = server(&["WSGIDaemonProcess site"]);
+        let vhost = server(&["WSGIProcessGroup site"]);
+        let groups = collect_groups(&[&main, &vhost]).unwrap();
+        assert!(check_references(&[&main, &vhost], &groups).is_ok());
+        let stray = server(&["WSGIProcessGroup missing"]);
+        let error = check_references(&[&main, &stray], &groups).unwrap_err();
+        assert!(error.contains("'missing' is used"), "{error}");
+    }
+
+    #[test]
+    fn preloading_needs_both_groups_and_a_fixed_target_once() {
+        let main = server(&[
+            "WSGIScriptAlias /a /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /b /srv/b.wsgi process-group=site",
+            "WSGIScriptAlias /c /srv/c.wsgi process-group=other application-group=%{GLOBAL}",
+        ]);
+        let vhost = server(&[
+            "WSGIScriptAlias /a2 /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /d /srv/d.wsgi process-group=site application-group=%{GLOBAL}",
+        ]);
+        assert_eq!(
+            preload_scripts(&[&main, &vhost], "site"),
+            ["/srv/a.wsgi", "/srv/d.wsgi"]
+        );
+        assert!(preload_scripts(&[&main], "none").is_empty());
+    }
+}
