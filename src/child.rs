@@ -8,9 +8,12 @@ use wsgi::adapter::ProcessInfo;
 use wsgi::messages::{self, Level};
 use wsgi::python::{self, InterpreterSettings};
 
-use crate::apache::bindings::{self, apr_pool_t, server_rec};
-use crate::apache::{httpd, log, pool};
-use crate::config::server_settings;
+use crate::apache::bindings;
+use crate::apache::pool::Pool;
+use crate::apache::server::Server;
+use crate::apache::{httpd, log};
+use crate::config;
+use crate::daemon::supervisor;
 
 /// Set once per child when Python started; `None` inside means it failed.
 static PROCESS: OnceLock<Option<ProcessInfo>> = OnceLock::new();
@@ -29,13 +32,11 @@ pub fn embedded_restricted() -> bool {
     EMBEDDED_RESTRICTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// # Safety
-/// Called from Apache's child_init hook with live arguments.
-pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
-    log::set_main_server(main);
+/// Apache's child_init hook.
+pub fn child_init(pchild: Pool, main: Server<'_>) {
+    log::set_main_server(main.as_ptr());
     crate::daemon::release_listeners();
-    // SAFETY: the main server's configuration is live.
-    let settings = unsafe { server_settings(main) };
+    let settings = config::settings(main);
     if settings.restrict_embedded == Some(true) {
         // Saves each child the interpreter's memory; requests must go to daemons.
         EMBEDDED_RESTRICTED.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -55,14 +56,14 @@ pub unsafe fn child_init(pchild: *mut apr_pool_t, main: *mut server_rec) {
     match python::initialize(&interpreter, log::process_sink) {
         Ok(()) => {
             let _ = PROCESS.set(Some(info));
-            // SAFETY: the child pool is live; it is destroyed when the child exits.
-            unsafe { pool::on_cleanup(pchild, stop_python) };
+            // The child pool is destroyed when the child exits.
+            pchild.on_cleanup(stop_python);
         }
         Err(e) => {
             let _ = PROCESS.set(None);
             log::server(
                 Level::Error,
-                main,
+                main.as_ptr(),
                 &messages::format_line(
                     "",
                     messages::PYTHON_INIT_FAILED,
@@ -100,15 +101,14 @@ pub fn check_skipped_load_module() -> Result<(), String> {
     )
 }
 
-/// # Safety
-/// Called from Apache's post_config hook with live arguments.
-pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 {
+/// Apache's post_config hook.
+pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
     // Another module that calls itself mod_wsgi.c (the real mod_wsgi) would
     // fight over the same directives.
     if let Some(name) = httpd::other_module_named(b"mod_wsgi.c") {
         log::server(
             Level::Error,
-            main,
+            main.as_ptr(),
             &messages::format_line(
                 "",
                 messages::DUPLICATE_MODULE,
@@ -124,43 +124,39 @@ pub unsafe fn post_config(pconf: *mut apr_pool_t, main: *mut server_rec) -> i32 
         wsgi::VERSION,
         python::python_version()
     );
-    // SAFETY: post_config's live pool.
-    unsafe { httpd::add_version_component(pconf, &banner) };
+    httpd::add_version_component(pconf, &banner);
 
     // Apache runs post_config twice at start-up; say things once, and start
     // daemons only in the second pass, in the process that stays.
     let first_pass = httpd::first_config_pass();
     let daemons = if first_pass {
-        // SAFETY: the live main server.
-        unsafe { crate::daemon::supervisor::check(main) }
+        supervisor::check(main)
     } else {
         Ok(())
     };
     if let Err(e) = daemons {
         log::server(
             Level::Error,
-            main,
+            main.as_ptr(),
             &messages::format_line("", messages::DAEMON_STARTUP_FAILED, &e),
         );
         return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
     }
     if !first_pass {
-        // SAFETY: post_config's live pool and main server.
-        if let Err(e) = unsafe { crate::daemon::supervisor::start(pconf, main) } {
+        if let Err(e) = supervisor::start(pconf, main) {
             log::server(
                 Level::Error,
-                main,
+                main.as_ptr(),
                 &messages::format_line("", messages::DAEMON_STARTUP_FAILED, &e),
             );
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
-        // SAFETY: post_config's live main server.
-        let servers = unsafe { crate::config::all_server_settings(main) };
-        let groups = crate::config::named_application_groups(&servers);
+        let servers = config::all_server_settings(main);
+        let groups = config::named_application_groups(&servers);
         if !groups.is_empty() {
             log::server(
                 Level::Notice,
-                main,
+                main.as_ptr(),
                 &messages::format_line(
                     "",
                     messages::APPLICATION_GROUPS_SHARED,

@@ -10,7 +10,7 @@ use crate::apache::commands::Command;
 use crate::apache::pool::pool_box;
 use crate::apache::regex;
 pub use crate::apache::regex::CompiledRegex;
-use crate::apache::server;
+use crate::apache::server::{self, Server};
 use crate::apache::strings::text;
 
 pub type ServerConfig = ServerSettings<CompiledRegex>;
@@ -62,16 +62,16 @@ pub unsafe fn server_settings<'a>(s: *const server_rec) -> &'a ServerConfig {
     unsafe { &*server::module_config(s).cast::<ServerConfig>() }
 }
 
+/// The settings of a server of a configuration that has been read.
+pub fn settings<'a>(s: Server<'a>) -> &'a ServerConfig {
+    // SAFETY: the server is live for 'a (`Server`), and Apache made a
+    // ServerConfig for each (create_server or merge_server).
+    unsafe { server_settings(s.as_ptr()) }
+}
+
 /// The settings of every server of the configuration, main server first.
-///
-/// # Safety
-/// `main` must be the live main server, the configuration read (post_config
-/// or later).
-pub unsafe fn all_server_settings<'a>(main: *mut server_rec) -> Vec<&'a ServerConfig> {
-    // SAFETY: the server list is live and stable (caller).
-    let list = unsafe { server::servers(main) };
-    // SAFETY: every server of the list is live and holds our configuration.
-    list.map(|s| unsafe { server_settings(s) }).collect()
+pub fn all_server_settings(main: Server<'_>) -> Vec<&ServerConfig> {
+    main.servers().map(settings).collect()
 }
 
 /// Handles one `WSGI*` directive; returns NULL or an error message that

@@ -8,7 +8,9 @@ use wsgi::messages::{self, Level};
 
 use crate::apache::bindings::{self, apr_pool_t, cmd_parms, request_rec, server_rec};
 use crate::apache::guard::guarded;
+use crate::apache::pool::Pool;
 use crate::apache::request::Request;
+use crate::apache::server::Server;
 use crate::apache::{httpd, log};
 use crate::{child, config, embedded};
 
@@ -106,16 +108,20 @@ pub extern "C" fn wsgi_rs_post_config(
     _ptemp: *mut apr_pool_t,
     s: *mut server_rec,
 ) -> c_int {
-    // SAFETY: Apache passes the live configuration pool and main server.
-    guarded("post_config", SERVER_ERROR, || unsafe {
-        child::post_config(pconf, s)
+    // SAFETY: Apache passes the configuration pool, live for this
+    // generation, and the main server, its configuration read.
+    let (pconf, main) = unsafe { (Pool::from_raw(pconf), Server::from_raw(s)) };
+    guarded("post_config", SERVER_ERROR, || {
+        child::post_config(pconf, main)
     })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wsgi_rs_child_init(pchild: *mut apr_pool_t, s: *mut server_rec) {
-    // SAFETY: Apache passes the child's pool and the main server.
-    guarded("child_init", (), || unsafe { child::child_init(pchild, s) })
+    // SAFETY: Apache passes the child's pool, live until the child exits,
+    // and the main server, its configuration read.
+    let (pchild, main) = unsafe { (Pool::from_raw(pchild), Server::from_raw(s)) };
+    guarded("child_init", (), || child::child_init(pchild, main))
 }
 
 #[unsafe(no_mangle)]

@@ -3,7 +3,8 @@
 
 use std::ffi::CString;
 
-use super::bindings::{self, apr_pool_t};
+use super::bindings;
+use super::pool::Pool;
 use super::strings;
 
 /// Apache's (major, minor, patch) version.
@@ -20,13 +21,11 @@ pub fn version() -> (u32, u32, u32) {
 
 /// Adds `component` (e.g. "mod_wsgi_rs/1.0") to the Server header and the
 /// start-up banner.
-///
-/// # Safety
-/// `pconf` must be the live configuration pool (post_config).
-pub unsafe fn add_version_component(pconf: *mut apr_pool_t, component: &str) {
+/// (`pconf`: the configuration pool, in post_config).
+pub fn add_version_component(pconf: Pool, component: &str) {
     let component = CString::new(component.replace('\0', "")).expect("NULs removed");
-    // SAFETY: the pool is live (caller); Apache copies the component.
-    unsafe { bindings::ap_add_version_component(pconf, component.as_ptr()) };
+    // SAFETY: the pool is live (`Pool`); Apache copies the component.
+    unsafe { bindings::ap_add_version_component(pconf.as_ptr(), component.as_ptr()) };
 }
 
 fn mpm_query(query: u32) -> Option<i32> {

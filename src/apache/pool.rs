@@ -74,3 +74,40 @@ pub unsafe fn on_cleanup(pool: *mut apr_pool_t, f: fn()) {
         )
     };
 }
+
+/// A live APR pool: the safe face of the functions above for code outside
+/// src/apache. Made once, where Apache hands the pool over (entry.rs).
+#[derive(Clone, Copy)]
+pub struct Pool(*mut apr_pool_t);
+
+impl Pool {
+    /// # Safety
+    /// `raw` must be a live APR pool, and neither the handle nor any copy
+    /// of it (nor anything allocated through it) may be used after the pool
+    /// is cleared or destroyed.
+    pub unsafe fn from_raw(raw: *mut apr_pool_t) -> Pool {
+        Pool(raw)
+    }
+
+    pub fn as_ptr(self) -> *mut apr_pool_t {
+        self.0
+    }
+
+    /// Moves `value` into memory freed with the pool (see `pool_box`).
+    pub fn alloc<T>(self, value: T) -> *mut T {
+        // SAFETY: the pool is live (`from_raw`).
+        unsafe { pool_box(self.0, value) }
+    }
+
+    /// Copies `value` into the pool's own memory (see `pool_copy`).
+    pub fn alloc_copy<T: Copy>(self, value: T) -> *mut T {
+        // SAFETY: the pool is live (`from_raw`).
+        unsafe { pool_copy(self.0, value) }
+    }
+
+    /// Runs `f` when the pool is cleared or destroyed.
+    pub fn on_cleanup(self, f: fn()) {
+        // SAFETY: the pool is live (`from_raw`).
+        unsafe { on_cleanup(self.0, f) }
+    }
+}

@@ -4,35 +4,54 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::bindings::{self, apr_pool_t, apr_proc_t};
+use super::bindings::{self, apr_proc_t};
 use super::guard::guarded;
-use super::{pool, strings};
+use super::pool::Pool;
+use super::strings;
 
 /// An `apr_proc_t` in pool memory: APR reads it during the pool's cleanup
 /// (to signal and reap a noted process), after any Rust value the pool owns
 /// is gone, so it cannot live in one.
+/// Like a [`Pool`], the handle must not be used after its pool is cleared.
 #[derive(Clone, Copy)]
-pub struct PoolProc(*mut apr_proc_t);
+pub struct PoolProc {
+    raw: *mut apr_proc_t,
+    pool: Pool,
+}
 
 impl PoolProc {
     /// A zeroed process struct in `pool`.
-    ///
-    /// # Safety
-    /// `pool` must be a live APR pool, and the handle must not be used after
-    /// it is cleared.
-    pub unsafe fn new(pool: *mut apr_pool_t) -> PoolProc {
-        // SAFETY: the pool is live (caller).
-        PoolProc(unsafe { pool::pool_copy(pool, apr_proc_t::default()) })
+    pub fn new(pool: Pool) -> PoolProc {
+        PoolProc {
+            raw: pool.alloc_copy(apr_proc_t::default()),
+            pool,
+        }
     }
 
     pub fn pid(self) -> i32 {
-        // SAFETY: pool memory, live as long as the handle may be used (`new`).
-        unsafe { (*self.0).pid }
+        // SAFETY: pool memory, live while the pool is (`Pool`).
+        unsafe { (*self.raw).pid }
     }
 
-    fn set(self, forked: Forked) {
-        // SAFETY: as in `pid`; nothing else holds a reference into it.
-        unsafe { *self.0 = forked.0 };
+    /// Stores `forked` here, the struct APR sees from now on.
+    pub fn adopt(self, forked: Forked) {
+        // SAFETY: as in `pid`; nothing holds a reference into it.
+        unsafe { *self.raw = forked.0 };
+    }
+
+    /// Has APR signal and reap the process when the pool is cleared
+    /// (SIGTERM, then SIGKILL after a timeout). Note it once: APR keeps a
+    /// list.
+    pub fn note_subprocess(self) {
+        // SAFETY: the pool is live and the proc is its memory (`new`), as
+        // APR requires: it reads the struct during the pool's cleanup.
+        unsafe {
+            bindings::apr_pool_note_subprocess(
+                self.pool.as_ptr(),
+                self.raw,
+                bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
+            )
+        };
     }
 }
 
@@ -47,15 +66,12 @@ pub enum Fork {
 }
 
 /// Forks this process through APR (which runs its own fork bookkeeping).
-///
-/// # Safety
-/// `pool` must be a live APR pool.
-pub unsafe fn fork(pool: *mut apr_pool_t) -> Fork {
+pub fn fork(pool: Pool) -> Fork {
     // apr_proc_fork zeroes the struct before forking: a local one, so that a
     // failed fork does not touch a noted one (see `PoolProc`).
     let mut forked = apr_proc_t::default();
-    // SAFETY: apr_proc_fork fills the struct; the pool is live (caller).
-    let rv = unsafe { bindings::apr_proc_fork(&mut forked, pool) };
+    // SAFETY: apr_proc_fork fills the struct; the pool is live (`Pool`).
+    let rv = unsafe { bindings::apr_proc_fork(&mut forked, pool.as_ptr()) };
     if rv == bindings::APR_INCHILD as i32 {
         Fork::Child
     } else if rv == bindings::APR_INPARENT as i32 {
@@ -63,27 +79,6 @@ pub unsafe fn fork(pool: *mut apr_pool_t) -> Fork {
     } else {
         Fork::Failed
     }
-}
-
-/// Stores `forked` in `proc_`, the struct APR will see from now on.
-pub fn adopt(proc_: PoolProc, forked: Forked) {
-    proc_.set(forked);
-}
-
-/// Has APR signal and reap the process in `proc_` when `pool` is cleared
-/// (SIGTERM, then SIGKILL after a timeout). Note it once: APR keeps a list.
-///
-/// # Safety
-/// `pool` must be the live pool that holds `proc_`.
-pub unsafe fn note_subprocess(pool: *mut apr_pool_t, proc_: PoolProc) {
-    // SAFETY: the pool is live and the proc is its memory (caller).
-    unsafe {
-        bindings::apr_pool_note_subprocess(
-            pool,
-            proc_.0,
-            bindings::apr_kill_conditions_e_APR_KILL_AFTER_TIMEOUT,
-        )
-    };
 }
 
 /// What APR reports about a registered other child.
@@ -121,25 +116,22 @@ unsafe extern "C" fn maintenance<T: OtherChild>(reason: c_int, data: *mut c_void
     });
 }
 
-/// Asks APR to report on the process in `proc_` through `T::event(data, _)`.
+/// Asks APR to report on the process in `proc_` through `T::event(data, _)`,
+/// until unregistered or the proc's pool is cleared.
 ///
 /// # Safety
-/// `pool` and `proc_` must be live, and `data` must stay valid until it is
-/// unregistered or the pool is cleared.
-pub unsafe fn register_other_child<T: OtherChild>(
-    proc_: PoolProc,
-    data: *mut T,
-    pool: *mut apr_pool_t,
-) {
-    // SAFETY: the proc and pool are live and `data` outlives the
-    // registration (caller); the callback matches APR's signature.
+/// `data` must stay valid until then.
+pub unsafe fn register_other_child<T: OtherChild>(proc_: PoolProc, data: *mut T) {
+    // SAFETY: the proc and its pool are live (`PoolProc`) and `data`
+    // outlives the registration (caller); the callback matches APR's
+    // signature.
     unsafe {
         bindings::apr_proc_other_child_register(
-            proc_.0,
+            proc_.raw,
             Some(maintenance::<T>),
             data.cast(),
             std::ptr::null_mut(),
-            pool,
+            proc_.pool.as_ptr(),
         )
     };
 }

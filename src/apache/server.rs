@@ -5,39 +5,71 @@ use std::ffi::{CString, c_void};
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use super::bindings::{self, apr_pool_t, server_rec};
+use super::bindings::{self, server_rec};
+use super::pool::Pool;
 use super::strings;
 
-/// The servers of one configuration: the main server first, then each
-/// virtual host, in the order of the configuration files.
+/// A server (the main one or a virtual host) of a configuration that has
+/// been read: its list of servers no longer changes.
+#[derive(Clone, Copy)]
+pub struct Server<'a> {
+    raw: *mut server_rec,
+    life: PhantomData<&'a server_rec>,
+}
+
+impl<'a> Server<'a> {
+    /// # Safety
+    /// `raw` must be a live server whose configuration has been read
+    /// (post_config or later), live for `'a`.
+    pub unsafe fn from_raw(raw: *mut server_rec) -> Server<'a> {
+        Server {
+            raw,
+            life: PhantomData,
+        }
+    }
+
+    pub fn as_ptr(self) -> *mut server_rec {
+        self.raw
+    }
+
+    /// This server and the ones after it in Apache's list: from the main
+    /// server, every server, in the order of the configuration files.
+    pub fn servers(self) -> Servers<'a> {
+        Servers {
+            next: self.raw,
+            life: PhantomData,
+        }
+    }
+
+    /// The server's `Timeout`.
+    pub fn timeout(self) -> Duration {
+        // SAFETY: the server is live (`from_raw`).
+        let micros = unsafe { (*self.raw).timeout };
+        Duration::from_micros(u64::try_from(micros).unwrap_or(60_000_000))
+    }
+}
+
+/// The servers from one on: see [`Server::servers`].
 pub struct Servers<'a> {
     next: *mut server_rec,
     life: PhantomData<&'a server_rec>,
 }
 
-/// The server list that starts at `main`.
-///
-/// # Safety
-/// `main` must be the live main server, and its list must not change while
-/// the iterator is used (true once the configuration is read).
-pub unsafe fn servers<'a>(main: *mut server_rec) -> Servers<'a> {
-    Servers {
-        next: main,
-        life: PhantomData,
-    }
-}
+impl<'a> Iterator for Servers<'a> {
+    type Item = Server<'a>;
 
-impl Iterator for Servers<'_> {
-    type Item = *mut server_rec;
-
-    fn next(&mut self) -> Option<*mut server_rec> {
+    fn next(&mut self) -> Option<Server<'a>> {
         let s = self.next;
         if s.is_null() {
             return None;
         }
-        // SAFETY: the list is live and stable (`servers`).
+        // SAFETY: the list is live and no longer changes (`Server::from_raw`),
+        // so every server in it is as live as the first.
         self.next = unsafe { (*s).next };
-        Some(s)
+        Some(Server {
+            raw: s,
+            life: PhantomData,
+        })
     }
 }
 
@@ -58,23 +90,13 @@ pub fn main_server() -> *mut server_rec {
     unsafe { bindings::ap_server_conf }
 }
 
-/// The server's `Timeout`.
-///
-/// # Safety
-/// `s` must be a live server.
-pub unsafe fn timeout(s: *const server_rec) -> Duration {
-    // SAFETY: the server is live (caller).
-    let micros = unsafe { (*s).timeout };
-    Duration::from_micros(u64::try_from(micros).unwrap_or(60_000_000))
-}
-
 /// `path` resolved against Apache's `DefaultRuntimeDir`, as Apache does for
 /// its own run-time files; None if it holds a NUL byte.
 ///
-/// # Safety
-/// `pool` must be a live APR pool.
-pub unsafe fn runtime_dir_relative(pool: *mut apr_pool_t, path: &str) -> Option<String> {
+pub fn runtime_dir_relative(pool: Pool, path: &str) -> Option<String> {
     let c = CString::new(path).ok()?;
-    // SAFETY: the pool is live (caller); the result is a pool string, copied.
-    Some(unsafe { strings::text(bindings::ap_runtime_dir_relative(pool, c.as_ptr())) }.into_owned())
+    // SAFETY: the pool is live (`Pool`); the result is a pool string, copied.
+    let resolved = unsafe { bindings::ap_runtime_dir_relative(pool.as_ptr(), c.as_ptr()) };
+    // SAFETY: NULL or a NUL-terminated pool string.
+    Some(unsafe { strings::text(resolved) }.into_owned())
 }

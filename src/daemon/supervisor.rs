@@ -11,9 +11,10 @@ use wsgi::messages::{self, Level};
 use wsgi::sync::lock;
 
 use super::{GroupRuntime, Registry, set_registry, socket_path};
-use crate::apache::bindings::{apr_pool_t, server_rec};
+use crate::apache::pool::Pool;
 use crate::apache::process::{self, ChildEvent, Fork, OtherChild, PoolProc};
-use crate::apache::{httpd, log, pool, server};
+use crate::apache::server::{self, Server};
+use crate::apache::{httpd, log};
 use crate::config::{ServerConfig, all_server_settings};
 use crate::unix;
 
@@ -32,7 +33,7 @@ pub struct Slot {
     index: usize,
     started: Instant,
     quick_deaths: u32,
-    pool: *mut apr_pool_t,
+    pool: Pool,
 }
 
 /// This generation's slots, for the periodic check (`monitor`): pool-owned
@@ -144,12 +145,8 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
 /// Apache's first (foreground) configuration pass reports what would stop
 /// the daemons: `apachectl start` then fails with the message instead of
 /// detaching and dying.
-///
-/// # Safety
-/// `main` must be the live main server during post_config.
-pub unsafe fn check(main: *mut server_rec) -> Result<(), String> {
-    // SAFETY: forwarded from the caller.
-    let servers = unsafe { all_server_settings(main) };
+pub fn check(main: Server<'_>) -> Result<(), String> {
+    let servers = all_server_settings(main);
     let groups = collect_groups(&servers)?;
     check_references(&servers, &groups)?;
     for group in &groups {
@@ -162,13 +159,10 @@ pub unsafe fn check(main: *mut server_rec) -> Result<(), String> {
 }
 
 /// Creates this generation's groups and forks their daemons. Returns an
-/// error message for a configuration that cannot run.
-///
-/// # Safety
-/// Called from post_config (second pass) with the live pool and main server.
-pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(), String> {
-    // SAFETY: forwarded from the caller.
-    let servers = unsafe { all_server_settings(main) };
+/// error message for a configuration that cannot run. Called from
+/// post_config (second pass): `pconf` lives as long as this generation.
+pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
+    let servers = all_server_settings(main);
     let groups = collect_groups(&servers)?;
     check_references(&servers, &groups)?;
     if groups.is_empty() {
@@ -183,12 +177,10 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
     let prefix = if prefix.starts_with('/') {
         prefix
     } else {
-        // SAFETY: the pool is live (caller).
-        unsafe { server::runtime_dir_relative(pconf, &prefix) }
+        server::runtime_dir_relative(pconf, &prefix)
             .ok_or("WSGISocketPrefix contains a NUL byte")?
     };
-    // SAFETY: the main server is live (caller).
-    let apache_timeout = unsafe { server::timeout(main) };
+    let apache_timeout = main.timeout();
     let parent_pid = unix::getpid();
     let mut runtimes = Vec::new();
     let mut slots = 0;
@@ -240,28 +232,21 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
     }
     let heartbeats =
         unix::SharedSlots::new(slots).map_err(|e| format!("cannot map daemon heartbeats: {e}"))?;
-    // SAFETY: the pool is live; the registry is freed with it.
-    let registry = unsafe {
-        pool::pool_box(
-            pconf,
-            Registry {
-                groups: runtimes,
-                heartbeats,
-                python_options: main_settings.python_options(),
-            },
-        )
-    };
+    // Freed with the pool, when the generation ends.
+    let registry = pconf.alloc(Registry {
+        groups: runtimes,
+        heartbeats,
+        python_options: main_settings.python_options(),
+    });
     set_registry(registry);
     lock(&SLOTS).clear();
-    // SAFETY: the pool is live.
-    unsafe { pool::on_cleanup(pconf, end_generation) };
+    pconf.on_cleanup(end_generation);
     // SAFETY: the registry lives as long as the pool.
     let registry = unsafe { &*registry };
     for (g, group) in registry.groups.iter().enumerate() {
         for index in 0..group.settings.processes as usize {
             let slot = Slot {
-                // SAFETY: the pool is live; the slot goes with it.
-                proc_: unsafe { PoolProc::new(pconf) },
+                proc_: PoolProc::new(pconf),
                 running: false,
                 noted: false,
                 group: g,
@@ -270,8 +255,8 @@ pub unsafe fn start(pconf: *mut apr_pool_t, main: *mut server_rec) -> Result<(),
                 quick_deaths: 0,
                 pool: pconf,
             };
-            // SAFETY: the pool is live; the slot is freed with it.
-            let slot = unsafe { pool::pool_box(pconf, slot) };
+            // Freed with the pool, when the generation ends.
+            let slot = pconf.alloc(slot);
             lock(&SLOTS).push(slot as usize);
             // SAFETY: the slot is live and owned by the pool.
             unsafe { spawn(slot, Duration::ZERO) };
@@ -299,8 +284,7 @@ fn end_generation() {
 unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     // SAFETY: the slot is live (caller).
     let slot_ref = unsafe { &mut *slot };
-    // SAFETY: the slot's pool is live.
-    let forked = unsafe { process::fork(slot_ref.pool) };
+    let forked = process::fork(slot_ref.pool);
     let registry = super::registry().expect("registry set before spawning");
     let group = &registry.groups[slot_ref.group];
     let forked = match forked {
@@ -318,7 +302,7 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
             return;
         }
     };
-    process::adopt(slot_ref.proc_, forked);
+    slot_ref.proc_.adopt(forked);
     slot_ref.running = true;
     // The daemon sleeps `delay` before it starts: its life begins after.
     slot_ref.started = Instant::now() + delay;
@@ -330,13 +314,11 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
             std::sync::atomic::Ordering::Relaxed,
         );
     if !std::mem::replace(&mut slot_ref.noted, true) {
-        // SAFETY: the pool is live, and the proc is its memory (see
-        // `Slot::proc_`).
-        unsafe { process::note_subprocess(slot_ref.pool, slot_ref.proc_) };
+        slot_ref.proc_.note_subprocess();
     }
-    // SAFETY: the proc and pool are live; the slot is pool memory, live
-    // until the registration ends with the generation.
-    unsafe { process::register_other_child(slot_ref.proc_, slot, slot_ref.pool) };
+    // SAFETY: the slot is in the proc's pool: live until the registration
+    // ends with the generation.
+    unsafe { process::register_other_child(slot_ref.proc_, slot) };
 }
 
 impl OtherChild for Slot {
