@@ -152,7 +152,7 @@ pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
         let servers = config::all_server_settings(main);
-        let groups = config::named_application_groups(&servers);
+        let groups = wsgi::config::servers::named_application_groups(&servers);
         if !groups.is_empty() {
             log::server(
                 Level::Notice,

@@ -114,35 +114,3 @@ pub unsafe fn directive(
         Err(message) => cmd.error(&message),
     }
 }
-
-/// Application groups other than %{GLOBAL} named in any server's settings.
-pub fn named_application_groups(servers: &[&ServerConfig]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for name in servers.iter().flat_map(|s| &s.named_application_groups) {
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
-    }
-    names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn application_groups_are_listed_once_across_servers() {
-        let main = ServerConfig {
-            named_application_groups: vec!["one".into(), "two".into()],
-            ..ServerConfig::default()
-        };
-        let vhost = ServerConfig {
-            named_application_groups: vec!["two".into(), "three".into()],
-            ..ServerConfig::default()
-        };
-        assert_eq!(
-            named_application_groups(&[&main, &vhost]),
-            ["one", "two", "three"]
-        );
-    }
-}

@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use wsgi::config::{DaemonGroup, Location};
+use wsgi::config::{DaemonGroup, servers};
 use wsgi::messages::{self, Level};
 use wsgi::sync::lock;
 
@@ -15,7 +15,7 @@ use crate::apache::pool::Pool;
 use crate::apache::process::{self, ChildEvent, Fork, OtherChild, PoolProc};
 use crate::apache::server::{self, Server};
 use crate::apache::{httpd, log};
-use crate::config::{ServerConfig, all_server_settings};
+use crate::config::all_server_settings;
 use crate::unix;
 
 /// One daemon process slot: which group and process, and its restarts.
@@ -42,51 +42,6 @@ static SLOTS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
 
 fn log_parent(level: Level, text: &str) {
     log::server(level, std::ptr::null(), text);
-}
-
-/// Every daemon group configured anywhere, with duplicate names refused.
-fn collect_groups(servers: &[&ServerConfig]) -> Result<Vec<DaemonGroup>, String> {
-    let mut groups: Vec<DaemonGroup> = Vec::new();
-    for group in servers.iter().flat_map(|s| &s.daemon_groups) {
-        if groups.iter().any(|g| g.name == group.name) {
-            return Err(format!(
-                "the daemon process group '{}' is defined more than once",
-                group.name
-            ));
-        }
-        groups.push(group.clone());
-    }
-    Ok(groups)
-}
-
-/// Process groups named by aliases and `WSGIProcessGroup`, which must exist.
-fn check_references(servers: &[&ServerConfig], groups: &[DaemonGroup]) -> Result<(), String> {
-    for name in servers.iter().flat_map(|s| &s.referenced_process_groups) {
-        if !groups.iter().any(|g| &g.name == name) {
-            return Err(format!(
-                "the process group '{name}' is used, but no WSGIDaemonProcess defines it"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Scripts a group loads at start: aliases with both process-group= and
-/// application-group= (mod_wsgi's preloading rule).
-fn preload_scripts(servers: &[&ServerConfig], group: &str) -> Vec<String> {
-    let mut scripts: Vec<String> = Vec::new();
-    for alias in servers.iter().flat_map(|s| &s.aliases) {
-        let fixed_target =
-            matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
-        if fixed_target
-            && alias.options.process_group.as_deref() == Some(group)
-            && alias.options.application_group.is_some()
-            && !scripts.contains(&alias.target)
-        {
-            scripts.push(alias.target.clone());
-        }
-    }
-    scripts
 }
 
 /// Who Apache's children run as: `User` and `Group` when Apache starts as
@@ -146,9 +101,9 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
 /// the daemons: `apachectl start` then fails with the message instead of
 /// detaching and dying.
 pub fn check(main: Server<'_>) -> Result<(), String> {
-    let servers = all_server_settings(main);
-    let groups = collect_groups(&servers)?;
-    check_references(&servers, &groups)?;
+    let all = all_server_settings(main);
+    let groups = servers::daemon_groups(&all)?;
+    servers::check_process_group_references(&all, &groups)?;
     for group in &groups {
         resolve(group)?;
         if let Some(user) = &group.socket_user {
@@ -162,14 +117,14 @@ pub fn check(main: Server<'_>) -> Result<(), String> {
 /// error message for a configuration that cannot run. Called from
 /// post_config (second pass): `pconf` lives as long as this generation.
 pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
-    let servers = all_server_settings(main);
-    let groups = collect_groups(&servers)?;
-    check_references(&servers, &groups)?;
+    let all = all_server_settings(main);
+    let groups = servers::daemon_groups(&all)?;
+    servers::check_process_group_references(&all, &groups)?;
     if groups.is_empty() {
         set_registry(std::ptr::null_mut());
         return Ok(());
     }
-    let main_settings = servers[0];
+    let main_settings = all[0];
     let prefix = main_settings
         .socket_prefix
         .clone()
@@ -207,7 +162,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
                 settings.name
             )
         })?;
-        let preload = preload_scripts(&servers, &settings.name);
+        let preload = servers::preload_scripts(&all, &settings.name);
         let read_timeout = if settings.socket_timeout > 0 {
             Duration::from_secs(settings.socket_timeout)
         } else {
@@ -439,68 +394,5 @@ pub fn monitor() {
         // list is emptied with it), and only this thread touches them.
         let slot = unsafe { &*(slot as *const Slot) };
         check_heartbeat(registry, slot);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A server's settings from directive lines ("Name arguments").
-    fn server(lines: &[&str]) -> ServerConfig {
-        let mut server = ServerConfig::default();
-        let mut dir = crate::config::DirConfig::default();
-        for line in lines {
-            let (name, raw) = line.split_once(' ').unwrap();
-            let mut compile = |_: &str| Err("no regex in these tests".to_owned());
-            wsgi::config::apply_directive(name, raw, &mut server, &mut dir, &mut compile).unwrap();
-        }
-        server
-    }
-
-    #[test]
-    fn a_group_defined_in_two_servers_is_refused() {
-        let main = server(&["WSGIDaemonProcess site"]);
-        let vhost = server(&["WSGIDaemonProcess other", "WSGIDaemonProcess site"]);
-        let error = collect_groups(&[&main, &vhost]).unwrap_err();
-        assert!(
-            error.contains("'site' is defined more than once"),
-            "{error}"
-        );
-        let names: Vec<_> = collect_groups(&[&main, &server(&["WSGIDaemonProcess other"])])
-            .unwrap()
-            .into_iter()
-            .map(|g| g.name)
-            .collect();
-        assert_eq!(names, ["site", "other"]);
-    }
-
-    #[test]
-    fn a_group_used_in_any_server_must_be_defined_in_one() {
-        let main = server(&["WSGIDaemonProcess site"]);
-        let vhost = server(&["WSGIProcessGroup site"]);
-        let groups = collect_groups(&[&main, &vhost]).unwrap();
-        assert!(check_references(&[&main, &vhost], &groups).is_ok());
-        let stray = server(&["WSGIProcessGroup missing"]);
-        let error = check_references(&[&main, &stray], &groups).unwrap_err();
-        assert!(error.contains("'missing' is used"), "{error}");
-    }
-
-    #[test]
-    fn preloading_needs_both_groups_and_a_fixed_target_once() {
-        let main = server(&[
-            "WSGIScriptAlias /a /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
-            "WSGIScriptAlias /b /srv/b.wsgi process-group=site",
-            "WSGIScriptAlias /c /srv/c.wsgi process-group=other application-group=%{GLOBAL}",
-        ]);
-        let vhost = server(&[
-            "WSGIScriptAlias /a2 /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
-            "WSGIScriptAlias /d /srv/d.wsgi process-group=site application-group=%{GLOBAL}",
-        ]);
-        assert_eq!(
-            preload_scripts(&[&main, &vhost], "site"),
-            ["/srv/a.wsgi", "/srv/d.wsgi"]
-        );
-        assert!(preload_scripts(&[&main], "none").is_empty());
     }
 }

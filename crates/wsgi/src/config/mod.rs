@@ -11,6 +11,7 @@ mod groups;
 mod python_options;
 #[cfg(test)]
 mod readme;
+pub mod servers;
 mod settings;
 mod table;
 

@@ -1,0 +1,139 @@
+//! Rules over all the servers of a configuration (the main server and each
+//! virtual host), which no single server's settings can check: the host
+//! collects every server's settings, main server first, and asks here.
+
+use super::{DaemonGroup, Location, ServerSettings};
+
+/// Every daemon group configured anywhere, with duplicate names refused.
+pub fn daemon_groups<R>(servers: &[&ServerSettings<R>]) -> Result<Vec<DaemonGroup>, String> {
+    let mut groups: Vec<DaemonGroup> = Vec::new();
+    for group in servers.iter().flat_map(|s| &s.daemon_groups) {
+        if groups.iter().any(|g| g.name == group.name) {
+            return Err(format!(
+                "the daemon process group '{}' is defined more than once",
+                group.name
+            ));
+        }
+        groups.push(group.clone());
+    }
+    Ok(groups)
+}
+
+/// Process groups named by aliases and `WSGIProcessGroup` must exist.
+pub fn check_process_group_references<R>(
+    servers: &[&ServerSettings<R>],
+    groups: &[DaemonGroup],
+) -> Result<(), String> {
+    for name in servers.iter().flat_map(|s| &s.referenced_process_groups) {
+        if !groups.iter().any(|g| &g.name == name) {
+            return Err(format!(
+                "the process group '{name}' is used, but no WSGIDaemonProcess defines it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Scripts `group` loads at start: aliases with both process-group= and
+/// application-group= (mod_wsgi's preloading rule).
+pub fn preload_scripts<R>(servers: &[&ServerSettings<R>], group: &str) -> Vec<String> {
+    let mut scripts: Vec<String> = Vec::new();
+    for alias in servers.iter().flat_map(|s| &s.aliases) {
+        let fixed_target =
+            matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
+        if fixed_target
+            && alias.options.process_group.as_deref() == Some(group)
+            && alias.options.application_group.is_some()
+            && !scripts.contains(&alias.target)
+        {
+            scripts.push(alias.target.clone());
+        }
+    }
+    scripts
+}
+
+/// Application groups other than %{GLOBAL} named in any server's settings.
+pub fn named_application_groups<R>(servers: &[&ServerSettings<R>]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in servers.iter().flat_map(|s| &s.named_application_groups) {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DirSettings, apply_directive};
+
+    /// A server's settings from directive lines ("Name arguments").
+    fn server(lines: &[&str]) -> ServerSettings<String> {
+        let mut server = ServerSettings::default();
+        let mut dir = DirSettings::default();
+        for line in lines {
+            let (name, raw) = line.split_once(' ').unwrap();
+            let mut compile = |p: &str| Ok(p.to_owned());
+            apply_directive(name, raw, &mut server, &mut dir, &mut compile).unwrap();
+        }
+        server
+    }
+
+    #[test]
+    fn a_group_defined_in_two_servers_is_refused() {
+        let main = server(&["WSGIDaemonProcess site"]);
+        let vhost = server(&["WSGIDaemonProcess other", "WSGIDaemonProcess site"]);
+        let error = daemon_groups(&[&main, &vhost]).unwrap_err();
+        assert!(
+            error.contains("'site' is defined more than once"),
+            "{error}"
+        );
+        let names: Vec<_> = daemon_groups(&[&main, &server(&["WSGIDaemonProcess other"])])
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        assert_eq!(names, ["site", "other"]);
+    }
+
+    #[test]
+    fn a_group_used_in_any_server_must_be_defined_in_one() {
+        let main = server(&["WSGIDaemonProcess site"]);
+        let vhost = server(&["WSGIProcessGroup site"]);
+        let groups = daemon_groups(&[&main, &vhost]).unwrap();
+        assert!(check_process_group_references(&[&main, &vhost], &groups).is_ok());
+        let stray = server(&["WSGIProcessGroup missing"]);
+        let error = check_process_group_references(&[&main, &stray], &groups).unwrap_err();
+        assert!(error.contains("'missing' is used"), "{error}");
+    }
+
+    #[test]
+    fn preloading_needs_both_groups_and_a_fixed_target_once() {
+        let main = server(&[
+            "WSGIScriptAlias /a /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /b /srv/b.wsgi process-group=site",
+            "WSGIScriptAlias /c /srv/c.wsgi process-group=other application-group=%{GLOBAL}",
+            "WSGIScriptAliasMatch ^/e(.*) /srv/e.wsgi process-group=site application-group=%{GLOBAL}",
+        ]);
+        let vhost = server(&[
+            "WSGIScriptAlias /a2 /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /d /srv/d.wsgi process-group=site application-group=%{GLOBAL}",
+        ]);
+        assert_eq!(
+            preload_scripts(&[&main, &vhost], "site"),
+            ["/srv/a.wsgi", "/srv/d.wsgi"]
+        );
+        assert!(preload_scripts(&[&main], "none").is_empty());
+    }
+
+    #[test]
+    fn application_groups_are_listed_once_across_servers() {
+        let main = server(&["WSGIApplicationGroup one", "WSGIApplicationGroup two"]);
+        let vhost = server(&["WSGIApplicationGroup two", "WSGIApplicationGroup three"]);
+        assert_eq!(
+            named_application_groups(&[&main, &vhost]),
+            ["one", "two", "three"]
+        );
+    }
+}
