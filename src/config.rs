@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use wsgi::config::{DirSettings, ServerSettings, apply_directive, lookup_directive};
 
-use crate::apache::bindings::{self, apr_pool_t, cmd_parms, server_rec};
+use crate::apache::bindings::{apr_pool_t, cmd_parms, server_rec};
 use crate::apache::commands::Command;
 use crate::apache::pool::pool_box;
 use crate::apache::regex;

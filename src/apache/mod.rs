@@ -1,7 +1,6 @@
 //! The thin layer over Apache and APR: generated bindings plus the few safe
 //! wrappers the rest of the module uses. Every call of an Apache, APR or
-//! shim function lives under here (module.rs only takes the shim's
-//! addresses for the module structure).
+//! shim function lives under here.
 
 #[allow(
     non_upper_case_globals,
