@@ -9,7 +9,7 @@ use wsgi::messages::{self, Level};
 use crate::apache::bindings::{self, apr_pool_t, cmd_parms, request_rec, server_rec};
 use crate::apache::log;
 use crate::apache::request::Request;
-use crate::{child, config, embedded};
+use crate::{child, config, routing};
 
 /// Runs `f`; on panic logs it and returns `fallback`.
 fn guarded<R>(what: &str, fallback: R, f: impl FnOnce() -> R) -> R {
@@ -145,7 +145,7 @@ pub extern "C" fn wsgi_rs_child_init(pchild: *mut apr_pool_t, s: *mut server_rec
 pub extern "C" fn wsgi_rs_translate_name(r: *mut request_rec) -> c_int {
     // SAFETY: Apache passes a live request.
     guarded("translate_name", bindings::DECLINED as c_int, || {
-        embedded::translate_name(unsafe { Request::from_raw(r) })
+        routing::translate_name(&mut unsafe { Request::from_raw(r) })
     })
 }
 
@@ -153,7 +153,7 @@ pub extern "C" fn wsgi_rs_translate_name(r: *mut request_rec) -> c_int {
 pub extern "C" fn wsgi_rs_handler(r: *mut request_rec) -> c_int {
     // SAFETY: Apache passes a live request.
     guarded("handler", SERVER_ERROR, || {
-        embedded::handler(unsafe { Request::from_raw(r) })
+        routing::handler(unsafe { Request::from_raw(r) })
     })
 }
 

@@ -14,4 +14,6 @@ mod embedded;
 mod entry;
 mod environ;
 mod module;
+mod response_end;
+mod routing;
 mod unix;

@@ -11,13 +11,13 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use pyo3::prelude::*;
 
 use super::transport::{ResponseHead, Transport};
-use crate::messages::{self, Level};
+use crate::messages::{self, Level, LogContext};
 
 pub(crate) struct Exchange {
     state: Mutex<State>,
     returned: Condvar,
-    /// For log lines: `script='...'`.
-    pub(crate) log_context: String,
+    /// Names the request in log lines (group, daemon pid, script).
+    pub(crate) log_context: LogContext,
 }
 
 pub(crate) struct State {
@@ -67,7 +67,7 @@ impl Exchange {
         transport: Box<dyn Transport>,
         body_length: Option<u64>,
         error_override: bool,
-        log_context: String,
+        log_context: LogContext,
     ) -> Self {
         Exchange {
             state: Mutex::new(State {

@@ -263,7 +263,7 @@ mod tests {
             Box::new(transport),
             length,
             false,
-            "script='/srv/app.wsgi'".to_owned(),
+            crate::messages::LogContext::script("/srv/app.wsgi"),
         );
         (Input::new(Arc::new(exchange)), (calls, log))
     }

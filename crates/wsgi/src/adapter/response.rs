@@ -400,7 +400,7 @@ mod tests {
             Box::new(transport),
             Some(0),
             false,
-            "script='/srv/app.wsgi'".to_owned(),
+            crate::messages::LogContext::script("/srv/app.wsgi"),
         );
         with_python(|py| {
             let error = py
