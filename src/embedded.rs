@@ -7,24 +7,31 @@ use std::os::fd::RawFd;
 
 use wsgi::adapter::{self, ProcessInfo, ResponseHead, Transport};
 use wsgi::messages::{Level, LogContext};
+use wsgi::request::RequestMeta;
 
 use crate::apache::bindings::apr_bucket_brigade;
 use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::response_end;
-use crate::routing::Plan;
 
-/// Runs `plan`'s request in this process's interpreter.
-pub fn execute(r: Request, process: &ProcessInfo, plan: Plan<'_>) -> c_int {
-    let log_context = LogContext::script(&plan.meta.script);
+/// Runs a request, as the routing step planned it, in this process's
+/// interpreter. `sendfile` is `WSGIEnableSendfile`.
+pub fn execute(
+    r: Request,
+    process: &ProcessInfo,
+    meta: &RequestMeta<'_>,
+    cgi: CgiOptions,
+    sendfile: bool,
+) -> c_int {
+    let log_context = LogContext::script(&meta.script);
     let transport = ApacheTransport {
         brigade: r.new_brigade(),
         request: r,
-        cgi: plan.cgi,
-        sendfile: plan.sendfile,
+        cgi,
+        sendfile,
     };
     let (outcome, mut transport) = wsgi::python::attach(|py| {
-        adapter::handle_request(py, process, &plan.meta, log_context, transport)
+        adapter::handle_request(py, process, meta, log_context, transport)
     });
     response_end::finish(&mut transport.request, transport.brigade, outcome)
 }

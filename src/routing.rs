@@ -151,8 +151,12 @@ pub fn handler(mut r: Request) -> c_int {
     }
     match plan(&mut r) {
         Ok(plan) => match plan.target {
-            Target::Embedded(process) => embedded::execute(r, process, plan),
-            Target::Daemon(group) => daemon::client::execute(r, group, plan),
+            Target::Embedded(process) => {
+                embedded::execute(r, process, &plan.meta, plan.cgi, plan.sendfile)
+            }
+            Target::Daemon(group) => {
+                daemon::client::execute(r, group, &plan.meta, &plan.cgi, plan.sendfile)
+            }
         },
         Err(refusal) => refusal.explain(&r),
     }

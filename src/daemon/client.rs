@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 use wsgi::adapter::Outcome;
 use wsgi::channel::{EndFrame, Hello, Kind, Reader, RequestFrame, decode_head, push_frame};
 use wsgi::messages::{self, Level, LogContext};
+use wsgi::request::RequestMeta;
 use wsgi::sync::lock;
 
 use super::GroupRuntime;
 use super::conn::Conn;
 use crate::apache::bindings::{self, apr_bucket_brigade};
 use crate::apache::request::Request;
-use crate::environ::visit_cgi_variables;
-use crate::routing::Plan;
+use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::{response_end, unix};
 
 /// Response bytes queued in the brigade beyond this are passed on.
@@ -134,8 +134,15 @@ fn after_retry(r: &Request, group: &GroupRuntime, pid: u32, deadline: Instant) -
     Some(bindings::HTTP_SERVICE_UNAVAILABLE as c_int)
 }
 
-/// Serves `r` through a daemon of `group`, as `plan` says.
-pub fn execute(mut r: Request, group: &GroupRuntime, plan: Plan<'_>) -> c_int {
+/// Serves `r` through a daemon of `group`, as the routing step planned it.
+/// `sendfile` is `WSGIEnableSendfile`.
+pub fn execute(
+    mut r: Request,
+    group: &GroupRuntime,
+    meta: &RequestMeta<'_>,
+    cgi: &CgiOptions,
+    sendfile: bool,
+) -> c_int {
     let queue_start = unix::monotonic_micros() as i64;
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
@@ -192,8 +199,8 @@ pub fn execute(mut r: Request, group: &GroupRuntime, plan: Plan<'_>) -> c_int {
             }
         }
         out.clear();
-        RequestFrame::encode(&mut out, &plan.meta, queue_start, &mut |visit| {
-            visit_cgi_variables(&r, &plan.cgi, visit)
+        RequestFrame::encode(&mut out, meta, queue_start, &mut |visit| {
+            visit_cgi_variables(&r, cgi, visit)
         });
         if let Err(e) = conn.write_all(&out) {
             // The daemon did not get the whole request, so it cannot run it:
@@ -214,7 +221,7 @@ pub fn execute(mut r: Request, group: &GroupRuntime, plan: Plan<'_>) -> c_int {
             );
             return bindings::HTTP_BAD_GATEWAY as c_int;
         }
-        match relay(&mut r, group, &mut conn, plan.sendfile) {
+        match relay(&mut r, group, &mut conn, sendfile) {
             Relay::Done(status, reusable) => {
                 if reusable {
                     give_back(group, conn);
