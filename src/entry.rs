@@ -12,7 +12,7 @@ use crate::apache::pool::Pool;
 use crate::apache::request::Request;
 use crate::apache::server::Server;
 use crate::apache::{httpd, log};
-use crate::{child, config, embedded};
+use crate::{child, config, routing};
 
 const SERVER_ERROR: c_int = bindings::HTTP_INTERNAL_SERVER_ERROR as c_int;
 
@@ -128,7 +128,7 @@ pub extern "C" fn wsgi_rs_child_init(pchild: *mut apr_pool_t, s: *mut server_rec
 pub extern "C" fn wsgi_rs_translate_name(r: *mut request_rec) -> c_int {
     // SAFETY: Apache passes a live request.
     guarded("translate_name", bindings::DECLINED as c_int, || {
-        embedded::translate_name(unsafe { Request::from_raw(r) })
+        routing::translate_name(&mut unsafe { Request::from_raw(r) })
     })
 }
 
@@ -136,7 +136,7 @@ pub extern "C" fn wsgi_rs_translate_name(r: *mut request_rec) -> c_int {
 pub extern "C" fn wsgi_rs_handler(r: *mut request_rec) -> c_int {
     // SAFETY: Apache passes a live request.
     guarded("handler", SERVER_ERROR, || {
-        embedded::handler(unsafe { Request::from_raw(r) })
+        routing::handler(unsafe { Request::from_raw(r) })
     })
 }
 

@@ -3,8 +3,9 @@
 //! `apache/` is the only code that touches Apache and APR; `entry.rs` holds
 //! the functions Apache calls, each of which catches panics; `config.rs`
 //! stores the directives' settings; `child.rs` starts and stops Python in
-//! each child; `embedded.rs` serves requests in the child through the
-//! transport-independent adapter of crates/wsgi.
+//! each child; `routing.rs` turns each request into a plan, which
+//! `embedded.rs` (in the child, through the transport-independent adapter of
+//! crates/wsgi) or `daemon/client.rs` (through a daemon process) carries out.
 
 mod apache;
 mod child;
@@ -14,4 +15,6 @@ mod embedded;
 mod entry;
 mod environ;
 mod module;
+mod response_end;
+mod routing;
 mod unix;

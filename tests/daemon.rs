@@ -31,6 +31,7 @@ WSGIScriptAlias /single @STAGE@/apps/daemon_app.wsgi process-group=single
 WSGIScriptAlias /embedded @STAGE@/apps/daemon_app.wsgi
 WSGIScriptAlias /hello @STAGE@/apps/hello.wsgi
 WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi
+WSGIScriptAlias /env-no-reload @STAGE@/apps/req_environ.wsgi
 WSGIScriptAlias /input @STAGE@/apps/req_input.wsgi
 WSGIScriptAlias /input-chunked @STAGE@/apps/req_input.wsgi
 WSGIScriptAlias /resp @STAGE@/apps/resp_app.wsgi
@@ -45,6 +46,9 @@ WSGIScriptAlias /files @STAGE@/apps/resp_files.wsgi
 </Location>
 <Location /eo-on>
   WSGIErrorOverride On
+</Location>
+<Location /env-no-reload>
+  WSGIScriptReloading Off
 </Location>
 ";
 
@@ -134,6 +138,12 @@ fn requests_run_in_the_daemon_processes(mpm: Mpm) {
     env.assert_str("QUERY_STRING", "q=1");
     assert_eq!(env.get("__is_dict__"), "True");
     assert_eq!(env.get("__nonstr__"), "[]");
+    // mod_wsgi.script_reloading reports the setting (a daemon reloads by
+    // restarting; it once said 1 whatever the setting).
+    env.assert_str("mod_wsgi.script_reloading", "1");
+    let env = req_support::Environ::parse(&server.get("/env-no-reload"));
+    env.assert_str("mod_wsgi.process_group", "site");
+    env.assert_str("mod_wsgi.script_reloading", "0");
 
     // The group has its two processes, and concurrent requests use both
     // (under event, where one Apache child runs the 8 requests at once: a

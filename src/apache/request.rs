@@ -10,7 +10,8 @@ use super::bindings::{self, apr_bucket_brigade, apr_table_t, request_rec};
 use super::strings::{bytes, pool_copy};
 
 /// A live request, valid for the duration of the hook that received it.
-#[derive(Clone, Copy)]
+/// Not `Copy`: whoever holds it may change the request_rec, so it is lent
+/// (`&mut self` for changes) rather than duplicated.
 pub struct Request {
     raw: *mut request_rec,
 }
@@ -49,8 +50,10 @@ impl Request {
         Request { raw }
     }
 
-    pub fn as_ptr(self) -> *mut request_rec {
-        self.raw
+    /// Writes one line to the error log, about this request.
+    pub fn log(&self, level: wsgi::messages::Level, line: &str) {
+        // SAFETY: the request is live.
+        unsafe { super::log::request(level, self.raw, line) }
     }
 
     fn r(&self) -> &request_rec {
@@ -228,6 +231,17 @@ impl Request {
         };
     }
 
+    /// Matches the URI against `regex`; on a match, returns `template` with
+    /// its `$N` references substituted, followed by the URI's rest.
+    pub fn regex_substitute(
+        &self,
+        regex: super::regex::CompiledRegex,
+        template: &str,
+    ) -> Option<Vec<u8>> {
+        // SAFETY: the request's pool is live; the regex lives for the generation.
+        unsafe { super::regex::substitute_match(self.pool(), regex, self.uri(), template) }
+    }
+
     pub fn is_script_aliased(&self) -> bool {
         // SAFETY: notes is a live table.
         !unsafe { bindings::apr_table_get(self.r().notes, c"alias-forced-type".as_ptr()) }.is_null()
@@ -325,7 +339,7 @@ impl Request {
     }
 
     /// Copies `data` into the brigade; no I/O.
-    pub fn brigade_copy(&self, bb: *mut apr_bucket_brigade, data: &[u8]) -> io::Result<()> {
+    pub fn brigade_copy(&mut self, bb: *mut apr_bucket_brigade, data: &[u8]) -> io::Result<()> {
         // SAFETY: bb is a live brigade of this request; no flush callback, so no I/O.
         let rv = unsafe {
             bindings::apr_brigade_write(
@@ -340,7 +354,7 @@ impl Request {
     }
 
     /// Passes `data` (without copying) and a flush: returns once written.
-    pub fn pass_now(&self, bb: *mut apr_bucket_brigade, data: &[u8]) -> io::Result<()> {
+    pub fn pass_now(&mut self, bb: *mut apr_bucket_brigade, data: &[u8]) -> io::Result<()> {
         // SAFETY: the transient bucket refers to `data` only until the
         // flush below has written it, which happens before we return.
         unsafe {
@@ -365,7 +379,7 @@ impl Request {
     /// the file and writes it (mod_wsgi's `WSGIEnableSendfile`, default Off:
     /// on loopback, mmap and writev measured faster).
     pub fn pass_file(
-        &self,
+        &mut self,
         bb: *mut apr_bucket_brigade,
         fd: RawFd,
         offset: u64,
@@ -404,7 +418,7 @@ impl Request {
     }
 
     /// Ends the response: what is in the brigade, then end-of-stream.
-    pub fn pass_end(&self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
+    pub fn pass_end(&mut self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
         // SAFETY: bb is a live brigade of this request.
         unsafe {
             bindings::wsgi_shim_brigade_append(
@@ -418,7 +432,7 @@ impl Request {
     /// Ends a response that broke after its headers: an error bucket makes
     /// Apache omit the final chunk and close the connection (as mod_proxy
     /// does for a backend that fails mid-response).
-    pub fn pass_broken_end(&self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
+    pub fn pass_broken_end(&mut self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
         // The headers and any queued body must be out first: an error
         // bucket reaching the header filter would replace the response with
         // an error page instead of cutting it short.
@@ -445,7 +459,7 @@ impl Request {
         self.pass_end(bb)
     }
 
-    fn pass(&self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
+    fn pass(&mut self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
         // SAFETY: the filter chain and brigade are live; the brigade is
         // emptied after the pass, as the filter API requires.
         let rv = unsafe {

@@ -126,7 +126,6 @@ impl Transport for ChannelTransport {
     }
 
     fn log(&self, level: Level, message: &str) {
-        let message = super::process::with_daemon_context(message);
         // As Apache's request log lines name the client; formatted only
         // here, since most requests log nothing.
         let text = |name: &[u8]| {

@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 use wsgi::adapter::Outcome;
 use wsgi::channel::{EndFrame, Hello, Kind, Reader, RequestFrame, decode_head, push_frame};
 use wsgi::messages::{self, Level};
+use wsgi::request::RequestMeta;
+use wsgi::sync::lock;
 
 use super::GroupRuntime;
 use super::conn::Conn;
-use crate::apache::bindings;
-use crate::apache::log;
+use crate::apache::bindings::{self, apr_bucket_brigade};
 use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
-use crate::unix;
+use crate::{response_end, unix};
 
 /// Response bytes queued in the brigade beyond this are passed on.
 const QUEUED_LIMIT: usize = 256 * 1024;
@@ -31,15 +32,11 @@ const QUEUED_LIMIT: usize = 256 * 1024;
 /// recycling, it said Retry on the connection before closing it, which the
 /// relay reads before any response. Either way no request is run twice.
 fn pooled(group: &GroupRuntime) -> Option<Conn> {
-    group.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    lock(&group.idle).pop()
 }
 
 fn give_back(group: &GroupRuntime, conn: Conn) {
-    group
-        .idle
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(conn);
+    lock(&group.idle).push(conn);
 }
 
 /// What the relay ended with.
@@ -51,28 +48,13 @@ enum Relay {
     Retry,
 }
 
-pub struct DaemonRequest<'a> {
-    pub frame: RequestFrame,
-    pub cgi: CgiOptions,
-    pub group: &'a GroupRuntime,
-    /// `WSGIEnableSendfile`.
-    pub sendfile: bool,
-}
-
+/// Logs a line about the group (and its daemon `pid`, when known).
 fn log_line(r: &Request, group: &GroupRuntime, pid: u32, id: &str, text: &str) {
-    let context = if pid > 0 {
-        group.context().with_daemon_pid(pid)
-    } else {
-        group.context()
-    };
-    // SAFETY: the request is live.
-    unsafe {
-        log::request(
-            Level::Error,
-            r.as_ptr(),
-            &messages::format_line(&context, id, text),
-        )
-    };
+    let mut context = group.context();
+    if pid > 0 {
+        context = context.with_daemon_pid(pid);
+    }
+    r.log(Level::Error, &messages::format_line(context, id, text));
 }
 
 /// Why a new connection could not be used.
@@ -152,10 +134,16 @@ fn after_retry(r: &Request, group: &GroupRuntime, pid: u32, deadline: Instant) -
     Some(bindings::HTTP_SERVICE_UNAVAILABLE as c_int)
 }
 
-/// Serves `r` through a daemon of `request.group`.
-pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
-    let group = request.group;
-    request.frame.queue_start = unix::monotonic_micros() as i64;
+/// Serves `r` through a daemon of `group`, as the routing step planned it.
+/// `sendfile` is `WSGIEnableSendfile`.
+pub fn execute(
+    mut r: Request,
+    group: &GroupRuntime,
+    meta: &RequestMeta<'_>,
+    cgi: &CgiOptions,
+    sendfile: bool,
+) -> c_int {
+    let queue_start = unix::monotonic_micros() as i64;
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -211,8 +199,8 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
             }
         }
         out.clear();
-        request.frame.encode(&mut out, &mut |visit| {
-            visit_cgi_variables(&r, &request.cgi, visit)
+        RequestFrame::encode(&mut out, meta, queue_start, &mut |visit| {
+            visit_cgi_variables(&r, cgi, visit)
         });
         if let Err(e) = conn.write_all(&out) {
             // The daemon did not get the whole request, so it cannot run it:
@@ -233,7 +221,7 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
             );
             return bindings::HTTP_BAD_GATEWAY as c_int;
         }
-        match relay(r, group, &mut conn, request.sendfile) {
+        match relay(&mut r, group, &mut conn, sendfile) {
             Relay::Done(status, reusable) => {
                 if reusable {
                     give_back(group, conn);
@@ -249,8 +237,28 @@ pub fn handle(r: Request, mut request: DaemonRequest<'_>) -> c_int {
     }
 }
 
+/// Logs why the relay gave up and ends it with `status`; the connection is
+/// not reused.
+fn give_up(
+    r: &Request,
+    group: &GroupRuntime,
+    pid: u32,
+    status: u32,
+    id: &str,
+    text: &str,
+) -> Relay {
+    log_line(r, group, pid, id, text);
+    Relay::Done(status as c_int, false)
+}
+
+/// Cuts short a response whose head has gone out.
+fn broken_end(r: &mut Request, brigade: *mut apr_bucket_brigade) -> Relay {
+    let _ = r.pass_broken_end(brigade);
+    Relay::Done(bindings::OK as c_int, false)
+}
+
 /// Reads the daemon's frames and carries them out until the response ends.
-fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> Relay {
+fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> Relay {
     let brigade = r.new_brigade();
     let mut head_seen = false;
     let mut queued = 0usize;
@@ -261,55 +269,49 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
     conn.set_read_timeout(header_wait);
     let mut body = Vec::new();
     loop {
-        let frame = conn.read_frame();
-        let (kind, payload) = match frame {
+        let (kind, payload) = match conn.read_frame() {
             Ok(frame) => frame,
             Err(e) => {
                 let pid = conn.peer_pid;
-                let timed_out = matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                );
                 // No retry here: the daemon may have started the request
                 // before it died, and running it twice is worse than a 502.
-                return Relay::Done(
-                    if head_seen {
-                        log_line(
-                            &r,
-                            group,
-                            pid,
-                            messages::DAEMON_GONE_AFTER_HEADERS,
-                            &format!(
-                                "the daemon stopped sending mid-response ({e}); the response was cut short"
-                            ),
-                        );
-                        let _ = r.pass_broken_end(brigade);
-                        bindings::OK as c_int
-                    } else if timed_out {
-                        log_line(
-                            &r,
-                            group,
-                            pid,
-                            messages::DAEMON_TIMEOUT,
-                            &format!(
-                                "no response headers from the daemon within {} s",
-                                header_wait.as_secs()
-                            ),
-                        );
-                        bindings::HTTP_GATEWAY_TIME_OUT as c_int
-                    } else {
-                        log_line(
-                            &r,
-                            group,
-                            pid,
-                            messages::DAEMON_GONE_BEFORE_HEADERS,
-                            &format!(
-                                "the daemon closed the connection before sending response headers ({e})"
-                            ),
-                        );
-                        bindings::HTTP_BAD_GATEWAY as c_int
-                    },
-                    false,
+                if head_seen {
+                    log_line(
+                        r,
+                        group,
+                        pid,
+                        messages::DAEMON_GONE_AFTER_HEADERS,
+                        &format!(
+                            "the daemon stopped sending mid-response ({e}); the response was cut short"
+                        ),
+                    );
+                    return broken_end(r, brigade);
+                }
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) {
+                    return give_up(
+                        r,
+                        group,
+                        pid,
+                        bindings::HTTP_GATEWAY_TIME_OUT,
+                        messages::DAEMON_TIMEOUT,
+                        &format!(
+                            "no response headers from the daemon within {} s",
+                            header_wait.as_secs()
+                        ),
+                    );
+                }
+                return give_up(
+                    r,
+                    group,
+                    pid,
+                    bindings::HTTP_BAD_GATEWAY,
+                    messages::DAEMON_GONE_BEFORE_HEADERS,
+                    &format!(
+                        "the daemon closed the connection before sending response headers ({e})"
+                    ),
                 );
             }
         };
@@ -320,8 +322,14 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
                     conn.greeted = true;
                 }
                 Err(e) => {
-                    log_line(&r, group, 0, messages::DAEMON_PROTOCOL_ERROR, &e);
-                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
+                    return give_up(
+                        r,
+                        group,
+                        0,
+                        bindings::HTTP_BAD_GATEWAY,
+                        messages::DAEMON_PROTOCOL_ERROR,
+                        &e,
+                    );
                 }
             },
             Kind::Retry if !head_seen => return Relay::Retry,
@@ -329,38 +337,36 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
                 let want = Reader::new(payload).u32().unwrap_or(0) as usize;
                 body.resize(want.clamp(1, 1 << 20), 0);
                 let mut reply = Vec::new();
-                let mut r_mut = r;
-                match r_mut.read_body(&mut body) {
+                match r.read_body(&mut body) {
                     Ok(n) => push_frame(&mut reply, Kind::Body, &body[..n]),
                     Err(e) => push_frame(&mut reply, Kind::BodyError, e.to_string().as_bytes()),
                 }
                 if conn.write_all(&reply).is_err() {
-                    log_line(
-                        &r,
+                    return give_up(
+                        r,
                         group,
                         conn.peer_pid,
+                        bindings::HTTP_BAD_GATEWAY,
                         messages::DAEMON_GONE_BEFORE_HEADERS,
                         "the daemon went away while reading the request body",
                     );
-                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
                 }
             }
             Kind::Head => match decode_head(payload) {
                 Ok(head) => {
-                    let mut r_mut = r;
-                    r_mut.set_response_head(head.status, &head.status_line, &head.headers);
+                    r.set_response_head(head.status, &head.status_line, &head.headers);
                     head_seen = true;
                     conn.set_read_timeout(group.read_timeout);
                 }
                 Err(e) => {
-                    log_line(
-                        &r,
+                    return give_up(
+                        r,
                         group,
                         conn.peer_pid,
+                        bindings::HTTP_BAD_GATEWAY,
                         messages::DAEMON_PROTOCOL_ERROR,
                         &e,
                     );
-                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
                 }
             },
             Kind::Data | Kind::DataFlush => {
@@ -381,14 +387,14 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
                 let mut reader = Reader::new(payload);
                 let (offset, len) = (reader.u64().unwrap_or(0), reader.u64().unwrap_or(0));
                 let Some(file) = conn.take_fd() else {
-                    log_line(
-                        &r,
+                    return give_up(
+                        r,
                         group,
                         conn.peer_pid,
+                        bindings::HTTP_BAD_GATEWAY,
                         messages::DAEMON_PROTOCOL_ERROR,
                         "a File frame arrived without its descriptor",
                     );
-                    return Relay::Done(bindings::HTTP_BAD_GATEWAY as c_int, false);
                 };
                 queued = 0;
                 // The file descriptor stays open until Apache has sent it (pass_file flushes).
@@ -401,29 +407,29 @@ fn relay(r: Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> R
             Kind::End => {
                 let outcome = EndFrame::decode(payload);
                 let reusable = outcome.is_ok() && !conn.has_buffered();
-                let status = crate::embedded::finish_response(
-                    r,
-                    brigade,
-                    outcome.unwrap_or(Outcome::Truncated),
-                );
+                let status =
+                    response_end::finish(r, brigade, outcome.unwrap_or(Outcome::Truncated));
                 return Relay::Done(status, reusable);
             }
             other => {
-                log_line(
-                    &r,
+                let text = format!("unexpected {other:?} frame from the daemon");
+                if head_seen {
+                    log_line(
+                        r,
+                        group,
+                        conn.peer_pid,
+                        messages::DAEMON_PROTOCOL_ERROR,
+                        &text,
+                    );
+                    return broken_end(r, brigade);
+                }
+                return give_up(
+                    r,
                     group,
                     conn.peer_pid,
+                    bindings::HTTP_BAD_GATEWAY,
                     messages::DAEMON_PROTOCOL_ERROR,
-                    &format!("unexpected {other:?} frame from the daemon"),
-                );
-                return Relay::Done(
-                    if head_seen {
-                        let _ = r.pass_broken_end(brigade);
-                        bindings::OK as c_int
-                    } else {
-                        bindings::HTTP_BAD_GATEWAY as c_int
-                    },
-                    false,
+                    &text,
                 );
             }
         }

@@ -11,32 +11,6 @@ use super::Registry;
 use crate::apache::{httpd, log, process, server};
 use crate::unix;
 
-/// `group='NAME', daemon pid=PID`, for the lines this daemon writes.
-static CONTEXT: std::sync::OnceLock<LogContext> = std::sync::OnceLock::new();
-
-/// Adds the daemon's group and pid to a module line written without them
-/// (the shared adapter's lines name only the script).
-pub fn with_daemon_context(line: &str) -> std::borrow::Cow<'_, str> {
-    let (Some(context), Some(rest)) = (CONTEXT.get(), line.strip_prefix("mod_wsgi_rs (pid="))
-    else {
-        return line.into();
-    };
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    let (pid, after) = rest.split_at(digits);
-    let head = after.split("): ").next().unwrap_or_default();
-    if head.contains("group='") || !(after.starts_with(')') || after.starts_with(',')) {
-        return line.into();
-    }
-    format!("mod_wsgi_rs (pid={pid}, {context}{after}").into()
-}
-
-/// The daemon's log sink for Python's output and the adapter's lines.
-fn daemon_sink(level: Level, line: &str) {
-    log::process_sink(level, &with_daemon_context(line));
-}
-
 fn fail(context: &LogContext, text: &str) -> ! {
     log::process_sink(
         Level::Error,
@@ -49,7 +23,9 @@ fn fail(context: &LogContext, text: &str) -> ! {
 pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay: Duration) -> ! {
     let group = &registry.groups[group_index];
     let context = group.context().with_daemon_pid(unix::getpid() as u32);
-    let _ = CONTEXT.set(context.clone());
+    // The interpreter's own lines (start-up errors, ignored signals) name
+    // this daemon too.
+    messages::set_process_context(context.clone());
     unix::reset_signal_handlers();
     process::close_listeners();
     // Other groups' sockets are none of this daemon's business. (Pointed at
@@ -102,7 +78,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
         // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...
         options: registry.python_options.clone(),
     };
-    if let Err(e) = python::initialize(&interpreter, daemon_sink) {
+    if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));
     }
     let info = ProcessInfo {

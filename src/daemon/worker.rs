@@ -7,10 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use wsgi::adapter::{self, EnvironExtras, Outcome};
+use std::borrow::Cow;
+
+use wsgi::adapter::{self, Outcome};
 use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
-use wsgi::messages::{self, Level};
+use wsgi::messages::{self, Level, LogContext};
 use wsgi::python::{self, loader};
+use wsgi::request::ScriptReloading;
+use wsgi::sync::lock;
 
 use super::channel_transport::ChannelTransport;
 use super::conn::Conn;
@@ -39,14 +43,22 @@ const KEPT_BUFFER: usize = 64 * 1024;
 /// Serves one request of `conn`; `out` is the worker's buffer for the
 /// frames it writes, kept from request to request so that it does not grow
 /// again each time.
-fn serve_connection(
-    shared: &Shared,
-    worker: usize,
-    mut conn: Conn,
-    out: &mut Vec<u8>,
-) -> Option<Conn> {
+/// What a worker thread knows for its whole life.
+struct Worker<'a> {
+    shared: &'a Shared,
+    index: usize,
+    /// The group and this daemon's pid, for the adapter's log lines.
+    context: LogContext,
+}
+
+fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> Option<Conn> {
+    let shared = worker.shared;
     out.clear();
-    let request = loop {
+    let RequestFrame {
+        meta,
+        queue_start,
+        variables,
+    } = loop {
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
             Ok(frame) => frame,
@@ -81,17 +93,16 @@ fn serve_connection(
     // Measured from when the Apache child started handing the request
     // over, as mod_wsgi does: waits in the listen backlog count too.
     let waited = Duration::from_micros(
-        u64::try_from((unix::monotonic_micros() as i64).saturating_sub(request.queue_start))
-            .unwrap_or(0),
+        u64::try_from((unix::monotonic_micros() as i64).saturating_sub(queue_start)).unwrap_or(0),
     );
     if settings.queue_timeout > 0
-        && request.queue_start > 0
+        && queue_start > 0
         && waited > Duration::from_secs(settings.queue_timeout)
     {
         log::process_sink(
             Level::Error,
             &messages::format_line(
-                format!("{}, script='{}'", shared.context, request.script),
+                worker.context.clone().with_script(&meta.script),
                 messages::QUEUE_TIMEOUT,
                 &format!(
                     "the request waited {:.1} s for a free thread, more than queue-timeout ({} s); answering 504 without running the application",
@@ -105,46 +116,25 @@ fn serve_connection(
     }
     // Script reloading in daemon mode restarts the process, so that the new
     // code starts from a clean interpreter (mod_wsgi's behaviour).
-    if request.script_reloading
-        && loader::loaded_mtime(&request.script).is_some_and(|m| m != request.script_mtime)
+    // (The adapter never reloads a module for ScriptReloading::Process.)
+    if meta.script_reloading == ScriptReloading::Process
+        && loader::loaded_mtime(&meta.script).is_some_and(|m| m != meta.script_mtime)
     {
-        shared.begin_drain(&format!("the script '{}' changed", request.script));
+        shared.begin_drain(&format!("the script '{}' changed", meta.script));
         refuse(conn, std::mem::take(out));
         return None;
     }
 
-    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = Some(Instant::now());
-    let RequestFrame {
-        script,
-        script_mtime,
-        callable_object,
-        error_override,
-        discard_body,
-        body_length,
-        url_scheme,
-        application_group,
-        variables,
-        ..
-    } = request;
-    let transport = ChannelTransport::new(conn, variables, body_length, std::mem::take(out));
-    let adapter_request = adapter::Request {
-        script: &script,
-        script_mtime,
-        script_reloading: false,
-        callable_object: &callable_object,
-        body_length,
-        error_override,
-        discard_body,
-        environ: EnvironExtras {
-            url_scheme: &url_scheme,
-            process_group: &settings.name,
-            application_group: &application_group,
-            callable_object: &callable_object,
-            script_reloading: true,
-        },
+    lock(&shared.running)[worker.index] = Some(Instant::now());
+    let transport = ChannelTransport::new(conn, variables, meta.body_length, std::mem::take(out));
+    let meta = wsgi::request::RequestMeta {
+        process_group: Cow::Borrowed(settings.name.as_str()),
+        ..meta
     };
-    let (outcome, mut transport) =
-        python::attach(|py| adapter::handle_request(py, &shared.info, &adapter_request, transport));
+    let log_context = worker.context.clone().with_script(&meta.script);
+    let (outcome, mut transport) = python::attach(|py| {
+        adapter::handle_request(py, &shared.info, &meta, log_context, transport)
+    });
     EndFrame::encode(&mut transport.out, outcome);
     let sent = transport.flush();
     *out = std::mem::take(&mut transport.out);
@@ -152,11 +142,8 @@ fn serve_connection(
         // A large response grew it: do not keep that much per thread.
         *out = Vec::with_capacity(KEPT_BUFFER);
     }
-    shared.running.lock().unwrap_or_else(|e| e.into_inner())[worker] = None;
-    *shared
-        .last_activity
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    lock(&shared.running)[worker.index] = None;
+    *lock(&shared.last_activity) = Instant::now();
     let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
     if settings.maximum_requests > 0 && served >= settings.maximum_requests {
         shared.begin_drain(&format!(
@@ -170,7 +157,13 @@ fn serve_connection(
         .then_some(transport.conn)
 }
 
-pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
+pub(super) fn worker_loop(shared: Arc<Shared>, index: usize) {
+    let worker = Worker {
+        shared: &shared,
+        index,
+        context: LogContext::group(&shared.group.settings.name)
+            .with_daemon_pid(unix::getpid() as u32),
+    };
     let mut out = Vec::with_capacity(KEPT_BUFFER);
     loop {
         let token = match shared.connections.wait_one() {
@@ -187,7 +180,7 @@ pub(super) fn worker_loop(shared: Arc<Shared>, worker: usize) {
             continue;
         };
         let fd = conn.stream.as_raw_fd();
-        match serve_connection(&shared, worker, conn, &mut out) {
+        match serve_connection(&worker, conn, &mut out) {
             Some(conn) if !shared.draining.load(Ordering::Acquire) => {
                 shared.table.put_back(token, conn);
                 if shared.connections.rearm(fd, token).is_err() {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod fnv;
 pub mod messages;
 pub mod python;
+pub mod request;
 pub mod sync;
 pub mod validate;
 

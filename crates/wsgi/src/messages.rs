@@ -125,6 +125,24 @@ impl std::fmt::Display for LogContext {
     }
 }
 
+/// Whom this process's own lines are about: a daemon's group and pid, set
+/// once when the process becomes that daemon (unset in Apache's processes).
+static PROCESS_CONTEXT: std::sync::OnceLock<LogContext> = std::sync::OnceLock::new();
+
+/// Sets the context of lines about the whole process (not about a request),
+/// such as the interpreter's start-up errors; the first call wins.
+pub fn set_process_context(context: LogContext) {
+    let _ = PROCESS_CONTEXT.set(context);
+}
+
+/// Formats a line about the whole process, in its context.
+pub fn process_line(id: &str, text: &str) -> String {
+    match PROCESS_CONTEXT.get() {
+        Some(context) => format_line(context, id, text),
+        None => format_line("", id, text),
+    }
+}
+
 /// Formats one error-log line: module, pid, context (group, script), id.
 pub fn format_line(context: impl std::fmt::Display, id: &str, text: &str) -> String {
     let pid = std::process::id();

@@ -294,22 +294,18 @@ pub(crate) fn request<'a>(
     script: &'a str,
     options: &RequestOptions,
     body_length: u64,
-) -> crate::adapter::Request<'a> {
-    crate::adapter::Request {
-        script,
+) -> crate::request::RequestMeta<'a> {
+    crate::request::RequestMeta {
+        script: script.into(),
         script_mtime: 0,
-        script_reloading: false,
-        callable_object: "application",
+        script_reloading: crate::request::ScriptReloading::Off,
+        callable_object: "application".into(),
         body_length: options.body_length.unwrap_or(Some(body_length)),
         error_override: options.error_override,
         discard_body: options.discard_body,
-        environ: crate::adapter::EnvironExtras {
-            url_scheme: "http",
-            process_group: "",
-            application_group: "unit|/app",
-            callable_object: "application",
-            script_reloading: false,
-        },
+        url_scheme: "http".into(),
+        process_group: "".into(),
+        application_group: "unit|/app".into(),
     }
 }
 
@@ -333,6 +329,7 @@ pub(crate) fn run_app(
             py,
             &PROCESS,
             &request(&script, &options, body_length),
+            crate::messages::LogContext::script(&script),
             transport,
         )
     });

@@ -11,15 +11,15 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use pyo3::prelude::*;
 
 use super::transport::{ResponseHead, Transport};
-use crate::messages::{self, Level};
+use crate::messages::{self, Level, LogContext};
 use crate::python::log::{LineSink, process_log};
 use crate::sync::lock;
 
 pub(crate) struct Exchange {
     state: Mutex<State>,
     returned: Condvar,
-    /// For log lines: `script='...'`.
-    pub(crate) log_context: String,
+    /// Names the request in log lines (group, daemon pid, script).
+    pub(crate) log_context: LogContext,
 }
 
 pub(crate) struct State {
@@ -69,7 +69,7 @@ impl Exchange {
         transport: Box<dyn Transport>,
         body_length: Option<u64>,
         error_override: bool,
-        log_context: String,
+        log_context: LogContext,
     ) -> Self {
         Exchange {
             state: Mutex::new(State {

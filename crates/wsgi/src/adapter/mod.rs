@@ -21,39 +21,27 @@ pub use transport::{Outcome, ResponseHead, Transport};
 // Re-exported where hosts have always found them.
 pub use crate::python::log::{LogSink, install_process_log};
 
-use crate::messages::{self, Level};
+use crate::messages::{self, Level, LogContext};
 use crate::python::loader;
 use crate::python::log::Log;
-
-/// One request as the host resolved it from its configuration.
-pub struct Request<'a> {
-    pub script: &'a str,
-    /// The script file's modification time, as the host already knows it.
-    pub script_mtime: i64,
-    pub script_reloading: bool,
-    pub callable_object: &'a str,
-    /// Content-Length of the request body; `None` when unknown (chunked).
-    pub body_length: Option<u64>,
-    pub error_override: bool,
-    /// The response body will not be sent (HEAD): skip the length check.
-    pub discard_body: bool,
-    pub environ: EnvironExtras<'a>,
-}
+use crate::request::{RequestMeta, ScriptReloading};
 
 /// Runs one request through the application. Returns how it ended and the
 /// transport, which the host finishes (sends what is queued, ends the
-/// response) after releasing the GIL.
+/// response) after releasing the GIL. `log_context` names the request in
+/// the adapter's log lines; the host builds it, as it knows the facts.
 pub fn handle_request<T: Transport>(
     py: Python<'_>,
     process: &ProcessInfo,
-    request: &Request<'_>,
+    request: &RequestMeta<'_>,
+    log_context: LogContext,
     transport: T,
 ) -> (Outcome, T) {
     let exchange = Arc::new(exchange::Exchange::new(
         Box::new(transport),
         request.body_length,
         request.error_override,
-        format!("script='{}'", request.script),
+        log_context,
     ));
     let outcome = run(py, process, request, &exchange);
     let transport: Box<dyn std::any::Any> = exchange.finish(py);
@@ -66,14 +54,14 @@ pub fn handle_request<T: Transport>(
 fn run(
     py: Python<'_>,
     process: &ProcessInfo,
-    request: &Request<'_>,
+    request: &RequestMeta<'_>,
     exchange: &Arc<exchange::Exchange>,
 ) -> Outcome {
     let module = match loader::load_script(
         py,
-        request.script,
+        &request.script,
         request.script_mtime,
-        request.script_reloading,
+        request.script_reloading == ScriptReloading::Module,
     ) {
         Ok(module) => module,
         Err(e) => {
@@ -87,7 +75,7 @@ fn run(
             return Outcome::Failed;
         }
     };
-    let application = match module.getattr(request.callable_object) {
+    let application = match module.getattr(&*request.callable_object) {
         Ok(app) => app,
         Err(_) => {
             exchange.log(
@@ -101,12 +89,19 @@ fn run(
             return Outcome::Failed;
         }
     };
+    let extras = EnvironExtras {
+        url_scheme: &request.url_scheme,
+        process_group: &request.process_group,
+        application_group: &request.application_group,
+        callable_object: &request.callable_object,
+        script_reloading: request.script_reloading.is_on(),
+    };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
         let errors = Bound::new(py, Log::for_request(exchange.clone()))?;
         let environ = exchange
             .with_transport(|t| {
-                environ::build_environ(py, process, t, &request.environ, input, errors.clone())
+                environ::build_environ(py, process, t, &extras, input, errors.clone())
             })
             .map_err(|u| u.into_pyerr())??;
         Ok::<_, PyErr>((environ, errors))

@@ -2,7 +2,10 @@
 
 use super::codec::{Kind, Reader, Writer};
 use super::{MAGIC, PROTOCOL_VERSION};
+use std::borrow::Cow;
+
 use crate::adapter::{Outcome, ResponseHead};
+use crate::request::{RequestMeta, ScriptReloading};
 
 /// The first frame each way.
 pub struct Hello;
@@ -35,18 +38,11 @@ impl Hello {
 /// Something that visits (name, value) pairs: the host's CGI variables.
 pub type VariableSource<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8]));
 
-/// A request as the Apache child hands it to a daemon.
+/// A request as a daemon receives it from an Apache child: the metadata,
+/// owned, plus what only the channel carries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequestFrame {
-    pub script: String,
-    pub script_mtime: i64,
-    pub callable_object: String,
-    pub script_reloading: bool,
-    pub error_override: bool,
-    pub discard_body: bool,
-    pub body_length: Option<u64>,
-    pub url_scheme: String,
-    pub application_group: String,
+    pub meta: RequestMeta<'static>,
     /// When the child started handing the request to the daemon group, in
     /// microseconds on the machine's monotonic clock (0: unknown):
     /// queue-timeout counts from it.
@@ -98,37 +94,45 @@ const FLAG_DISCARD_BODY: u8 = 4;
 const FLAG_BODY_LENGTH: u8 = 8;
 
 impl RequestFrame {
-    /// Encodes the metadata and, through `variables`, the CGI variables,
-    /// straight from the host's request without collecting them first.
-    pub fn encode(&self, out: &mut Vec<u8>, variables: VariableSource<'_>) {
+    /// Encodes `meta` and, through `variables`, the CGI variables, straight
+    /// from the host's request without collecting them first.
+    pub fn encode(
+        out: &mut Vec<u8>,
+        meta: &RequestMeta<'_>,
+        queue_start: i64,
+        variables: VariableSource<'_>,
+    ) {
         let mut flags = 0;
-        if self.script_reloading {
+        if meta.script_reloading.is_on() {
             flags |= FLAG_RELOADING;
         }
-        if self.error_override {
+        if meta.error_override {
             flags |= FLAG_ERROR_OVERRIDE;
         }
-        if self.discard_body {
+        if meta.discard_body {
             flags |= FLAG_DISCARD_BODY;
         }
-        if self.body_length.is_some() {
+        if meta.body_length.is_some() {
             flags |= FLAG_BODY_LENGTH;
         }
         let mut w = Writer::begin(out, Kind::Request);
         w.u8(flags)
-            .bytes(self.script.as_bytes())
-            .i64(self.script_mtime)
-            .bytes(self.callable_object.as_bytes())
-            .u64(self.body_length.unwrap_or(0))
-            .bytes(self.url_scheme.as_bytes())
-            .bytes(self.application_group.as_bytes())
-            .i64(self.queue_start);
+            .bytes(meta.script.as_bytes())
+            .i64(meta.script_mtime)
+            .bytes(meta.callable_object.as_bytes())
+            .u64(meta.body_length.unwrap_or(0))
+            .bytes(meta.url_scheme.as_bytes())
+            .bytes(meta.application_group.as_bytes())
+            .i64(queue_start);
         variables(&mut |k, v| {
             w.bytes(k).bytes(v);
         });
         w.finish();
     }
 
+    /// Decodes a request for a daemon. Script reloading, when on, is by
+    /// process (the daemon recycles itself); the process group is left
+    /// empty for the daemon to fill in.
     pub fn decode(payload: &[u8]) -> Result<RequestFrame, String> {
         let mut r = Reader::new(payload);
         let flags = r.u8()?;
@@ -136,24 +140,42 @@ impl RequestFrame {
         let script_mtime = r.i64()?;
         let callable_object = r.text()?;
         let body_length = r.u64()?;
-        let url_scheme = r.text()?;
+        let url_scheme = scheme(r.bytes()?)?;
         let application_group = r.text()?;
         let queue_start = r.i64()?;
         let variables = CgiVariables::parse(&payload[r.position()..])?;
         Ok(RequestFrame {
-            script,
-            script_mtime,
-            callable_object,
-            script_reloading: flags & FLAG_RELOADING != 0,
-            error_override: flags & FLAG_ERROR_OVERRIDE != 0,
-            discard_body: flags & FLAG_DISCARD_BODY != 0,
-            body_length: (flags & FLAG_BODY_LENGTH != 0).then_some(body_length),
-            url_scheme,
-            application_group,
+            meta: RequestMeta {
+                script: script.into(),
+                script_mtime,
+                script_reloading: if flags & FLAG_RELOADING != 0 {
+                    ScriptReloading::Process
+                } else {
+                    ScriptReloading::Off
+                },
+                callable_object: callable_object.into(),
+                body_length: (flags & FLAG_BODY_LENGTH != 0).then_some(body_length),
+                error_override: flags & FLAG_ERROR_OVERRIDE != 0,
+                discard_body: flags & FLAG_DISCARD_BODY != 0,
+                url_scheme,
+                process_group: Cow::Borrowed(""),
+                application_group: application_group.into(),
+            },
             queue_start,
             variables,
         })
     }
+}
+
+/// The two usual schemes need no allocation.
+fn scheme(bytes: &[u8]) -> Result<Cow<'static, str>, String> {
+    Ok(match bytes {
+        b"http" => Cow::Borrowed("http"),
+        b"https" => Cow::Borrowed("https"),
+        other => Cow::Owned(
+            String::from_utf8(other.to_vec()).map_err(|_| "frame text is not UTF-8".to_owned())?,
+        ),
+    })
 }
 
 pub fn encode_head(out: &mut Vec<u8>, head: &ResponseHead) {
@@ -251,21 +273,20 @@ mod tests {
 
     #[test]
     fn request_round_trip() {
-        let request = RequestFrame {
+        let meta = RequestMeta {
             script: "/srv/app.wsgi".into(),
             script_mtime: 1234,
             callable_object: "application".into(),
-            script_reloading: true,
+            script_reloading: ScriptReloading::Process,
             error_override: false,
             discard_body: true,
             body_length: Some(0),
             url_scheme: "https".into(),
+            process_group: "".into(),
             application_group: "".into(),
-            queue_start: 1_700_000_000_000_000,
-            variables: CgiVariables::default(),
         };
         let mut out = Vec::new();
-        request.encode(&mut out, &mut |visit| {
+        RequestFrame::encode(&mut out, &meta, 1_700_000_000_000_000, &mut |visit| {
             visit(b"REQUEST_METHOD", b"GET");
             visit(b"HTTP_X", b"\xe9");
         });
@@ -283,23 +304,32 @@ mod tests {
         );
         assert_eq!(decoded.variables.get(b"HTTP_X"), Some(&b"\xe9"[..]));
         assert_eq!(decoded.variables.get(b"HTTP"), None);
-        assert_eq!(
-            decoded,
-            RequestFrame {
-                variables: decoded.variables.clone(),
-                ..request.clone()
-            }
-        );
-        let chunked = RequestFrame {
-            body_length: None,
-            ..request
+        assert_eq!(decoded.meta, meta);
+        assert_eq!(decoded.queue_start, 1_700_000_000_000_000);
+        // Whoever sent it, a daemon reloads by restarting itself.
+        let module = RequestMeta {
+            script_reloading: ScriptReloading::Module,
+            url_scheme: "ftp".into(),
+            ..meta.clone()
         };
         let mut out = Vec::new();
-        chunked.encode(&mut out, &mut |_| {});
-        assert_eq!(
-            RequestFrame::decode(payload(&out)).unwrap().body_length,
-            None
-        );
+        RequestFrame::encode(&mut out, &module, 0, &mut |_| {});
+        let decoded = RequestFrame::decode(payload(&out)).unwrap().meta;
+        assert_eq!(decoded.script_reloading, ScriptReloading::Process);
+        assert_eq!(decoded.url_scheme, "ftp");
+        for (reloading, body_length) in [
+            (ScriptReloading::Off, None),
+            (ScriptReloading::Off, Some(7)),
+        ] {
+            let other = RequestMeta {
+                script_reloading: reloading,
+                body_length,
+                ..meta.clone()
+            };
+            let mut out = Vec::new();
+            RequestFrame::encode(&mut out, &other, 0, &mut |_| {});
+            assert_eq!(RequestFrame::decode(payload(&out)).unwrap().meta, other);
+        }
     }
 
     #[test]
@@ -309,7 +339,9 @@ mod tests {
         // A name without its value, or a length past the end, in the
         // variables section.
         let mut whole = Vec::new();
-        RequestFrame::default().encode(&mut whole, &mut |visit| visit(b"A", b"B"));
+        RequestFrame::encode(&mut whole, &RequestMeta::default(), 0, &mut |visit| {
+            visit(b"A", b"B")
+        });
         let whole = payload(&whole);
         for cut in [whole.len() - 5, whole.len() - 1] {
             assert!(

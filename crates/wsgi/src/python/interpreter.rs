@@ -78,14 +78,13 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     if let Err(e) = &setup {
         sink(
             Level::Error,
-            &messages::format_line("", messages::PYTHON_PATH_FAILED, &format!("{e}")),
+            &messages::process_line(messages::PYTHON_PATH_FAILED, &format!("{e}")),
         );
     }
     if let Err(e) = options::apply_after_start(py, &settings.options, sink) {
         sink(
             Level::Error,
-            &messages::format_line(
-                "",
+            &messages::process_line(
                 messages::PYTHON_OPTION_FAILED,
                 &format!("WSGISwitchInterval or WSGIRestrictSignal could not be applied: {e}"),
             ),

@@ -50,8 +50,7 @@ impl RestrictedSignal {
         let place = caller(py).map(|p| format!(" at {p}")).unwrap_or_default();
         (self.sink)(
             Level::Warning,
-            &messages::format_line(
-                "",
+            &messages::process_line(
                 messages::SIGNAL_IGNORED,
                 &format!(
                     "signal.signal({number}, ...) from the application{place} was ignored: \

@@ -21,7 +21,7 @@ pub(super) fn exchange(transport: RecordingTransport, body_length: Option<u64>) 
         Box::new(transport),
         body_length,
         false,
-        "script='/srv/app.wsgi'".to_owned(),
+        crate::messages::LogContext::script("/srv/app.wsgi"),
     )
 }
 

@@ -1,0 +1,395 @@
+//! The routing step: a request in, a plan out, in the spirit of mod_wsgi's
+//! `wsgi_create_req_config`. The plan says where the request runs
+//! (embedded, or which daemon process group) with every per-request
+//! setting resolved once; the two executors (`embedded`, `daemon::client`)
+//! only carry it out. A request that cannot run is a [`Refusal`], logged
+//! once, here.
+
+use std::borrow::Cow;
+use std::ffi::{CString, c_int};
+use std::fmt;
+
+use wsgi::adapter::ProcessInfo;
+use wsgi::alias::{alias_matches, mapped_filename};
+use wsgi::config::{
+    GroupContext, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, expand_application_group,
+    is_global_group,
+};
+use wsgi::messages::{self, Level};
+use wsgi::request::{RequestMeta, ScriptReloading};
+use wsgi::validate::parse_content_length;
+
+use crate::apache::bindings;
+use crate::apache::request::{FileKind, Request};
+use crate::config::{CompiledRegex, DirConfig, ServerConfig};
+use crate::daemon::GroupRuntime;
+use crate::environ::CgiOptions;
+use crate::{child, daemon, embedded};
+
+const HANDLER: &std::ffi::CStr = c"wsgi-script";
+const HANDLER_MIME: &[u8] = b"application/x-httpd-wsgi";
+
+const OK: c_int = bindings::OK as c_int;
+const DECLINED: c_int = bindings::DECLINED as c_int;
+
+/// Maps a URL under a `WSGIScriptAlias` to its script (translate_name), and
+/// remembers the alias for the routing step.
+pub fn translate_name(r: &mut Request) -> c_int {
+    let uri = r.uri();
+    if uri.first() != Some(&b'/') {
+        return DECLINED;
+    }
+    // SAFETY: the server's configuration is ours and lives for the generation.
+    let server = unsafe { &*r.server_config().cast::<ServerConfig>() };
+    let uri_text = String::from_utf8_lossy(uri).into_owned();
+    for alias in &server.aliases {
+        let filename = match &alias.location {
+            Location::Prefix(location) => match alias_matches(&uri_text, location) {
+                Some(matched) => {
+                    mapped_filename(&alias.target, location, &uri_text, matched).into_bytes()
+                }
+                None => continue,
+            },
+            // `WSGIScriptAliasMatch`: the matched part of the URI is
+            // SCRIPT_NAME and the target may use `$1`-style back-references.
+            Location::Pattern { compiled, .. } => {
+                match r.regex_substitute(*compiled, &alias.target) {
+                    Some(filename) => filename,
+                    None => continue,
+                }
+            }
+        };
+        r.set_filename_and_handler(&filename, HANDLER);
+        r.set_request_config(
+            (alias as *const ScriptAlias<CompiledRegex>)
+                .cast_mut()
+                .cast(),
+        );
+        return OK;
+    }
+    DECLINED
+}
+
+/// Where a request runs.
+pub enum Target {
+    Embedded(&'static ProcessInfo),
+    Daemon(&'static GroupRuntime),
+}
+
+/// A request's plan. `'c` is the configuration's lifetime (the generation),
+/// which outlives the request.
+pub struct Plan<'c> {
+    pub target: Target,
+    pub meta: RequestMeta<'c>,
+    pub cgi: CgiOptions,
+    /// `WSGIEnableSendfile`.
+    pub sendfile: bool,
+}
+
+/// Why a request is not run: the status to answer with and, unless Apache
+/// already explained it, the line to log.
+pub struct Refusal {
+    status: c_int,
+    message: Option<(&'static str, Cow<'static, str>)>,
+    /// The daemon process group the request was routed to, if any.
+    group: Option<&'static str>,
+}
+
+impl Refusal {
+    fn new(status: u32, id: &'static str, text: impl Into<Cow<'static, str>>) -> Refusal {
+        Refusal {
+            status: status as c_int,
+            message: Some((id, text.into())),
+            group: None,
+        }
+    }
+
+    /// A status whose reason Apache has logged, or needs no log line.
+    fn silent(status: c_int) -> Refusal {
+        Refusal {
+            status,
+            message: None,
+            group: None,
+        }
+    }
+
+    /// Logs the refusal (if it has a line) and returns the handler status.
+    fn explain(self, r: &Request) -> c_int {
+        if let Some((id, text)) = &self.message {
+            let context = RefusalContext {
+                script: String::from_utf8_lossy(r.filename()),
+                group: self.group,
+            };
+            r.log(Level::Error, &messages::format_line(context, id, text));
+        }
+        self.status
+    }
+}
+
+/// `script='...'`, then the group when there is one (the order these lines
+/// have always had).
+struct RefusalContext<'a> {
+    script: Cow<'a, str>,
+    group: Option<&'a str>,
+}
+
+impl fmt::Display for RefusalContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "script='{}'", self.script)?;
+        if let Some(group) = self.group {
+            write!(f, ", group='{group}'")?;
+        }
+        Ok(())
+    }
+}
+
+/// The response handler: plans `wsgi-script` requests and has them run.
+pub fn handler(mut r: Request) -> c_int {
+    let handler = r.handler();
+    if handler != HANDLER.to_bytes() && handler != HANDLER_MIME {
+        return DECLINED;
+    }
+    match plan(&mut r) {
+        Ok(plan) => match plan.target {
+            Target::Embedded(process) => {
+                embedded::execute(r, process, &plan.meta, plan.cgi, plan.sendfile)
+            }
+            Target::Daemon(group) => {
+                daemon::client::execute(r, group, &plan.meta, &plan.cgi, plan.sendfile)
+            }
+        },
+        Err(refusal) => refusal.explain(&r),
+    }
+}
+
+/// Decides where and how `r` runs.
+fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
+    let alias = r.request_config().cast::<ScriptAlias<CompiledRegex>>();
+    // SAFETY: when set, it points at an alias of this generation's configuration.
+    let alias: Option<&'c ScriptAlias<CompiledRegex>> = unsafe { alias.as_ref() };
+    check_script(r, alias.is_some())?;
+    // SAFETY: the per-directory slot holds our merged DirConfig, which lives
+    // for the generation.
+    let dir: &'c DirConfig = unsafe { &*r.dir_config().cast::<DirConfig>() };
+    let options = alias.map(|a| &a.options);
+    let target = target(r, dir, options)?;
+    let process_group = match target {
+        Target::Embedded(_) => "",
+        Target::Daemon(group) => group.settings.name.as_str(),
+    };
+    let body_length = check_request_body(r, dir).map_err(|mut refusal| {
+        refusal.group = (!process_group.is_empty()).then_some(process_group);
+        refusal
+    })?;
+    let head_as_get = r.is_head()
+        && r.is_get_method()
+        && match dir.map_head_to_get() {
+            HeadToGet::On => true,
+            HeadToGet::Off => false,
+            HeadToGet::Auto => r.has_content_filters(),
+        };
+    let cgi = CgiOptions {
+        pass_authorization: options
+            .and_then(|o| o.pass_authorization)
+            .unwrap_or(dir.pass_authorization()),
+        head_as_get,
+    };
+    let script_reloading = match (dir.script_reloading(), &target) {
+        (false, _) => ScriptReloading::Off,
+        (true, Target::Embedded(_)) => ScriptReloading::Module,
+        (true, Target::Daemon(_)) => ScriptReloading::Process,
+    };
+    let meta = RequestMeta {
+        script: String::from_utf8_lossy(r.filename()).into_owned().into(),
+        script_mtime: r.script_mtime(),
+        script_reloading,
+        callable_object: options
+            .and_then(|o| o.callable_object.as_deref())
+            .unwrap_or(dir.callable_object())
+            .into(),
+        body_length,
+        error_override: dir.error_override(),
+        discard_body: r.is_head(),
+        url_scheme: scheme(r.server_facts().scheme),
+        process_group: process_group.into(),
+        application_group: application_group(r, dir, options).into(),
+    };
+    Ok(Plan {
+        target,
+        meta,
+        cgi,
+        sendfile: dir.enable_sendfile(),
+    })
+}
+
+/// The script exists, is a file, may be run here, and the URL's extra path
+/// is allowed.
+fn check_script(r: &Request, aliased: bool) -> Result<(), Refusal> {
+    if !aliased && !r.is_script_aliased() && !r.exec_cgi_allowed() {
+        return Err(Refusal::new(
+            bindings::HTTP_FORBIDDEN,
+            messages::EXECCGI_OFF,
+            "Options ExecCGI is off in this directory",
+        ));
+    }
+    match r.script_kind() {
+        FileKind::Missing => {
+            return Err(Refusal::new(
+                bindings::HTTP_NOT_FOUND,
+                messages::SCRIPT_NOT_FOUND,
+                "target WSGI script not found or unable to stat",
+            ));
+        }
+        FileKind::Directory => {
+            return Err(Refusal::new(
+                bindings::HTTP_FORBIDDEN,
+                messages::SCRIPT_IS_DIRECTORY,
+                "attempt to invoke a directory as a WSGI application",
+            ));
+        }
+        FileKind::File => {}
+    }
+    if r.rejects_path_info() && !r.path_info().is_empty() {
+        return Err(Refusal::new(
+            bindings::HTTP_NOT_FOUND,
+            messages::PATH_INFO_REJECTED,
+            "AcceptPathInfo Off disallows the request's extra path",
+        ));
+    }
+    Ok(())
+}
+
+/// A request environment variable, for `%{ENV:...}`.
+fn env(r: &Request, name: &str) -> Option<String> {
+    CString::new(name).ok().and_then(|n| r.subprocess_env(&n))
+}
+
+/// Embedded, or the daemon group that `WSGIProcessGroup` (or the alias's
+/// `process-group=`) names, `%{ENV:...}` expanded.
+fn target(
+    r: &Request,
+    dir: &DirConfig,
+    options: Option<&ScriptAliasOptions>,
+) -> Result<Target, Refusal> {
+    let configured = options
+        .and_then(|o| o.process_group.as_deref())
+        .or(dir.process_group.as_deref());
+    let process_group: Option<Cow<'_, str>> =
+        configured.map(
+            |g| match g.strip_prefix("%{ENV:").and_then(|v| v.strip_suffix('}')) {
+                Some(var) => env(r, var).unwrap_or_default().into(),
+                None => g.into(),
+            },
+        );
+    if let Some(name) = process_group.as_deref().filter(|g| !is_global_group(g)) {
+        return match daemon::find_group(name) {
+            Some(group) => Ok(Target::Daemon(group)),
+            None => Err(Refusal::new(
+                bindings::HTTP_INTERNAL_SERVER_ERROR,
+                messages::UNKNOWN_PROCESS_GROUP,
+                format!(
+                    "the request is routed to the daemon process group '{name}', which no WSGIDaemonProcess defines"
+                ),
+            )),
+        };
+    }
+    match child::process() {
+        Some(process) => Ok(Target::Embedded(process)),
+        None if child::embedded_restricted() => Err(Refusal::new(
+            bindings::HTTP_INTERNAL_SERVER_ERROR,
+            messages::EMBEDDED_RESTRICTED,
+            "the request would run in embedded mode, which WSGIRestrictEmbedded On disables; route it to a daemon process group",
+        )),
+        None => Err(Refusal::new(
+            bindings::HTTP_INTERNAL_SERVER_ERROR,
+            messages::PYTHON_UNAVAILABLE,
+            "Python failed to start in this child; see the start-up error",
+        )),
+    }
+}
+
+/// The two usual schemes need no allocation.
+fn scheme(scheme: &[u8]) -> Cow<'static, str> {
+    match scheme {
+        b"http" => Cow::Borrowed("http"),
+        b"https" => Cow::Borrowed("https"),
+        other => Cow::Owned(String::from_utf8_lossy(other).into_owned()),
+    }
+}
+
+/// `WSGIApplicationGroup` (or `application-group=`), expanded.
+fn application_group(r: &Request, dir: &DirConfig, options: Option<&ScriptAliasOptions>) -> String {
+    let facts = r.server_facts();
+    let script_name_len = if r.path_info().is_empty() {
+        r.uri().len()
+    } else {
+        r.script_name_length()
+    };
+    expand_application_group(
+        options
+            .and_then(|o| o.application_group.as_deref())
+            .or(dir.application_group.as_deref()),
+        &GroupContext {
+            server_hostname: &String::from_utf8_lossy(facts.hostname),
+            requested_host: &String::from_utf8_lossy(r.hostname()),
+            server_port: facts.port,
+            script_name: &String::from_utf8_lossy(&r.uri()[..script_name_len]),
+            env: &|name| env(r, name),
+        },
+    )
+}
+
+/// Checks how the body is framed and prepares to read it. Returns the
+/// declared length, or `None` for a chunked body.
+fn check_request_body(r: &mut Request, dir: &DirConfig) -> Result<Option<u64>, Refusal> {
+    let encoding = r.header_in(c"Transfer-Encoding");
+    let content_length = r.header_in(c"Content-Length");
+    if let Some(encoding) = encoding {
+        if !encoding.eq_ignore_ascii_case(b"chunked") {
+            return Err(Refusal::new(
+                bindings::HTTP_NOT_IMPLEMENTED,
+                messages::TRANSFER_ENCODING_UNSUPPORTED,
+                format!(
+                    "unsupported Transfer-Encoding '{}'; only chunked is",
+                    String::from_utf8_lossy(encoding)
+                ),
+            ));
+        }
+        if !dir.chunked_request() {
+            return Err(Refusal::new(
+                bindings::HTTP_LENGTH_REQUIRED,
+                messages::CHUNKED_NOT_ENABLED,
+                "the request body is chunked, but WSGIChunkedRequest is Off",
+            ));
+        }
+        if content_length.is_some() {
+            return Err(Refusal::new(
+                bindings::HTTP_BAD_REQUEST,
+                messages::BAD_CONTENT_LENGTH,
+                "both Content-Length and chunked Transfer-Encoding were sent",
+            ));
+        }
+    }
+    let length = match content_length {
+        Some(value) => match parse_content_length(&String::from_utf8_lossy(value)) {
+            Ok(length) => Some(length),
+            Err(e) => {
+                return Err(Refusal::new(
+                    bindings::HTTP_BAD_REQUEST,
+                    messages::BAD_CONTENT_LENGTH,
+                    e,
+                ));
+            }
+        },
+        None if encoding.is_some() => None,
+        None => Some(0),
+    };
+    let limit = r.body_limit();
+    if limit > 0 && length.is_some_and(|l| l > limit) {
+        return Err(Refusal::silent(
+            bindings::HTTP_REQUEST_ENTITY_TOO_LARGE as c_int,
+        ));
+    }
+    r.setup_body().map_err(Refusal::silent)?;
+    Ok(length)
+}
