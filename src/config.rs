@@ -69,9 +69,18 @@ pub fn settings<'a>(s: Server<'a>) -> &'a ServerConfig {
     unsafe { server_settings(s.as_ptr()) }
 }
 
-/// The settings of every server of the configuration, main server first.
+/// The settings of every server of the configuration, main server first,
+/// each once. A virtual host without any WSGI directive has no settings of
+/// its own: Apache gives it the main server's object, which must not count
+/// twice (its daemon groups would be "defined more than once").
 pub fn all_server_settings(main: Server<'_>) -> Vec<&ServerConfig> {
-    main.servers().map(settings).collect()
+    let mut all: Vec<&ServerConfig> = Vec::new();
+    for server_settings in main.servers().map(settings) {
+        if !all.iter().any(|seen| std::ptr::eq(*seen, server_settings)) {
+            all.push(server_settings);
+        }
+    }
+    all
 }
 
 /// Handles one `WSGI*` directive; returns NULL or an error message that

@@ -494,7 +494,46 @@ fn a_daemon_dying_during_a_restart_does_not_stop_apache(mpm: Mpm) {
     assert_no_crash(&log);
 }
 
+/// Debian's 000-default site next to an application configured in the
+/// main server (conf-enabled/), and the usual HTTPS virtual host: a
+/// `<VirtualHost>` with no WSGI directive shares the main server's settings
+/// object, which once made its daemon groups count twice (WSGIRS0312).
+fn main_server_groups_serve_virtual_hosts_without_wsgi_directives(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("daemon-main-group-vhost"),
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi
+WSGIDaemonProcess site processes=1 threads=2
+WSGIProcessGroup site
+WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi
+<VirtualHost 127.0.0.1:*>
+  ServerName other.test
+</VirtualHost>
+",
+        ),
+    );
+    for host in ["127.0.0.1", "other.test"] {
+        let r = server.request("GET", "/env", &[("Host", host)], b"");
+        assert_eq!(
+            r.status,
+            200,
+            "{host}: {}\n{}",
+            r.text(),
+            server.error_log()
+        );
+        let facts = key_values(&r);
+        assert_eq!(fact(&facts, "mod_wsgi.process_group"), "'site'", "{host}");
+    }
+    assert!(
+        !server.error_log().contains("WSGIRS0312"),
+        "{}",
+        server.error_log()
+    );
+}
+
 under_event_and_prefork!(
+    main_server_groups_serve_virtual_hosts_without_wsgi_directives,
     a_daemon_dying_during_a_restart_does_not_stop_apache,
     stop_leaves_no_daemon_and_no_socket,
     a_gigabyte_each_way_in_bounded_memory,
