@@ -1,6 +1,6 @@
 //! The harness's own promises: its reader survives interrupted reads, a
 //! start-up whose port was taken tries another, and a stage goes when its
-//! test passes and stays when it fails.
+//! test passes and stays when it fails (Apache not starting included).
 
 mod common;
 use common::*;
@@ -105,6 +105,27 @@ fn a_stage_goes_when_its_test_passes_and_stays_when_it_fails() {
     assert!(
         kept,
         "the failed test's stage {} was removed",
+        dir.display()
+    );
+}
+
+#[test]
+fn a_server_that_does_not_start_keeps_its_stage() {
+    let failing = std::thread::spawn(|| {
+        let stage = Stage::new("harness-no-start");
+        let dir = stage.dir.clone();
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Server::start(stage, &Config::new(Mpm::Event, "NoSuchDirective here\n"))
+        }));
+        (started.is_err(), dir)
+    });
+    let (panicked, dir) = failing.join().unwrap();
+    let kept = dir.exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(panicked, "Apache started with a bad configuration");
+    assert!(
+        kept,
+        "the stage {} of a server that failed to start was removed",
         dir.display()
     );
 }

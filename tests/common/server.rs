@@ -187,10 +187,12 @@ pub struct Server {
 
 impl Server {
     /// Starts Apache; panics with Apache's own output if it does not start.
+    /// The stage is kept (and its path printed) when Apache does not start.
     pub fn start(stage: Stage, config: &Config) -> Server {
-        match Server::try_start(stage, config) {
+        match Server::start_on(stage, config, std::iter::repeat_with(free_port)) {
             Ok(s) => s,
-            Err(e) => panic!("apache did not start:\n{e}"),
+            // The stage is still alive while this panics, so it is kept.
+            Err((e, _stage)) => panic!("apache did not start:\n{e}"),
         }
     }
 
@@ -207,6 +209,16 @@ impl Server {
         config: &Config,
         ports: impl IntoIterator<Item = u16>,
     ) -> Result<Server, String> {
+        // A start that fails where the test expects it: the stage goes.
+        Server::start_on(stage, config, ports).map_err(|(e, _stage)| e)
+    }
+
+    /// `try_start_on`, handing the stage back with the error.
+    fn start_on(
+        stage: Stage,
+        config: &Config,
+        ports: impl IntoIterator<Item = u16>,
+    ) -> Result<Server, (String, Stage)> {
         static REGISTER: std::sync::Once = std::sync::Once::new();
         // SAFETY: registering a plain extern "C" fn with atexit.
         REGISTER.call_once(|| unsafe {
@@ -233,11 +245,12 @@ impl Server {
                     let _ = std::fs::remove_file(&pidfile);
                     taken = text;
                 }
-                Launch::Failed(text) => return Err(text),
+                Launch::Failed(text) => return Err((text, stage)),
             }
         }
-        Err(format!(
-            "no port could be bound in {BIND_ATTEMPTS} attempts; the last:\n{taken}"
+        Err((
+            format!("no port could be bound in {BIND_ATTEMPTS} attempts; the last:\n{taken}"),
+            stage,
         ))
     }
 
