@@ -347,7 +347,7 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
     for (line, needle) in [
         (
             "WSGIDaemonProcess site proceses=2",
-            "unknown option 'proceses'",
+            "unknown option 'proceses' (known: user, group, ",
         ),
         (
             "WSGIDaemonProcess site chroot=/srv",

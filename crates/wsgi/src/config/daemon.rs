@@ -2,7 +2,7 @@
 //! with mod_wsgi's option names, defaults and meaning.
 
 use super::args::split_arguments;
-use super::table::lookup_daemon_option;
+use super::table::{DAEMON_OPTIONS, lookup_daemon_option};
 
 /// A daemon process group as configured. Times are in seconds; 0 means
 /// "off" except where noted.
@@ -124,7 +124,17 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             ));
         };
         match lookup_daemon_option(key) {
-            None => return Err(format!("WSGIDaemonProcess: unknown option '{key}'")),
+            None => {
+                let known: Vec<&str> = DAEMON_OPTIONS
+                    .iter()
+                    .filter(|o| o.supported)
+                    .map(|o| o.name)
+                    .collect();
+                return Err(format!(
+                    "WSGIDaemonProcess: unknown option '{key}' (known: {})",
+                    known.join(", ")
+                ));
+            }
             Some(option) if !option.supported => {
                 return Err(format!(
                     "WSGIDaemonProcess: the mod_wsgi option '{key}' is not supported yet by mod_wsgi_rs"
@@ -335,10 +345,16 @@ mod tests {
                 .unwrap_err()
                 .contains("invalid value 'x' for threads")
         );
+        let err = parse_daemon_process("s proceses=2").unwrap_err();
+        assert!(err.contains("unknown option 'proceses'"), "{err}");
+        // A misspelt option is answered with the ones that would work.
         assert!(
-            parse_daemon_process("s proceses=2")
-                .unwrap_err()
-                .contains("unknown option 'proceses'")
+            err.contains("(known: user, group, ") && err.contains("processes, threads"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("chroot"),
+            "not-yet options are not offered: {err}"
         );
         assert!(
             parse_daemon_process("s chroot=/x")

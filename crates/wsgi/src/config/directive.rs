@@ -32,6 +32,13 @@ fn on_off(name: &str, value: &str) -> Result<bool, String> {
     }
 }
 
+/// What a user of a not-yet-supported directive can do instead today.
+fn alternative(name: &str) -> Option<&'static str> {
+    name.eq_ignore_ascii_case("WSGIImportScript").then_some(
+        "to load a script when a daemon process starts, give its WSGIScriptAlias both process-group= and application-group=: the daemon then preloads it",
+    )
+}
+
 /// Applies one directive. `compile` turns a `WSGIScriptAliasMatch` pattern
 /// into the host's compiled form (Apache's regex engine).
 pub fn apply_directive<R: Clone>(
@@ -45,7 +52,10 @@ pub fn apply_directive<R: Clone>(
         Some(Status::Supported(directive)) => directive,
         Some(Status::NotYet) => {
             return Err(format!(
-                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
+                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README){}",
+                alternative(name)
+                    .map(|a| format!("; {a}"))
+                    .unwrap_or_default()
             ));
         }
         None => return Err(format!("{name} is not a mod_wsgi directive")),
@@ -502,6 +512,13 @@ mod tests {
             err.contains("WSGIImportScript") && err.contains("does not support yet"),
             "{err}"
         );
+        // The refusal says what works instead.
+        assert!(
+            err.contains("process-group= and application-group=") && err.contains("preloads"),
+            "{err}"
+        );
+        let err = apply("WSGIDispatchScript", "/x.py").unwrap_err();
+        assert!(!err.contains("preloads"), "{err}");
         let err = apply("WSGINoSuchDirective", "x").unwrap_err();
         assert!(err.contains("not a mod_wsgi directive"), "{err}");
     }
