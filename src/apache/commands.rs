@@ -105,7 +105,7 @@ impl Command {
     /// This module's configuration object of the server being read.
     pub fn server_config(&self) -> *mut c_void {
         // SAFETY: `cmd` is live (new) and so is the server it is reading.
-        unsafe { bindings::wsgi_shim_server_config((*self.0).server) }
+        unsafe { super::server::module_config((*self.0).server) }
     }
 
     /// Apache's own refusal (naming the directive and the section) when the

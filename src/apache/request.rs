@@ -264,7 +264,7 @@ impl Request {
 
     pub fn server_config(&self) -> *mut std::ffi::c_void {
         // SAFETY: the request's server is live.
-        unsafe { bindings::wsgi_shim_server_config(self.r().server) }
+        unsafe { super::server::module_config(self.r().server) }
     }
 
     pub fn body_limit(&self) -> u64 {
