@@ -310,7 +310,7 @@ fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     let get = simple_request("GET", "/app/pid", true);
     s.write_all(&get).unwrap();
     let old = pid_of(&read_response(&mut s));
-    signal(old, libc::SIGSTOP);
+    stop_process(old);
     let start = Instant::now();
     s.write_all(&get).unwrap();
     let r = read_response(&mut s);

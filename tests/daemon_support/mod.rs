@@ -127,12 +127,33 @@ pub fn apache_children(server: &Server) -> Vec<i32> {
         .collect()
 }
 
+/// The state letter of /proc/<pid>/stat (or of a task's stat file).
+fn state_in(stat_file: PathBuf) -> Option<String> {
+    let stat = read(stat_file);
+    let i = stat.rfind(')')?;
+    stat[i + 1..].split_whitespace().next().map(str::to_owned)
+}
+
 pub fn is_zombie(pid: i32) -> bool {
-    let stat = read(PathBuf::from(format!("/proc/{pid}/stat")));
-    match stat.rfind(')') {
-        Some(i) => stat[i + 1..].split_whitespace().next() == Some("Z"),
-        None => true,
-    }
+    state_in(PathBuf::from(format!("/proc/{pid}/stat"))).is_none_or(|s| s == "Z")
+}
+
+/// Stops a process with SIGSTOP and waits until every one of its threads
+/// has stopped. kill() returns before the stop takes effect: a worker thread
+/// that a request wakes first could still answer it on a busy machine.
+pub fn stop_process(pid: i32) {
+    signal(pid, libc::SIGSTOP);
+    let tasks = PathBuf::from(format!("/proc/{pid}/task"));
+    let all_stopped = || {
+        std::fs::read_dir(&tasks).is_ok_and(|entries| {
+            entries.flatten().all(|task| {
+                state_in(task.path().join("stat")).is_some_and(|s| s == "T" || s == "t")
+            })
+        })
+    };
+    wait_until(Duration::from_secs(10), "the process to stop", || {
+        all_stopped().then_some(())
+    });
 }
 
 pub fn alive(pid: i32) -> bool {
