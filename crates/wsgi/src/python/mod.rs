@@ -8,6 +8,7 @@ pub mod interpreter;
 pub mod loader;
 pub mod log;
 mod options;
+pub mod request_timeout;
 mod restrict_signal;
 
 pub use interpreter::{InterpreterSettings, attach, finalize, initialize, python_version};
