@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use wsgi::config::{DirSettings, ServerSettings, apply_directive, lookup_directive};
+use wsgi::config::{DirSettings, ServerSettings, apply_directive, lookup_directive, servers};
 
 use crate::apache::bindings::{apr_pool_t, cmd_parms, server_rec};
 use crate::apache::commands::Command;
@@ -12,6 +12,7 @@ use crate::apache::regex;
 pub use crate::apache::regex::CompiledRegex;
 use crate::apache::server::{self, Server};
 use crate::apache::strings::text;
+use crate::daemon::identity;
 
 pub type ServerConfig = ServerSettings<CompiledRegex>;
 pub type DirConfig = DirSettings;
@@ -118,8 +119,49 @@ pub unsafe fn directive(
         // SAFETY: the configuration pool is live and outlives the settings.
         unsafe { regex::compile(pool, pattern) }
     };
-    match apply_directive(&name, &raw, server, dir, &mut compile) {
+    let applied = apply_directive(&name, &raw, server, dir, &mut compile)
+        .and_then(|()| check_against_system(&name, server));
+    match applied {
         Ok(()) => std::ptr::null(),
         Err(message) => cmd.error(&message),
     }
+}
+
+/// What a directive's line can only be checked against outside its own
+/// settings, while the line is still known: the users and groups a daemon
+/// group names, and the group a preloading alias needs defined before it.
+fn check_against_system(name: &str, server: &ServerConfig) -> Result<(), String> {
+    use wsgi::config::{Directive, Status};
+    match lookup_directive(name).map(|d| &d.status) {
+        Some(Status::Supported(Directive::DaemonProcess)) => server
+            .daemon_groups
+            .last()
+            .map_or(Ok(()), identity::check_names),
+        Some(Status::Supported(Directive::ScriptAlias | Directive::ScriptAliasMatch)) => {
+            match server.aliases.last() {
+                Some(alias) => {
+                    servers::check_preload_group_defined(alias, &groups_defined_so_far())
+                }
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The daemon groups of the lines read so far, in every server. Apache runs
+/// the directives after pre_config, with `ap_server_conf` set, and links
+/// each virtual host into the main server's list as its section opens.
+fn groups_defined_so_far() -> Vec<String> {
+    let main = server::main_server();
+    if main.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: the main server lives as long as the configuration being read.
+    let main = unsafe { Server::from_raw(main) };
+    all_server_settings(main)
+        .iter()
+        .flat_map(|s| &s.daemon_groups)
+        .map(|g| g.name.clone())
+        .collect()
 }

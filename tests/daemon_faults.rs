@@ -414,7 +414,7 @@ fn daemon_that_cannot_start_gives_503(mpm: Mpm) {
         &Config::new(
             mpm,
             "WSGISocketPrefix @STAGE@/run/wsgi\n\
-             WSGIDaemonProcess site display-name=%{GROUP} python-home=/nonexistent/python connect-timeout=2\n\
+             WSGIDaemonProcess site display-name=%{GROUP} python-home=@STAGE@/run connect-timeout=2\n\
              WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site\n",
         ),
     );

@@ -317,20 +317,32 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
             Err(e) => e,
         }
     };
-    // Undefined groups, through process-group= and WSGIProcessGroup.
-    let e = try_config(
-        "daemon-conf-undefined",
-        "WSGIDaemonProcess site\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=nosuch\n",
-    );
-    assert!(
-        e.contains("'nosuch'") && e.contains("no WSGIDaemonProcess defines it"),
-        "{e}"
-    );
-    let e = try_config(
-        "daemon-conf-undefined-pg",
-        "WSGIDaemonProcess site\nWSGIProcessGroup elsewhere\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi\n",
-    );
-    assert!(e.contains("'elsewhere'"), "{e}");
+    // Undefined groups, through process-group= and WSGIProcessGroup: as
+    // under mod_wsgi, Apache starts (a start-up warning names the group)
+    // and the requests routed there get 500 with a line naming it.
+    for (name, body) in [
+        (
+            "nosuch",
+            "WSGIDaemonProcess site\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=nosuch\n",
+        ),
+        (
+            "elsewhere",
+            "WSGIDaemonProcess site\nWSGIProcessGroup elsewhere\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi\n",
+        ),
+    ] {
+        let stage = Stage::new("daemon-conf-undefined");
+        config_test(&stage, &Config::new(mpm, body)).expect("mod_wsgi accepts it too");
+        let server = Server::start(stage, &Config::new(mpm, body));
+        let warning = server.log_since(0, ": WSGIRS0315: ", WAIT);
+        assert!(
+            warning.contains(&format!("group='{name}'")) && warning.contains("get 500"),
+            "{warning}"
+        );
+        let mark = server.log_mark();
+        assert_eq!(server.get("/app/pid").status, 500);
+        let line = server.log_since(mark, ": WSGIRS0315: ", WAIT);
+        assert!(line.contains(&format!("'{name}'")), "{line}");
+    }
     // A name defined twice, in one server or in two.
     let e = try_config(
         "daemon-conf-dup",
@@ -357,23 +369,61 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
             "WSGIDaemonProcess site threads=many",
             "invalid value 'many' for threads",
         ),
-        (
-            "WSGIDaemonProcess site user=no-such-user-here",
-            "no-such-user-here",
-        ),
     ] {
-        let e = match config_test(&stage, &Config::new(mpm, &format!("{line}\n"))) {
-            Ok(out) if line.contains("user=") => {
-                // Users are looked up when the daemons start.
-                let e = try_config("daemon-conf-user", &format!("{line}\n"));
-                assert!(!out.is_empty() || !e.is_empty());
-                e
-            }
-            Ok(out) => panic!("{line}: accepted: {out}"),
-            Err(e) => e,
-        };
+        let e = config_test(&stage, &Config::new(mpm, &format!("{line}\n"))).expect_err(line);
         assert!(e.contains(needle), "{line}: {e}");
     }
+    // What the daemons would fail on at start is caught by configtest, on
+    // its line: names of users and groups that do not exist, a python-home
+    // that is not a directory, and a preloading alias (process-group= with
+    // application-group=, mod_wsgi's rule) whose group is not defined
+    // before it.
+    for (body, offending, needle) in [
+        (
+            "WSGIDaemonProcess site user=no-such-user-here\n",
+            "WSGIDaemonProcess",
+            "the user 'no-such-user-here' of the daemon process group 'site' does not exist",
+        ),
+        (
+            "WSGIDaemonProcess site group=no-such-group-here\n",
+            "WSGIDaemonProcess",
+            "the group 'no-such-group-here' of the daemon process group 'site' does not exist",
+        ),
+        (
+            "WSGIDaemonProcess site supplementary-groups=www-data,nogroup-x\n",
+            "WSGIDaemonProcess",
+            "'nogroup-x'",
+        ),
+        (
+            "WSGIDaemonProcess site python-home=/nonexistent/venv\n",
+            "WSGIDaemonProcess",
+            "python-home '/nonexistent/venv' is not a directory",
+        ),
+        (
+            "WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site application-group=%{GLOBAL}\n\
+             WSGIDaemonProcess site\n",
+            "WSGIScriptAlias",
+            "WSGI process group not yet configured",
+        ),
+    ] {
+        let config = Config::new(mpm, body);
+        let line = line_of(&config.render(&stage, 0), offending);
+        let e = config_test(&stage, &config).expect_err(body);
+        assert!(
+            e.contains(&format!("Syntax error on line {line} of")) && e.contains(needle),
+            "{body}: expected {needle:?} on line {line}:\n{e}"
+        );
+    }
+    // Defined first, the same preloading alias is accepted.
+    config_test(
+        &stage,
+        &Config::new(
+            mpm,
+            "WSGIDaemonProcess site\n\
+             WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site application-group=%{GLOBAL}\n",
+        ),
+    )
+    .expect("a group defined before its preloading alias");
 }
 
 fn restrict_embedded_allows_daemons_only(mpm: Mpm) {

@@ -13,6 +13,7 @@
 pub mod channel_transport;
 pub mod client;
 pub mod conn;
+pub mod identity;
 mod monitor;
 pub mod process;
 pub mod server;

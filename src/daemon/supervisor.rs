@@ -6,10 +6,11 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use wsgi::config::{DaemonGroup, servers};
+use wsgi::config::servers;
 use wsgi::messages::{self, Level};
 use wsgi::sync::lock;
 
+use super::identity::{apache_identity, resolve};
 use super::{GroupRuntime, Registry, set_registry, socket_path};
 use crate::apache::pool::Pool;
 use crate::apache::process::{self, ChildEvent, Fork, OtherChild, PoolProc};
@@ -44,58 +45,6 @@ fn log_parent(level: Level, text: &str) {
     log::server(level, std::ptr::null(), text);
 }
 
-/// Who Apache's children run as: `User` and `Group` when Apache starts as
-/// root. Started as another user, Apache ignores them and its children keep
-/// the parent's ids (`User` is then often unset: uid -1), and so do the
-/// daemons, which must accept those children.
-fn apache_identity() -> (u32, u32, String) {
-    if let Some((uid, gid)) = unix::unprivileged_ids() {
-        return (uid, gid, format!("#{uid}"));
-    }
-    process::configured_identity()
-}
-
-fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> {
-    let (apache_uid, apache_gid, apache_user) = apache_identity();
-    // Not root, the daemons cannot switch user: as with mod_wsgi, `user=`
-    // and `group=` then change nothing.
-    let switching = unix::unprivileged_ids().is_none();
-    let (uid, mut gid, user_name) = match &group.user {
-        Some(user) if switching => {
-            let (uid, gid) = unix::lookup_user(user).ok_or_else(|| {
-                format!(
-                    "unknown user '{user}' for daemon process group '{}'",
-                    group.name
-                )
-            })?;
-            if uid == 0 {
-                return Err(format!(
-                    "the daemon process group '{}' may not run as root",
-                    group.name
-                ));
-            }
-            (uid, gid, user.trim_start_matches('#').to_owned())
-        }
-        _ => (apache_uid, apache_gid, apache_user),
-    };
-    if let Some(name) = group.group.as_ref().filter(|_| switching) {
-        gid = unix::lookup_group(name).ok_or_else(|| {
-            format!(
-                "unknown group '{name}' for daemon process group '{}'",
-                group.name
-            )
-        })?;
-    }
-    let mut extra = Vec::new();
-    for name in &group.supplementary_groups {
-        extra.push(
-            unix::lookup_group(name)
-                .ok_or_else(|| format!("unknown supplementary group '{name}'"))?,
-        );
-    }
-    Ok((uid, gid, user_name, extra))
-}
-
 /// Checks the daemon configuration without starting anything, so that
 /// Apache's first (foreground) configuration pass reports what would stop
 /// the daemons: `apachectl start` then fails with the message instead of
@@ -103,7 +52,6 @@ fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> 
 pub fn check(main: Server<'_>) -> Result<(), String> {
     let all = all_server_settings(main);
     let groups = servers::daemon_groups(&all)?;
-    servers::check_process_group_references(&all, &groups)?;
     for group in &groups {
         resolve(group)?;
         if let Some(user) = &group.socket_user {
@@ -119,7 +67,19 @@ pub fn check(main: Server<'_>) -> Result<(), String> {
 pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
     let all = all_server_settings(main);
     let groups = servers::daemon_groups(&all)?;
-    servers::check_process_group_references(&all, &groups)?;
+    for name in servers::undefined_process_groups(&all, &groups) {
+        log_parent(
+            Level::Warning,
+            &messages::format_line(
+                format_args!("group='{name}'"),
+                messages::UNKNOWN_PROCESS_GROUP,
+                &format!(
+                    "the process group '{name}' is used, but no WSGIDaemonProcess defines it: \
+                     the requests routed to it get 500"
+                ),
+            ),
+        );
+    }
     if groups.is_empty() {
         set_registry(std::ptr::null_mut());
         return Ok(());

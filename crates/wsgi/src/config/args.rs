@@ -74,3 +74,17 @@ mod tests {
         );
     }
 }
+
+/// A Python home (`WSGIPythonHome`, `python-home=`) must be an existing
+/// absolute directory: checked while the configuration is read, so that
+/// configtest reports it with its line instead of Python failing to start.
+pub fn python_home(what: &str, home: &str) -> Result<String, String> {
+    let path = std::path::Path::new(home);
+    if !path.is_absolute() {
+        return Err(format!("{what} must be an absolute path, not '{home}'"));
+    }
+    if !path.is_dir() {
+        return Err(format!("{what} '{home}' is not a directory"));
+    }
+    Ok(home.to_owned())
+}

@@ -178,7 +178,12 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                 }
                 group.home = Some(value.to_owned());
             }
-            "python-home" => group.python_home = Some(not_empty(key, value)?),
+            "python-home" => {
+                group.python_home = Some(super::args::python_home(
+                    "WSGIDaemonProcess: python-home",
+                    &not_empty(key, value)?,
+                )?)
+            }
             "python-path" => {
                 group.python_path = value
                     .split(':')
@@ -240,7 +245,7 @@ mod tests {
     fn the_parser_follows_the_option_table() {
         for option in DAEMON_OPTIONS {
             let value = match option.name {
-                "home" => "/",
+                "home" | "python-home" => "/",
                 "umask" => "022",
                 _ => "1",
             };
@@ -255,15 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn python_home_must_be_an_existing_directory() {
+        for home in ["/nonexistent/venv", "venv"] {
+            let err = parse_daemon_process(&format!("s python-home={home}")).unwrap_err();
+            assert!(err.contains(&format!("'{home}'")), "{err}");
+        }
+    }
+
+    #[test]
     fn django_guide_configuration() {
         let g = parse_daemon_process(
-            "example.com user=app group=app processes=2 threads=15 python-home=/srv/venv python-path=/srv/site display-name=%{GROUP}",
+            "example.com user=app group=app processes=2 threads=15 python-home=/usr python-path=/srv/site display-name=%{GROUP}",
         )
         .unwrap();
         assert_eq!(g.name, "example.com");
         assert_eq!((g.processes, g.threads, g.multiprocess), (2, 15, true));
         assert_eq!(g.user.as_deref(), Some("app"));
-        assert_eq!(g.python_home.as_deref(), Some("/srv/venv"));
+        assert_eq!(g.python_home.as_deref(), Some("/usr"));
         assert_eq!(g.python_path, ["/srv/site"]);
         assert_eq!(g.process_title().as_deref(), Some("(wsgi:example.com)"));
     }

@@ -2,7 +2,7 @@
 //! settings (or an error naming the problem) out. Apache prefixes errors with
 //! the file and line.
 
-use super::args::split_arguments;
+use super::args::{self, split_arguments};
 use super::daemon::parse_daemon_process;
 use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
@@ -75,14 +75,7 @@ pub fn apply_directive<R: Clone>(
             Ok(())
         }
         Directive::PythonHome => {
-            let home = exactly_one(name, raw)?;
-            if !std::path::Path::new(&home).is_absolute() {
-                return Err(format!("{name} must be an absolute path, not '{home}'"));
-            }
-            if !std::path::Path::new(&home).is_dir() {
-                return Err(format!("{name} '{home}' is not a directory"));
-            }
-            server.python_home = Some(home);
+            server.python_home = Some(args::python_home(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
         Directive::PythonPath => {

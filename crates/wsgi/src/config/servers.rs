@@ -2,7 +2,7 @@
 //! virtual host), which no single server's settings can check: the host
 //! collects every server's settings, main server first, and asks here.
 
-use super::{DaemonGroup, Location, ServerSettings};
+use super::{DaemonGroup, Location, ScriptAlias, ServerSettings};
 
 /// Every daemon group configured anywhere, with duplicate names refused.
 pub fn daemon_groups<R>(servers: &[&ServerSettings<R>]) -> Result<Vec<DaemonGroup>, String> {
@@ -19,19 +19,47 @@ pub fn daemon_groups<R>(servers: &[&ServerSettings<R>]) -> Result<Vec<DaemonGrou
     Ok(groups)
 }
 
-/// Process groups named by aliases and `WSGIProcessGroup` must exist.
-pub fn check_process_group_references<R>(
+/// Process groups named by aliases and `WSGIProcessGroup` that no
+/// `WSGIDaemonProcess` defines. As in mod_wsgi, such a configuration
+/// starts, and the requests routed to them get 500 with a log line.
+pub fn undefined_process_groups<R>(
     servers: &[&ServerSettings<R>],
     groups: &[DaemonGroup],
-) -> Result<(), String> {
+) -> Vec<String> {
+    let mut undefined: Vec<String> = Vec::new();
     for name in servers.iter().flat_map(|s| &s.referenced_process_groups) {
-        if !groups.iter().any(|g| &g.name == name) {
-            return Err(format!(
-                "the process group '{name}' is used, but no WSGIDaemonProcess defines it"
-            ));
+        if !groups.iter().any(|g| &g.name == name) && !undefined.contains(name) {
+            undefined.push(name.clone());
         }
     }
-    Ok(())
+    undefined
+}
+
+/// The daemon group an alias's script is loaded into at start, if any:
+/// mod_wsgi's preloading rule, both process-group= and application-group=
+/// given and a fixed target.
+pub fn preload_group<R>(alias: &ScriptAlias<R>) -> Option<&str> {
+    let fixed_target = matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
+    let group = alias.options.process_group.as_deref()?;
+    (fixed_target && alias.options.application_group.is_some() && !group.starts_with("%{"))
+        .then_some(group)
+}
+
+/// An alias that preloads into a daemon group needs the group defined on
+/// an earlier line, as mod_wsgi insists (its message is kept, for users
+/// who search for it).
+pub fn check_preload_group_defined<R>(
+    alias: &ScriptAlias<R>,
+    defined_so_far: &[String],
+) -> Result<(), String> {
+    match preload_group(alias) {
+        Some(group) if !defined_so_far.iter().any(|g| g == group) => Err(format!(
+            "WSGI process group not yet configured: no WSGIDaemonProcess before this line \
+             defines '{group}' (process-group= with application-group= loads the script \
+             into the group at start, so the group must come first)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Scripts `group` loads at start: aliases with both process-group= and
@@ -39,13 +67,7 @@ pub fn check_process_group_references<R>(
 pub fn preload_scripts<R>(servers: &[&ServerSettings<R>], group: &str) -> Vec<String> {
     let mut scripts: Vec<String> = Vec::new();
     for alias in servers.iter().flat_map(|s| &s.aliases) {
-        let fixed_target =
-            matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
-        if fixed_target
-            && alias.options.process_group.as_deref() == Some(group)
-            && alias.options.application_group.is_some()
-            && !scripts.contains(&alias.target)
-        {
+        if preload_group(alias) == Some(group) && !scripts.contains(&alias.target) {
             scripts.push(alias.target.clone());
         }
     }
@@ -98,14 +120,44 @@ mod tests {
     }
 
     #[test]
-    fn a_group_used_in_any_server_must_be_defined_in_one() {
+    fn groups_used_but_defined_nowhere_are_listed_once() {
         let main = server(&["WSGIDaemonProcess site"]);
         let vhost = server(&["WSGIProcessGroup site"]);
         let groups = daemon_groups(&[&main, &vhost]).unwrap();
-        assert!(check_process_group_references(&[&main, &vhost], &groups).is_ok());
-        let stray = server(&["WSGIProcessGroup missing"]);
-        let error = check_process_group_references(&[&main, &stray], &groups).unwrap_err();
-        assert!(error.contains("'missing' is used"), "{error}");
+        assert!(undefined_process_groups(&[&main, &vhost], &groups).is_empty());
+        let stray = server(&[
+            "WSGIProcessGroup missing",
+            "WSGIScriptAlias /x /srv/x.wsgi process-group=missing",
+            "WSGIScriptAlias /y /srv/y.wsgi process-group=other",
+        ]);
+        assert_eq!(
+            undefined_process_groups(&[&main, &stray], &groups),
+            ["missing", "other"]
+        );
+    }
+
+    #[test]
+    fn a_preloading_alias_needs_its_group_defined_before_it() {
+        let aliases = server(&[
+            "WSGIScriptAlias /a /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /b /srv/b.wsgi process-group=site",
+            "WSGIScriptAlias /c /srv/c.wsgi process-group=%{ENV:G} application-group=x",
+            "WSGIScriptAlias /d /srv/d.wsgi process-group=%{GLOBAL} application-group=x",
+        ])
+        .aliases;
+        let none: &[String] = &[];
+        let error = check_preload_group_defined(&aliases[0], none).unwrap_err();
+        assert!(
+            error.starts_with("WSGI process group not yet configured") && error.contains("'site'"),
+            "{error}"
+        );
+        assert!(check_preload_group_defined(&aliases[0], &["site".to_owned()]).is_ok());
+        for alias in &aliases[1..] {
+            assert!(
+                check_preload_group_defined(alias, none).is_ok(),
+                "{alias:?}"
+            );
+        }
     }
 
     #[test]

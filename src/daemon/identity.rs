@@ -1,0 +1,83 @@
+//! Who a daemon process group runs as: the names of its `user=`, `group=`,
+//! `supplementary-groups=` and `socket-user=` options resolved to ids.
+
+use wsgi::config::DaemonGroup;
+
+use crate::apache::process;
+use crate::unix;
+
+/// The names a group's options give must exist, as mod_wsgi's
+/// `ap_uname2id`/`ap_gname2id` insist while the configuration is read:
+/// checked there, so that `apachectl configtest` reports a typo with its
+/// line instead of the daemons failing to start in a loop.
+pub fn check_names(group: &DaemonGroup) -> Result<(), String> {
+    let name = &group.name;
+    for user in group.user.iter().chain(&group.socket_user) {
+        if unix::lookup_user(user).is_none() {
+            return Err(format!(
+                "the user '{user}' of the daemon process group '{name}' does not exist"
+            ));
+        }
+    }
+    for gname in group.group.iter().chain(&group.supplementary_groups) {
+        if unix::lookup_group(gname).is_none() {
+            return Err(format!(
+                "the group '{gname}' of the daemon process group '{name}' does not exist"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Who Apache's children run as: `User` and `Group` when Apache starts as
+/// root. Started as another user, Apache ignores them and its children keep
+/// the parent's ids (`User` is then often unset: uid -1), and so do the
+/// daemons, which must accept those children.
+pub fn apache_identity() -> (u32, u32, String) {
+    if let Some((uid, gid)) = unix::unprivileged_ids() {
+        return (uid, gid, format!("#{uid}"));
+    }
+    process::configured_identity()
+}
+
+/// The uid, gid, user name and supplementary gids a group's daemons run as.
+pub fn resolve(group: &DaemonGroup) -> Result<(u32, u32, String, Vec<u32>), String> {
+    let (apache_uid, apache_gid, apache_user) = apache_identity();
+    // Not root, the daemons cannot switch user: as with mod_wsgi, `user=`
+    // and `group=` then change nothing.
+    let switching = unix::unprivileged_ids().is_none();
+    let (uid, mut gid, user_name) = match &group.user {
+        Some(user) if switching => {
+            let (uid, gid) = unix::lookup_user(user).ok_or_else(|| {
+                format!(
+                    "unknown user '{user}' for daemon process group '{}'",
+                    group.name
+                )
+            })?;
+            if uid == 0 {
+                return Err(format!(
+                    "the daemon process group '{}' may not run as root",
+                    group.name
+                ));
+            }
+            (uid, gid, user.trim_start_matches('#').to_owned())
+        }
+        _ => (apache_uid, apache_gid, apache_user),
+    };
+    if let Some(name) = group.group.as_ref().filter(|_| switching) {
+        gid = unix::lookup_group(name).ok_or_else(|| {
+            format!(
+                "unknown group '{name}' for daemon process group '{}'",
+                group.name
+            )
+        })?;
+    }
+    let mut extra = Vec::new();
+    for name in &group.supplementary_groups {
+        extra.push(
+            unix::lookup_group(name)
+                .ok_or_else(|| format!("unknown supplementary group '{name}'"))?,
+        );
+    }
+    Ok((uid, gid, user_name, extra))
+}
