@@ -1,8 +1,9 @@
 //! Daemon processes as processes: they take their identity (user=,
 //! group=), guard their socket (owner, mode, peer uid), move 1 GiB each way
-//! in bounded memory, refuse bad configuration, honour WSGIRestrictEmbedded,
+//! in bounded memory, honour WSGIRestrictEmbedded,
 //! and leave no daemon or socket behind after graceful restart, restart and
-//! stop. (Requests and responses: tests/daemon.rs.)
+//! stop. (Requests and responses: tests/daemon.rs; configuration:
+//! tests/daemon_config.rs.)
 
 mod common;
 mod daemon_support;
@@ -310,122 +311,6 @@ fn a_gigabyte_each_way_in_bounded_memory(mpm: Mpm) {
     assert_no_crash(&server.error_log());
 }
 
-fn configuration_errors_name_the_problem(mpm: Mpm) {
-    let try_config = |name: &str, body: &str| -> String {
-        match Server::try_start(Stage::new(name), &Config::new(mpm, body)) {
-            Ok(server) => panic!("started with:\n{body}\n{}", server.error_log()),
-            Err(e) => e,
-        }
-    };
-    // Undefined groups, through process-group= and WSGIProcessGroup: as
-    // under mod_wsgi, Apache starts (a start-up warning names the group)
-    // and the requests routed there get 500 with a line naming it.
-    for (name, body) in [
-        (
-            "nosuch",
-            "WSGIDaemonProcess site\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=nosuch\n",
-        ),
-        (
-            "elsewhere",
-            "WSGIDaemonProcess site\nWSGIProcessGroup elsewhere\nWSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi\n",
-        ),
-    ] {
-        let stage = Stage::new("daemon-conf-undefined");
-        config_test(&stage, &Config::new(mpm, body)).expect("mod_wsgi accepts it too");
-        let server = Server::start(stage, &Config::new(mpm, body));
-        let warning = server.log_since(0, ": WSGIRS0315: ", WAIT);
-        assert!(
-            warning.contains(&format!("group='{name}'")) && warning.contains("get 500"),
-            "{warning}"
-        );
-        let mark = server.log_mark();
-        assert_eq!(server.get("/app/pid").status, 500);
-        let line = server.log_since(mark, ": WSGIRS0315: ", WAIT);
-        assert!(line.contains(&format!("'{name}'")), "{line}");
-    }
-    // A name defined twice, in one server or in two.
-    let e = try_config(
-        "daemon-conf-dup",
-        "WSGIDaemonProcess site\nWSGIDaemonProcess site threads=2\n",
-    );
-    assert!(e.contains("site"), "{e}");
-    let e = try_config(
-        "daemon-conf-dup-vhost",
-        "WSGIDaemonProcess site\n<VirtualHost 127.0.0.1:*>\n  ServerName other\n  WSGIDaemonProcess site\n</VirtualHost>\n",
-    );
-    assert!(e.contains("'site'") && e.contains("more than once"), "{e}");
-    // Options: unknown, not supported yet, malformed.
-    let stage = Stage::new("daemon-conf-options");
-    for (line, needle) in [
-        (
-            "WSGIDaemonProcess site proceses=2",
-            "unknown option 'proceses' (known: user, group, ",
-        ),
-        (
-            "WSGIDaemonProcess site chroot=/srv",
-            "'chroot' is not supported yet",
-        ),
-        (
-            "WSGIDaemonProcess site threads=many",
-            "invalid value 'many' for threads",
-        ),
-    ] {
-        let e = config_test(&stage, &Config::new(mpm, &format!("{line}\n"))).expect_err(line);
-        assert!(e.contains(needle), "{line}: {e}");
-    }
-    // What the daemons would fail on at start is caught by configtest, on
-    // its line: names of users and groups that do not exist, a python-home
-    // that is not a directory, and a preloading alias (process-group= with
-    // application-group=, mod_wsgi's rule) whose group is not defined
-    // before it.
-    for (body, offending, needle) in [
-        (
-            "WSGIDaemonProcess site user=no-such-user-here\n",
-            "WSGIDaemonProcess",
-            "the user 'no-such-user-here' of the daemon process group 'site' does not exist",
-        ),
-        (
-            "WSGIDaemonProcess site group=no-such-group-here\n",
-            "WSGIDaemonProcess",
-            "the group 'no-such-group-here' of the daemon process group 'site' does not exist",
-        ),
-        (
-            "WSGIDaemonProcess site supplementary-groups=www-data,nogroup-x\n",
-            "WSGIDaemonProcess",
-            "'nogroup-x'",
-        ),
-        (
-            "WSGIDaemonProcess site python-home=/nonexistent/venv\n",
-            "WSGIDaemonProcess",
-            "python-home '/nonexistent/venv' is not a directory",
-        ),
-        (
-            "WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site application-group=%{GLOBAL}\n\
-             WSGIDaemonProcess site\n",
-            "WSGIScriptAlias",
-            "WSGI process group not yet configured",
-        ),
-    ] {
-        let config = Config::new(mpm, body);
-        let line = line_of(&config.render(&stage, 0), offending);
-        let e = config_test(&stage, &config).expect_err(body);
-        assert!(
-            e.contains(&format!("Syntax error on line {line} of")) && e.contains(needle),
-            "{body}: expected {needle:?} on line {line}:\n{e}"
-        );
-    }
-    // Defined first, the same preloading alias is accepted.
-    config_test(
-        &stage,
-        &Config::new(
-            mpm,
-            "WSGIDaemonProcess site\n\
-             WSGIScriptAlias /app @STAGE@/apps/daemon_app.wsgi process-group=site application-group=%{GLOBAL}\n",
-        ),
-    )
-    .expect("a group defined before its preloading alias");
-}
-
 fn restrict_embedded_allows_daemons_only(mpm: Mpm) {
     let server = Server::start(
         Stage::new("daemon-restrict"),
@@ -544,46 +429,7 @@ fn a_daemon_dying_during_a_restart_does_not_stop_apache(mpm: Mpm) {
     assert_no_crash(&log);
 }
 
-/// Debian's 000-default site next to an application configured in the
-/// main server (conf-enabled/), and the usual HTTPS virtual host: a
-/// `<VirtualHost>` with no WSGI directive shares the main server's settings
-/// object, which once made its daemon groups count twice (WSGIRS0312).
-fn main_server_groups_serve_virtual_hosts_without_wsgi_directives(mpm: Mpm) {
-    let server = Server::start(
-        Stage::new("daemon-main-group-vhost"),
-        &Config::new(
-            mpm,
-            "WSGISocketPrefix @STAGE@/run/wsgi
-WSGIDaemonProcess site processes=1 threads=2
-WSGIProcessGroup site
-WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi
-<VirtualHost 127.0.0.1:*>
-  ServerName other.test
-</VirtualHost>
-",
-        ),
-    );
-    for host in ["127.0.0.1", "other.test"] {
-        let r = server.request("GET", "/env", &[("Host", host)], b"");
-        assert_eq!(
-            r.status,
-            200,
-            "{host}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        let facts = key_values(&r);
-        assert_eq!(fact(&facts, "mod_wsgi.process_group"), "'site'", "{host}");
-    }
-    assert!(
-        !server.error_log().contains("WSGIRS0312"),
-        "{}",
-        server.error_log()
-    );
-}
-
 under_event_and_prefork!(
-    main_server_groups_serve_virtual_hosts_without_wsgi_directives,
     a_daemon_dying_during_a_restart_does_not_stop_apache,
     stop_leaves_no_daemon_and_no_socket,
     a_gigabyte_each_way_in_bounded_memory,
@@ -594,10 +440,6 @@ mod event_only {
     #[test]
     fn daemons_take_their_identity_and_guard_their_socket() {
         super::daemons_take_their_identity_and_guard_their_socket(Mpm::Event)
-    }
-    #[test]
-    fn configuration_errors_name_the_problem() {
-        super::configuration_errors_name_the_problem(Mpm::Event)
     }
     #[test]
     fn apache_not_started_as_root_serves_daemon_mode() {
