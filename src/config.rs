@@ -75,10 +75,23 @@ pub fn settings<'a>(s: Server<'a>) -> &'a ServerConfig {
 /// its own: Apache gives it the main server's object, which must not count
 /// twice (its daemon groups would be "defined more than once").
 pub fn all_server_settings(main: Server<'_>) -> Vec<&ServerConfig> {
-    let mut all: Vec<&ServerConfig> = Vec::new();
-    for server_settings in main.servers().map(settings) {
-        if !all.iter().any(|seen| std::ptr::eq(*seen, server_settings)) {
-            all.push(server_settings);
+    servers_with_settings(main)
+        .into_iter()
+        .map(|(_, server_settings)| server_settings)
+        .collect()
+}
+
+/// [`all_server_settings`], each with the server that owns it (the first
+/// server that has it: the main server for the object it lends).
+pub fn servers_with_settings(main: Server<'_>) -> Vec<(Server<'_>, &ServerConfig)> {
+    let mut all: Vec<(Server<'_>, &ServerConfig)> = Vec::new();
+    for server in main.servers() {
+        let server_settings = settings(server);
+        if !all
+            .iter()
+            .any(|(_, seen)| std::ptr::eq(*seen, server_settings))
+        {
+            all.push((server, server_settings));
         }
     }
     all

@@ -13,7 +13,7 @@ use wsgi::adapter::ProcessInfo;
 use wsgi::alias::{alias_matches, mapped_filename};
 use wsgi::config::{
     GroupContext, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, expand_application_group,
-    is_global_group,
+    is_global_group, restrict_process_allows,
 };
 use wsgi::messages::{self, Level};
 use wsgi::request::{RequestMeta, ScriptReloading};
@@ -22,7 +22,7 @@ use wsgi::validate::parse_content_length;
 use crate::apache::bindings;
 use crate::apache::request::{FileKind, Request};
 use crate::config::{CompiledRegex, DirConfig, ServerConfig};
-use crate::daemon::GroupRuntime;
+use crate::daemon::{GroupHome, GroupRuntime};
 use crate::environ::CgiOptions;
 use crate::{child, daemon, embedded};
 
@@ -281,9 +281,27 @@ fn target(
                 None => g.into(),
             },
         );
+    if !restrict_process_allows(dir.restrict_process.as_deref(), process_group.as_deref()) {
+        let name = process_group.as_deref().unwrap_or("%{GLOBAL}");
+        return Err(Refusal::new(
+            bindings::HTTP_INTERNAL_SERVER_ERROR,
+            messages::PROCESS_GROUP_RESTRICTED,
+            format!(
+                "the request is routed to the process group '{name}', which WSGIRestrictProcess does not list for it"
+            ),
+        ));
+    }
     if let Some(name) = process_group.as_deref().filter(|g| !is_global_group(g)) {
         return match daemon::find_group(name) {
-            Some(group) => Ok(Target::Daemon(group)),
+            Some(group) if serves(&group.home, r) => Ok(Target::Daemon(group)),
+            Some(group) => Err(Refusal::new(
+                bindings::HTTP_INTERNAL_SERVER_ERROR,
+                messages::PROCESS_GROUP_OF_OTHER_HOST,
+                format!(
+                    "the request is routed to the daemon process group '{name}', which the virtual host '{}' defines for itself",
+                    group.home.hostname
+                ),
+            )),
             None => Err(Refusal::new(
                 bindings::HTTP_INTERNAL_SERVER_ERROR,
                 messages::UNKNOWN_PROCESS_GROUP,
@@ -306,6 +324,17 @@ fn target(
             "Python failed to start in this child; see the start-up error",
         )),
     }
+}
+
+/// mod_wsgi's rule (wsgi_remote.c): a group defined in the main server
+/// serves every host; one defined in a virtual host serves that host and
+/// the hosts with the same `ServerName` (its HTTP and HTTPS twins). The
+/// name is compared last, as only a cross-host request gets that far.
+fn serves(home: &GroupHome, r: &Request) -> bool {
+    let server = r.server();
+    home.in_main_server
+        || home.server == server.as_ptr() as usize
+        || server.hostname() == home.hostname
 }
 
 /// The two usual schemes need no allocation.

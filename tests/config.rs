@@ -36,6 +36,11 @@ fn config_errors(mpm: Mpm) {
             &["WSGIImportScript", "not support"],
         ),
         (
+            "WSGIRestrictProcess site %{ENV:G}\n",
+            "WSGIRestrictProcess",
+            &["WSGIRestrictProcess", "'%{ENV:G}'"],
+        ),
+        (
             "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGIPythonHome /usr\n</VirtualHost>\n",
             "WSGIPythonHome",
             &["WSGIPythonHome", "VirtualHost"],

@@ -47,6 +47,77 @@ WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi
     );
 }
 
+/// mod_wsgi's rules for who may use a group: one defined in a virtual host
+/// serves that host only (and hosts of the same ServerName), one of the
+/// main server every host; `WSGIRestrictProcess` narrows a context to the
+/// groups it lists (`%{GLOBAL}`: embedded mode).
+fn groups_belong_to_their_virtual_host(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("daemon-vhost-groups"),
+        &Config::new(
+            mpm,
+            "WSGISocketPrefix @STAGE@/run/wsgi
+WSGIDaemonProcess shared processes=1 threads=2
+<VirtualHost 127.0.0.1:*>
+  ServerName a.test
+  WSGIDaemonProcess only-a processes=1 threads=2
+  WSGIScriptAlias /own @STAGE@/apps/req_environ.wsgi process-group=only-a
+  WSGIScriptAlias /shared @STAGE@/apps/req_environ.wsgi process-group=shared
+</VirtualHost>
+<VirtualHost 127.0.0.1:*>
+  ServerName b.test
+  WSGIScriptAlias /borrowed @STAGE@/apps/req_environ.wsgi process-group=only-a
+  WSGIScriptAlias /shared @STAGE@/apps/req_environ.wsgi process-group=shared
+  WSGIScriptAlias /restricted @STAGE@/apps/req_environ.wsgi
+  WSGIScriptAlias /restricted-daemon @STAGE@/apps/req_environ.wsgi process-group=shared
+  WSGIScriptAlias /restricted-global @STAGE@/apps/req_environ.wsgi
+  <Location /restricted>
+    WSGIRestrictProcess shared
+  </Location>
+  <Location /restricted-global>
+    WSGIRestrictProcess shared %{GLOBAL}
+  </Location>
+</VirtualHost>
+",
+        ),
+    );
+    let get = |host: &str, path: &str| server.request("GET", path, &[("Host", host)], b"");
+    for (host, path, group) in [
+        ("a.test", "/own", "'only-a'"),
+        ("a.test", "/shared", "'shared'"),
+        ("b.test", "/shared", "'shared'"),
+        ("b.test", "/restricted-daemon", "'shared'"),
+        ("b.test", "/restricted-global", "''"),
+    ] {
+        let r = get(host, path);
+        assert_eq!(
+            r.status,
+            200,
+            "{host}{path}: {}\n{}",
+            r.text(),
+            server.error_log()
+        );
+        assert_eq!(
+            fact(&key_values(&r), "mod_wsgi.process_group"),
+            group,
+            "{host}{path}"
+        );
+    }
+    // Another host's group: 500, and a line that says whose it is.
+    let mark = server.log_mark();
+    assert_eq!(get("b.test", "/borrowed").status, 500);
+    let line = server.log_since(mark, ": WSGIRS0318: ", WAIT);
+    assert!(
+        line.contains("'only-a'") && line.contains("'a.test'"),
+        "{line}"
+    );
+    // Embedded mode where WSGIRestrictProcess lists only a daemon group.
+    let mark = server.log_mark();
+    assert_eq!(get("b.test", "/restricted").status, 500);
+    let line = server.log_since(mark, ": WSGIRS0317: ", WAIT);
+    assert!(line.contains("'%{GLOBAL}'"), "{line}");
+}
+
 fn configuration_errors_name_the_problem(mpm: Mpm) {
     let try_config = |name: &str, body: &str| -> String {
         match Server::try_start(Stage::new(name), &Config::new(mpm, body)) {
@@ -163,7 +234,10 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
     .expect("a group defined before its preloading alias");
 }
 
-under_event_and_prefork!(main_server_groups_serve_virtual_hosts_without_wsgi_directives);
+under_event_and_prefork!(
+    main_server_groups_serve_virtual_hosts_without_wsgi_directives,
+    groups_belong_to_their_virtual_host,
+);
 
 /// The same under every MPM: run under event only.
 mod event_only {

@@ -183,6 +183,13 @@ impl Request {
         (!value.is_null()).then(|| String::from_utf8_lossy(self.string(value)).into_owned())
     }
 
+    /// The server (main server or virtual host) the request came to.
+    pub fn server(&self) -> super::server::Server<'_> {
+        // SAFETY: a request's server is live, and its configuration read,
+        // for as long as the request.
+        unsafe { super::server::Server::from_raw(self.r().server) }
+    }
+
     /// Server-side facts for CGI variables.
     pub fn server_facts(&self) -> ServerFacts<'_> {
         let r = self.r();

@@ -41,6 +41,13 @@ impl<'a> Server<'a> {
         }
     }
 
+    /// The server's `ServerName` (Apache fills it in for every server once
+    /// the configuration is read).
+    pub fn hostname(self) -> String {
+        // SAFETY: the server is live (`from_raw`); the name is NUL-terminated.
+        unsafe { strings::text((*self.raw).server_hostname) }.into_owned()
+    }
+
     /// The server's `Timeout`.
     pub fn timeout(self) -> Duration {
         // SAFETY: the server is live (`from_raw`).

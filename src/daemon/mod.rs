@@ -50,9 +50,20 @@ pub struct GroupRuntime {
     pub read_timeout: Duration,
     /// Index of this group's first process in the heartbeat slots.
     pub first_slot: usize,
+    /// The server whose configuration defines the group: which hosts'
+    /// requests it serves (`routing`).
+    pub home: GroupHome,
     /// In an Apache child: connections to the group's daemons kept open
     /// between requests.
     pub idle: Mutex<Vec<conn::Conn>>,
+}
+
+/// The server that defines a group, as the request-time check needs it.
+pub struct GroupHome {
+    /// The `server_rec`'s address, compared with a request's server.
+    pub server: usize,
+    pub in_main_server: bool,
+    pub hostname: String,
 }
 
 impl GroupRuntime {

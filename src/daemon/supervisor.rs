@@ -11,12 +11,12 @@ use wsgi::messages::{self, Level};
 use wsgi::sync::lock;
 
 use super::identity::{apache_identity, resolve};
-use super::{GroupRuntime, Registry, set_registry, socket_path};
+use super::{GroupHome, GroupRuntime, Registry, set_registry, socket_path};
 use crate::apache::pool::Pool;
 use crate::apache::process::{self, ChildEvent, Fork, OtherChild, PoolProc};
 use crate::apache::server::{self, Server};
 use crate::apache::{httpd, log};
-use crate::config::all_server_settings;
+use crate::config::{all_server_settings, servers_with_settings};
 use crate::unix;
 
 /// One daemon process slot: which group and process, and its restarts.
@@ -59,6 +59,22 @@ pub fn check(main: Server<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The server whose own settings define group `name` (the main server's
+/// settings may be lent to hosts without WSGI directives: still the main's).
+fn home_of(main: Server<'_>, name: &str) -> GroupHome {
+    let servers = servers_with_settings(main);
+    let (index, server) = servers
+        .iter()
+        .enumerate()
+        .find(|(_, (_, s))| s.daemon_groups.iter().any(|g| g.name == name))
+        .map_or((0, main), |(i, (server, _))| (i, *server));
+    GroupHome {
+        server: server.as_ptr() as usize,
+        in_main_server: index == 0,
+        hostname: server.hostname(),
+    }
 }
 
 /// Creates this generation's groups and forks their daemons. Returns an
@@ -130,8 +146,10 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         };
         let first_slot = slots;
         slots += settings.processes as usize;
+        let home = home_of(main, &settings.name);
         runtimes.push(GroupRuntime {
             settings,
+            home,
             socket_path: path,
             listener,
             uid,

@@ -65,6 +65,8 @@ message_ids! {
     DAEMON_STARTED = "WSGIRS0314";
     UNKNOWN_PROCESS_GROUP = "WSGIRS0315";
     EMBEDDED_RESTRICTED = "WSGIRS0316";
+    PROCESS_GROUP_RESTRICTED = "WSGIRS0317";
+    PROCESS_GROUP_OF_OTHER_HOST = "WSGIRS0318";
 }
 
 /// Whom a log line is about, besides the process that writes it: the daemon

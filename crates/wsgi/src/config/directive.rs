@@ -149,6 +149,19 @@ pub fn apply_directive<R: Clone>(
             dir.process_group = Some(value);
             Ok(())
         }
+        Directive::RestrictProcess => {
+            let groups = split_arguments(raw)?;
+            if let Some(bad) = groups
+                .iter()
+                .find(|g| g.starts_with("%{") && !is_global_group(g))
+            {
+                return Err(format!(
+                    "{name}: '{bad}': list process group names, or %{{GLOBAL}} for embedded mode"
+                ));
+            }
+            dir.restrict_process = Some(groups);
+            Ok(())
+        }
         Directive::ScriptReloading => {
             dir.script_reloading = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())

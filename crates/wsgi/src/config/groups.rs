@@ -30,6 +30,20 @@ pub fn is_global_group(value: &str) -> bool {
     value == "%{GLOBAL}" || value.is_empty()
 }
 
+/// Whether `WSGIRestrictProcess` (`allowed`, if the context has one) lets
+/// a request use `process_group` (None or `%{GLOBAL}`: embedded mode, which
+/// the list must then name as `%{GLOBAL}`, as in mod_wsgi).
+pub fn restrict_process_allows(allowed: Option<&[String]>, process_group: Option<&str>) -> bool {
+    let Some(allowed) = allowed else {
+        return true;
+    };
+    let group = process_group.filter(|g| !is_global_group(g));
+    allowed.iter().any(|entry| match group {
+        None => is_global_group(entry),
+        Some(group) => entry == group,
+    })
+}
+
 /// The group's name for this request, as mod_wsgi reports it in
 /// `mod_wsgi.application_group`. `None` means mod_wsgi's default, `%{RESOURCE}`.
 pub fn expand_application_group(value: Option<&str>, ctx: &GroupContext<'_>) -> String {
@@ -120,5 +134,18 @@ mod tests {
         assert!(check_application_group("plain").is_ok());
         assert!(check_application_group("%{BOGUS}").is_err());
         assert!(check_application_group("%{ENV:}").is_err());
+    }
+
+    #[test]
+    fn restrict_process_names_the_usable_groups() {
+        let list = vec!["site".to_owned(), "%{GLOBAL}".to_owned()];
+        let only_site = vec!["site".to_owned()];
+        assert!(restrict_process_allows(None, Some("any")));
+        assert!(restrict_process_allows(Some(&list), Some("site")));
+        assert!(restrict_process_allows(Some(&list), None));
+        assert!(restrict_process_allows(Some(&list), Some("%{GLOBAL}")));
+        assert!(!restrict_process_allows(Some(&list), Some("other")));
+        assert!(!restrict_process_allows(Some(&only_site), None));
+        assert!(!restrict_process_allows(Some(&[]), Some("site")));
     }
 }

@@ -18,7 +18,9 @@ mod table;
 pub use args::split_arguments;
 pub use daemon::{DaemonGroup, parse_daemon_process};
 pub use directive::apply_directive;
-pub use groups::{GroupContext, expand_application_group, is_global_group};
+pub use groups::{
+    GroupContext, expand_application_group, is_global_group, restrict_process_allows,
+};
 pub use settings::{
     DirSettings, HashSeed, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };

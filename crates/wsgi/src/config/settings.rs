@@ -168,6 +168,9 @@ pub struct DirSettings {
     pub callable_object: Option<String>,
     pub application_group: Option<String>,
     pub process_group: Option<String>,
+    /// `WSGIRestrictProcess`: the only process groups this context may use
+    /// (`%{GLOBAL}` for embedded mode).
+    pub restrict_process: Option<Vec<String>>,
     pub script_reloading: Option<bool>,
     pub pass_authorization: Option<bool>,
     pub chunked_request: Option<bool>,
@@ -186,6 +189,7 @@ impl DirSettings {
             callable_object: pick(&base.callable_object, &add.callable_object),
             application_group: pick(&base.application_group, &add.application_group),
             process_group: pick(&base.process_group, &add.process_group),
+            restrict_process: pick(&base.restrict_process, &add.restrict_process),
             script_reloading: pick(&base.script_reloading, &add.script_reloading),
             pass_authorization: pick(&base.pass_authorization, &add.pass_authorization),
             chunked_request: pick(&base.chunked_request, &add.chunked_request),

@@ -71,6 +71,7 @@ pub enum Directive {
     PythonWarnings,
     SwitchInterval,
     RestrictSignal,
+    RestrictProcess,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -169,7 +170,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIRestrictStdout", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable restrictions on use of STDOUT."),
     entry(c"WSGIRestrictSignal", Take1, RSRC_CONF, MAIN, Supported(D::RestrictSignal), c"Enable/Disable restrictions on use of signal()."),
     entry(c"WSGICaseSensitivity", Take1, RSRC_CONF, MAIN, NotYet, c"Define whether file system is case sensitive."),
-    entry(c"WSGIRestrictProcess", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Limit selectable WSGI process groups."),
+    entry(c"WSGIRestrictProcess", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::RestrictProcess), c"Limit selectable WSGI process groups."),
     entry(c"WSGIProcessGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ProcessGroup), c"Name of the WSGI process group."),
     entry(c"WSGIApplicationGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ApplicationGroup), c"Application interpreter group."),
     entry(c"WSGICallableObject", Take1, OR_FILEINFO, ANY, Supported(D::CallableObject), c"Name of entry point in WSGI script file."),
@@ -313,7 +314,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 22);
+        assert_eq!(supported.len(), 23);
     }
 
     #[test]
