@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Debian's interpreter, not whatever python3 is first on PATH (see README).
 export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 
-APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl
+APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl openssl
     libapache2-mod-wsgi-py3 python3-flask python3-django
     libfaketime)  # libfaketime: tests/daemon_faults.rs steps Apache's wall clock
 

@@ -164,17 +164,29 @@ fn check_against_system(name: &str, server: &ServerConfig) -> Result<(), String>
 
 /// The daemon groups of the lines read so far, in every server. Apache runs
 /// the directives after pre_config, with `ap_server_conf` set, and links
-/// each virtual host into the main server's list as its section opens.
+/// each virtual host into the main server's list as its section opens; but
+/// a host gets this module's settings only with its first WSGI directive
+/// (until the merge, its slot is NULL: Debian's 000-default has none).
 fn groups_defined_so_far() -> Vec<String> {
     let main = server::main_server();
     if main.is_null() {
         return Vec::new();
     }
-    // SAFETY: the main server lives as long as the configuration being read.
+    // SAFETY: the main server and the hosts linked to it so far live as
+    // long as the configuration being read, and nothing else changes the
+    // list while this directive runs.
     let main = unsafe { Server::from_raw(main) };
-    all_server_settings(main)
-        .iter()
-        .flat_map(|s| &s.daemon_groups)
-        .map(|g| g.name.clone())
-        .collect()
+    let mut names = Vec::new();
+    for s in main.servers() {
+        // SAFETY: the slot is NULL or a ServerConfig this module created.
+        let Some(settings) = (unsafe {
+            server::module_config(s.as_ptr())
+                .cast::<ServerConfig>()
+                .as_ref()
+        }) else {
+            continue;
+        };
+        names.extend(settings.daemon_groups.iter().map(|g| g.name.clone()));
+    }
+    names
 }
