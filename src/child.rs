@@ -152,6 +152,18 @@ pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
         let servers = config::all_server_settings(main);
+        if servers[0].verbose_debugging.is_some() {
+            log::server(
+                Level::Notice,
+                main.as_ptr(),
+                &messages::format_line(
+                    "",
+                    messages::OBSOLETE_DIRECTIVE,
+                    "WSGIVerboseDebugging is obsolete and has no effect, as in mod_wsgi 6: \
+                     LogLevel (for example 'LogLevel info wsgi:debug') chooses the module's messages",
+                ),
+            );
+        }
         let groups = wsgi::config::servers::named_application_groups(&servers);
         if !groups.is_empty() {
             log::server(

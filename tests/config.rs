@@ -36,6 +36,21 @@ fn config_errors(mpm: Mpm) {
             &["WSGIImportScript", "not support"],
         ),
         (
+            "WSGIPerInterpreterGIL On\n",
+            "WSGIPerInterpreterGIL",
+            &["WSGIPerInterpreterGIL On needs Python 3.12 or later"],
+        ),
+        (
+            "WSGIFreeThreading Off\nWSGIFreeThreading On\n",
+            "WSGIFreeThreading On",
+            &["free-threaded build of Python 3.13"],
+        ),
+        (
+            "WSGIVerboseDebugging maybe\n",
+            "WSGIVerboseDebugging",
+            &["WSGIVerboseDebugging must be On or Off, not 'maybe'"],
+        ),
+        (
             "WSGIRestrictProcess site %{ENV:G}\n",
             "WSGIRestrictProcess",
             &["WSGIRestrictProcess", "'%{ENV:G}'"],
@@ -298,4 +313,28 @@ fn groups_and_guards(mpm: Mpm) {
     assert_id_lines_well_formed(&server.error_log());
 }
 
-under_event_and_prefork!(config_errors, script_loading, groups_and_guards);
+/// Directives whose only honourable setting here is Off, and one that is
+/// obsolete in mod_wsgi 6 too: accepted, and the obsolete one says so once.
+fn settings_without_effect_are_accepted_and_said(mpm: Mpm) {
+    let body = "WSGIPerInterpreterGIL Off\nWSGIFreeThreading off\nWSGIVerboseDebugging On\n\
+                WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi\n";
+    let server = Server::start(Stage::new("req-config-obsolete"), &Config::new(mpm, body));
+    assert_eq!(server.get("/env").status, 200);
+    let log = server.wait_for_log(": WSGIRS0005: ", std::time::Duration::from_secs(10));
+    let notices: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(": WSGIRS0005: "))
+        .collect();
+    assert_eq!(notices.len(), 1, "{log}");
+    assert!(
+        notices[0].contains("WSGIVerboseDebugging is obsolete"),
+        "{log}"
+    );
+}
+
+under_event_and_prefork!(
+    config_errors,
+    script_loading,
+    groups_and_guards,
+    settings_without_effect_are_accepted_and_said
+);

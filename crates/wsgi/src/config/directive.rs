@@ -123,6 +123,33 @@ pub fn apply_directive<R: Clone>(
             server.switch_interval = Some(parse_switch_interval(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
+        Directive::VerboseDebugging => {
+            server.verbose_debugging = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
+        // Off is the only setting this interpreter can honour; On asks for
+        // what it lacks, which the user must hear at configtest, not find
+        // silently ignored.
+        Directive::PerInterpreterGil => {
+            if on_off(name, &exactly_one(name, raw)?)? {
+                return Err(format!(
+                    "{name} On needs Python 3.12 or later with each application group in \
+                     its own sub-interpreter, which mod_wsgi_rs does not have yet; remove \
+                     the line or set it Off"
+                ));
+            }
+            Ok(())
+        }
+        Directive::FreeThreading => {
+            if on_off(name, &exactly_one(name, raw)?)? {
+                return Err(format!(
+                    "{name} On needs a free-threaded build of Python 3.13 or later \
+                     (python3.13t), which this build of mod_wsgi_rs does not embed; remove \
+                     the line or set it Off"
+                ));
+            }
+            Ok(())
+        }
         Directive::RestrictSignal => {
             server.restrict_signal = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())

@@ -50,6 +50,8 @@ pub struct ScriptAlias<R> {
 pub struct ServerSettings<R> {
     pub python_home: Option<String>,
     pub python_path: Option<String>,
+    /// `WSGIVerboseDebugging`: obsolete in mod_wsgi 6 too; only noted.
+    pub verbose_debugging: Option<bool>,
     pub aliases: Vec<ScriptAlias<R>>,
     /// Application groups other than %{GLOBAL} named anywhere in this
     /// server's configuration; they all share the main interpreter.
@@ -83,6 +85,7 @@ impl<R> Default for ServerSettings<R> {
         ServerSettings {
             python_home: None,
             python_path: None,
+            verbose_debugging: None,
             aliases: Vec::new(),
             named_application_groups: Vec::new(),
             daemon_groups: Vec::new(),
@@ -110,6 +113,7 @@ impl<R: Clone> ServerSettings<R> {
         ServerSettings {
             python_home: add.python_home.clone().or_else(|| base.python_home.clone()),
             python_path: add.python_path.clone().or_else(|| base.python_path.clone()),
+            verbose_debugging: add.verbose_debugging.or(base.verbose_debugging),
             aliases,
             named_application_groups: groups,
             daemon_groups: add.daemon_groups.clone(),

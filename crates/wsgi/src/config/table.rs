@@ -72,6 +72,9 @@ pub enum Directive {
     SwitchInterval,
     RestrictSignal,
     RestrictProcess,
+    VerboseDebugging,
+    PerInterpreterGil,
+    FreeThreading,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -152,7 +155,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGISocketPrefix", Take1, RSRC_CONF, MAIN, Supported(D::SocketPrefix), c"Path prefix for the daemon process sockets."),
     entry(c"WSGISocketRotation", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable rotation of daemon process sockets."),
     entry(c"WSGIAcceptMutex", Take1, RSRC_CONF, MAIN, NotYet, c"Set accept mutex type for daemon processes."),
-    entry(c"WSGIVerboseDebugging", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable verbose debugging messages."),
+    entry(c"WSGIVerboseDebugging", Take1, RSRC_CONF, MAIN, Supported(D::VerboseDebugging), c"Enable/Disable verbose debugging messages."),
     entry(c"WSGIDontWriteBytecode", Take1, RSRC_CONF, MAIN, Supported(D::DontWriteBytecode), c"Enable/Disable writing of byte code."),
     entry(c"WSGIPythonWarnings", Take1, RSRC_CONF, MAIN, Supported(D::PythonWarnings), c"Control Python warning messages."),
     entry(c"WSGIPythonOptimize", Take1, RSRC_CONF, MAIN, Supported(D::PythonOptimize), c"Set level of Python compiler optimisations."),
@@ -162,8 +165,8 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIPythonHashSeed", Take1, RSRC_CONF, MAIN, Supported(D::PythonHashSeed), c"Python hash seed."),
     entry(c"WSGISwitchInterval", Take1, RSRC_CONF, MAIN, Supported(D::SwitchInterval), c"Override Python GIL switch interval (seconds)."),
     entry(c"WSGIDestroyInterpreter", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable destruction of Python interpreter."),
-    entry(c"WSGIPerInterpreterGIL", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable per-interpreter GIL for sub-interpreters (Python 3.12+)."),
-    entry(c"WSGIFreeThreading", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable free-threaded Python (GIL disabled) for the matched process (Python 3.13+ free-threaded build)."),
+    entry(c"WSGIPerInterpreterGIL", Take1, RSRC_CONF, MAIN, Supported(D::PerInterpreterGil), c"Enable/Disable per-interpreter GIL for sub-interpreters (Python 3.12+)."),
+    entry(c"WSGIFreeThreading", Take1, RSRC_CONF, MAIN, Supported(D::FreeThreading), c"Enable/Disable free-threaded Python (GIL disabled) for the matched process (Python 3.13+ free-threaded build)."),
     entry(c"<WSGIInterpreterOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Container scoping per-interpreter options to a named process-group and/or application-group."),
     entry(c"WSGIRestrictEmbedded", Take1, RSRC_CONF, MAIN, Supported(D::RestrictEmbedded), c"Enable/Disable use of embedded mode."),
     entry(c"WSGIRestrictStdin", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable restrictions on use of STDIN."),
@@ -314,7 +317,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 23);
+        assert_eq!(supported.len(), 26);
     }
 
     #[test]
