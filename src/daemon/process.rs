@@ -19,6 +19,38 @@ fn fail(context: &LogContext, text: &str) -> ! {
     unix::exit_now(1)
 }
 
+/// `lang=` and `locale=`, as mod_wsgi sets them before Python starts: the
+/// environment variables (`LANG`, `LC_ALL`) that Python's start-up reads
+/// its LC_CTYPE from, and every locale category for `locale=`.
+fn set_locale(settings: &wsgi::config::DaemonGroup, context: &LogContext) {
+    // SAFETY (of the env changes): the daemon is single-threaded here.
+    unsafe {
+        if let Some(lang) = &settings.lang {
+            std::env::set_var("LANG", lang);
+        }
+        if let Some(locale) = &settings.locale {
+            std::env::set_var("LC_ALL", locale);
+        }
+    }
+    if let Some(locale) = &settings.locale
+        && !unix::set_locale(locale)
+    {
+        log::process_sink(
+            Level::Warning,
+            &messages::format_line(
+                context,
+                messages::DAEMON_LOCALE_UNSUPPORTED,
+                &format!(
+                    "Unsupported locale setting '{locale}' specified for daemon process group \
+                     '{}'; daemon will run with the inherited locale. Consider 'C.UTF-8' as a \
+                     fallback.",
+                    settings.name
+                ),
+            ),
+        );
+    }
+}
+
 /// Runs daemon `index` of group `group` in the freshly forked process.
 pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay: Duration) -> ! {
     let group = &registry.groups[group_index];
@@ -58,22 +90,21 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     if let Some(home) = &home {
         let _ = std::env::set_current_dir(home);
     }
-    // SAFETY (of the env changes): the daemon is single-threaded here.
-    unsafe {
-        if let Some(lang) = &settings.lang {
-            std::env::set_var("LANG", lang);
-        }
-        if let Some(locale) = &settings.locale {
-            std::env::set_var("LC_ALL", locale);
-        }
-    }
+    set_locale(settings, &context);
     if let Some(title) = settings.process_title() {
-        unix::set_process_name(&title);
+        // SAFETY: nothing in a daemon reads Apache's argv after the fork.
+        unix::set_process_title(unsafe { process::argument_area() }, &title);
     }
     // The parent's main server, valid in this copy of it.
     log::set_main_server(server::main_server());
     let interpreter = InterpreterSettings {
-        python_home: settings.python_home.clone(),
+        // As mod_wsgi 6 (wsgi_python_init): the group's python-home, else
+        // WSGIPythonHome. Not WSGIPythonPath: a daemon's path is its
+        // python-path alone (wsgi_daemon.c sets wsgi_python_path from it).
+        python_home: settings
+            .python_home
+            .clone()
+            .or_else(|| registry.python_home.clone()),
         python_path: settings.python_path.clone(),
         // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...
         options: registry.python_options.clone(),

@@ -65,6 +65,7 @@ message_ids! {
     DAEMON_STARTED = "WSGIRS0314";
     UNKNOWN_PROCESS_GROUP = "WSGIRS0315";
     EMBEDDED_RESTRICTED = "WSGIRS0316";
+    DAEMON_LOCALE_UNSUPPORTED = "WSGIRS0330";
 }
 
 /// Whom a log line is about, besides the process that writes it: the daemon

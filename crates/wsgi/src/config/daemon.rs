@@ -81,11 +81,17 @@ impl DaemonGroup {
         }
     }
 
-    /// The process title for `display-name`, if any.
+    /// The process title for `display-name`, if any. As in mod_wsgi
+    /// (wsgi_setup_daemon_name), only the whole value `%{GROUP}` becomes
+    /// `(wsgi:NAME)`; any other text is shown as written.
     pub fn process_title(&self) -> Option<String> {
-        self.display_name
-            .as_ref()
-            .map(|d| d.replace("%{GROUP}", &format!("(wsgi:{})", self.name)))
+        self.display_name.as_ref().map(|d| {
+            if d == "%{GROUP}" {
+                format!("(wsgi:{})", self.name)
+            } else {
+                d.clone()
+            }
+        })
     }
 }
 
@@ -266,6 +272,20 @@ mod tests {
         assert_eq!(g.python_home.as_deref(), Some("/srv/venv"));
         assert_eq!(g.python_path, ["/srv/site"]);
         assert_eq!(g.process_title().as_deref(), Some("(wsgi:example.com)"));
+    }
+
+    #[test]
+    fn display_name_expands_only_a_whole_group_marker() {
+        let title = |raw| parse_daemon_process(raw).unwrap().process_title();
+        assert_eq!(title("site"), None);
+        assert_eq!(
+            title("site display-name=httpd-app").as_deref(),
+            Some("httpd-app")
+        );
+        assert_eq!(
+            title("site display-name=app-%{GROUP}").as_deref(),
+            Some("app-%{GROUP}")
+        );
     }
 
     #[test]

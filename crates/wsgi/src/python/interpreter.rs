@@ -39,6 +39,8 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     if ffi::is_initialized() {
         return Ok(());
     }
+    // The locale first: every string below is decoded with it.
+    ffi::preinitialize_locale()?;
     let mut config = Config::isolated();
     config.set_install_signal_handlers(false);
     config.set_parse_argv(false);
