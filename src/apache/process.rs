@@ -165,40 +165,19 @@ pub fn configured_identity() -> (u32, u32, String) {
     }
 }
 
-/// The memory that holds this process's command line (`/proc/PID/cmdline`,
-/// what `ps -o args` shows): Apache's `argv` strings, from the first up to
-/// the end of the last one that directly follows it, as the kernel laid
-/// them out. `None` when Apache has no argv.
-///
-/// # Safety
-/// The caller is the only user of the returned memory: in a daemon after
-/// the fork, where nothing reads Apache's argv any more.
-pub unsafe fn argument_area() -> Option<&'static mut [u8]> {
+/// Apache's `argv[0]`, the start of the kernel's command-line memory
+/// (Apache replaces its other `argv` entries with copies when it rewrites
+/// the arguments for the MPM, so only this one is the kernel's).
+pub fn argv0() -> Option<*mut u8> {
     let main = super::server::main_server();
     // SAFETY: the main server and its process_rec live for the process's
-    // life; argv holds argc NUL-terminated strings that do too (the
-    // kernel's argument area, which Apache does not move).
+    // life; argv holds argc pointers.
     unsafe {
         let process = main.as_ref()?.process.as_ref()?;
         if process.argv.is_null() || process.argc < 1 {
             return None;
         }
-        let args = std::slice::from_raw_parts(process.argv, process.argc as usize);
-        let start = args[0].cast_mut();
-        if start.is_null() {
-            return None;
-        }
-        let mut end = start.add(std::ffi::CStr::from_ptr(start).to_bytes().len());
-        for &arg in &args[1..] {
-            if arg.cast_mut() != end.add(1) {
-                break;
-            }
-            end = arg
-                .cast_mut()
-                .add(std::ffi::CStr::from_ptr(arg).to_bytes().len());
-        }
-        // The last string's NUL belongs to the area too.
-        let len = end.offset_from(start) as usize + 1;
-        Some(std::slice::from_raw_parts_mut(start.cast::<u8>(), len))
+        let first = *process.argv;
+        (!first.is_null()).then_some(first.cast_mut().cast::<u8>())
     }
 }

@@ -92,8 +92,10 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     }
     set_locale(settings, &context);
     if let Some(title) = settings.process_title() {
-        // SAFETY: nothing in a daemon reads Apache's argv after the fork.
-        unix::set_process_title(unsafe { process::argument_area() }, &title);
+        // SAFETY: it is Apache's argv[0], and nothing in a daemon reads
+        // Apache's arguments after the fork.
+        let area = process::argv0().and_then(|argv0| unsafe { unix::command_line_area(argv0) });
+        unix::set_process_title(area, &title);
     }
     // The parent's main server, valid in this copy of it.
     log::set_main_server(server::main_server());
