@@ -2,7 +2,9 @@
 //! in the daemon processes: `WSGIPythonOptimize`, `WSGIDontWriteBytecode`,
 //! `WSGIPythonHashSeed`, `WSGIPythonWarnings`, `WSGISwitchInterval` and
 //! `WSGIRestrictSignal` (with mod_wsgi's defaults when they are absent),
-//! and the start-up errors their bad values give.
+//! and the start-up errors their bad values give. Also which of the main
+//! server's `WSGIPythonHome` and `WSGIPythonPath` reach the daemons: as in
+//! mod_wsgi 6, the home does (unless `python-home=`), the path does not.
 
 mod common;
 mod daemon_support;
@@ -316,6 +318,91 @@ fn bad_values_are_start_up_errors(mpm: Mpm) {
     config_test(&stage, &Config::new(mpm, ALL_OPTIONS)).expect("the good values are accepted");
 }
 
+/// A virtual environment at `<stage>/<name>` made by Debian's Python (no
+/// pip), with a package `locale_<name>_only` that exists only there.
+fn make_venv(stage: &Stage, name: &str) -> std::path::PathBuf {
+    let venv = stage.path(name);
+    let status = Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "python3 -m venv failed (install python3-venv)"
+    );
+    let version = Command::new("/usr/bin/python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    let site = venv.join(format!("lib/python{}/site-packages", version.trim()));
+    std::fs::write(site.join(format!("{name}_only.py")), "WHERE = 'venv'\n").unwrap();
+    venv
+}
+
+/// WSGIPythonHome reaches a daemon group without python-home= (mod_wsgi 6's
+/// wsgi_python_init falls back to it); python-home= wins over it.
+/// WSGIPythonPath stays in the Apache children: a daemon's path is its own
+/// python-path= (wsgi_daemon.c replaces wsgi_python_path with it).
+fn python_home_and_path_in_daemons(mpm: Mpm) {
+    let stage = Stage::new("opt-home");
+    let venv = make_venv(&stage, "venv");
+    let own_venv = make_venv(&stage, "ownvenv");
+    stage.write("pylib/home_pathmod.py", "WHERE = 'pylib'\n");
+    stage.make_readable();
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGIPythonHome @STAGE@/venv\n\
+             WSGIPythonPath @STAGE@/pylib\n\
+             WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess inherits threads=1\n\
+             WSGIDaemonProcess own threads=1 python-home=@STAGE@/ownvenv python-path=@STAGE@/pylib\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/python_home.wsgi\n\
+             WSGIScriptAlias /inherits @STAGE@/apps/python_home.wsgi process-group=inherits\n\
+             WSGIScriptAlias /own @STAGE@/apps/python_home.wsgi process-group=own\n",
+        ),
+    );
+    let pylib = server.stage().path("pylib/home_pathmod.py");
+    let pylib = pylib.display().to_string();
+
+    let embedded = facts(&server, "/embedded");
+    assert_eq!(fact(&embedded, "prefix"), venv.display().to_string());
+    assert!(
+        !fact(&embedded, "venv").starts_with("ERROR"),
+        "{embedded:?}"
+    );
+    assert_eq!(fact(&embedded, "pylib"), pylib);
+
+    let inherits = facts(&server, "/inherits");
+    assert_eq!(
+        fact(&inherits, "prefix"),
+        venv.display().to_string(),
+        "{inherits:?}"
+    );
+    assert!(
+        !fact(&inherits, "venv").starts_with("ERROR"),
+        "{inherits:?}"
+    );
+    assert!(
+        fact(&inherits, "pylib").starts_with("ERROR"),
+        "{inherits:?}"
+    );
+
+    let own = facts(&server, "/own");
+    assert_eq!(
+        fact(&own, "prefix"),
+        own_venv.display().to_string(),
+        "{own:?}"
+    );
+    assert!(!fact(&own, "ownvenv").starts_with("ERROR"), "{own:?}");
+    assert!(fact(&own, "venv").starts_with("ERROR"), "{own:?}");
+    assert_eq!(fact(&own, "pylib"), pylib);
+    assert_stops_cleanly(server);
+}
+
 under_event_and_prefork!(
     options_in_embedded_mode,
     defaults_in_embedded_mode,
@@ -323,4 +410,5 @@ under_event_and_prefork!(
     options_in_daemon_mode,
     unrestricted_in_daemon_mode,
     bad_values_are_start_up_errors,
+    python_home_and_path_in_daemons,
 );
