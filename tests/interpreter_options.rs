@@ -259,6 +259,34 @@ fn unrestricted_in_daemon_mode(mpm: Mpm) {
     assert_stops_cleanly(server);
 }
 
+/// A group's switch-interval= replaces WSGISwitchInterval in its daemons
+/// (mod_wsgi 6 sets it after the main interpreter took the server's);
+/// the other groups and the Apache children keep WSGISwitchInterval.
+fn switch_interval_of_a_group(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("opt-switch"),
+        &Config::new(
+            mpm,
+            "WSGISwitchInterval 0.002\n\
+             WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess plain threads=1\n\
+             WSGIDaemonProcess own threads=1 switch-interval=0.008\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/life_options.wsgi\n\
+             WSGIScriptAlias /plain @STAGE@/apps/life_options.wsgi process-group=plain\n\
+             WSGIScriptAlias /own @STAGE@/apps/life_options.wsgi process-group=own\n",
+        ),
+    );
+    for (path, expected) in [
+        ("/embedded", "0.002"),
+        ("/plain", "0.002"),
+        ("/own", "0.008"),
+    ] {
+        let f = facts(&server, path);
+        assert_eq!(fact(&f, "switchinterval"), expected, "{path}");
+    }
+    assert_stops_cleanly(server);
+}
+
 /// A bad value stops Apache at start-up with an error naming the
 /// directive, the value and the line; so does a virtual host.
 fn bad_values_are_start_up_errors(mpm: Mpm) {
@@ -411,4 +439,5 @@ under_event_and_prefork!(
     unrestricted_in_daemon_mode,
     bad_values_are_start_up_errors,
     python_home_and_path_in_daemons,
+    switch_interval_of_a_group,
 );
