@@ -259,6 +259,63 @@ fn unrestricted_in_daemon_mode(mpm: Mpm) {
     assert_stops_cleanly(server);
 }
 
+/// A daemon whose python-home cannot be used says why before Python fails
+/// to start, in mod_wsgi 6's words (WSGI0100-0102): missing, not a
+/// directory, not searchable by the daemon's user.
+fn unusable_python_home_is_named(mpm: Mpm) {
+    // Apache started by root runs the daemons as www-data, who cannot
+    // enter root's home directory (a private home, mod_wsgi's usual case).
+    // The stage cannot hold such a directory: the harness opens it all up.
+    let private = (is_root()
+        && std::fs::metadata("/root").is_ok_and(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o001 == 0
+        }))
+    .then_some("/root");
+    let stage = Stage::new("opt-bad-home");
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            &format!(
+                "WSGISocketPrefix @STAGE@/run/wsgi\n\
+                 WSGIDaemonProcess missing threads=1 python-home=@STAGE@/nowhere\n\
+                 WSGIDaemonProcess file threads=1 python-home=@STAGE@/apps/life_options.wsgi\n\
+                 WSGIDaemonProcess private threads=1 python-home={}\n",
+                private.unwrap_or("/usr")
+            ),
+        ),
+    );
+    let d = server.stage().dir.display().to_string();
+    let mut expected = vec![
+        (
+            "missing",
+            format!("Unable to stat Python home '{d}/nowhere' ("),
+        ),
+        (
+            "file",
+            format!("Python home '{d}/apps/life_options.wsgi' is not a directory;"),
+        ),
+    ];
+    if let Some(private) = private {
+        expected.push((
+            "private",
+            format!("Python home '{private}' is not accessible;"),
+        ));
+    }
+    for (group, text) in expected {
+        let log = server.wait_for_log(&text, Duration::from_secs(10));
+        let line = log.lines().find(|l| l.contains(&text)).unwrap();
+        assert!(
+            line.contains("[wsgi:warn]")
+                && line.contains(": WSGIRS0015: ")
+                && line.contains(&format!("group='{group}', daemon pid=")),
+            "{line}"
+        );
+    }
+    assert_stops_cleanly(server);
+}
+
 /// A group's switch-interval= replaces WSGISwitchInterval in its daemons
 /// (mod_wsgi 6 sets it after the main interpreter took the server's);
 /// the other groups and the Apache children keep WSGISwitchInterval.
@@ -440,4 +497,5 @@ under_event_and_prefork!(
     bad_values_are_start_up_errors,
     python_home_and_path_in_daemons,
     switch_interval_of_a_group,
+    unusable_python_home_is_named,
 );
