@@ -92,8 +92,10 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     }
     set_locale(settings, &context);
     if let Some(title) = settings.process_title() {
-        // SAFETY: it is Apache's argv[0], and nothing in a daemon reads
-        // Apache's arguments after the fork.
+        // SAFETY: it is Apache's argv[0]. The memory also holds the values
+        // of Apache's -d, -f, -k, -D options, which Apache keeps pointers
+        // to, but reads only while reading its configuration, which a
+        // daemon never does; nothing in a daemon reads them after the fork.
         let area = process::argv0().and_then(|argv0| unsafe { unix::command_line_area(argv0) });
         unix::set_process_title(area, &title);
     }
