@@ -2,7 +2,9 @@
 //! in the daemon processes: `WSGIPythonOptimize`, `WSGIDontWriteBytecode`,
 //! `WSGIPythonHashSeed`, `WSGIPythonWarnings`, `WSGISwitchInterval` and
 //! `WSGIRestrictSignal` (with mod_wsgi's defaults when they are absent),
-//! and the start-up errors their bad values give.
+//! and the start-up errors their bad values give. Also which of the main
+//! server's `WSGIPythonHome` and `WSGIPythonPath` reach the daemons: as in
+//! mod_wsgi 6, the home does (unless `python-home=`), the path does not.
 
 mod common;
 mod daemon_support;
@@ -257,6 +259,91 @@ fn unrestricted_in_daemon_mode(mpm: Mpm) {
     assert_stops_cleanly(server);
 }
 
+/// A daemon whose python-home cannot be used says why before Python fails
+/// to start, in mod_wsgi 6's words (WSGI0100-0102): missing, not a
+/// directory, not searchable by the daemon's user.
+fn unusable_python_home_is_named(mpm: Mpm) {
+    // Apache started by root runs the daemons as www-data, who cannot
+    // enter root's home directory (a private home, mod_wsgi's usual case).
+    // The stage cannot hold such a directory: the harness opens it all up.
+    let private = (is_root()
+        && std::fs::metadata("/root").is_ok_and(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o001 == 0
+        }))
+    .then_some("/root");
+    let stage = Stage::new("opt-bad-home");
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            &format!(
+                "WSGISocketPrefix @STAGE@/run/wsgi\n\
+                 WSGIDaemonProcess missing threads=1 python-home=@STAGE@/nowhere\n\
+                 WSGIDaemonProcess file threads=1 python-home=@STAGE@/apps/life_options.wsgi\n\
+                 WSGIDaemonProcess private threads=1 python-home={}\n",
+                private.unwrap_or("/usr")
+            ),
+        ),
+    );
+    let d = server.stage().dir.display().to_string();
+    let mut expected = vec![
+        (
+            "missing",
+            format!("Unable to stat Python home '{d}/nowhere' ("),
+        ),
+        (
+            "file",
+            format!("Python home '{d}/apps/life_options.wsgi' is not a directory;"),
+        ),
+    ];
+    if let Some(private) = private {
+        expected.push((
+            "private",
+            format!("Python home '{private}' is not accessible;"),
+        ));
+    }
+    for (group, text) in expected {
+        let log = server.wait_for_log(&text, Duration::from_secs(10));
+        let line = log.lines().find(|l| l.contains(&text)).unwrap();
+        assert!(
+            line.contains("[wsgi:warn]")
+                && line.contains(": WSGIRS0015: ")
+                && line.contains(&format!("group='{group}', daemon pid=")),
+            "{line}"
+        );
+    }
+    assert_stops_cleanly(server);
+}
+
+/// A group's switch-interval= replaces WSGISwitchInterval in its daemons
+/// (mod_wsgi 6 sets it after the main interpreter took the server's);
+/// the other groups and the Apache children keep WSGISwitchInterval.
+fn switch_interval_of_a_group(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("opt-switch"),
+        &Config::new(
+            mpm,
+            "WSGISwitchInterval 0.002\n\
+             WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess plain threads=1\n\
+             WSGIDaemonProcess own threads=1 switch-interval=0.008\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/life_options.wsgi\n\
+             WSGIScriptAlias /plain @STAGE@/apps/life_options.wsgi process-group=plain\n\
+             WSGIScriptAlias /own @STAGE@/apps/life_options.wsgi process-group=own\n",
+        ),
+    );
+    for (path, expected) in [
+        ("/embedded", "0.002"),
+        ("/plain", "0.002"),
+        ("/own", "0.008"),
+    ] {
+        let f = facts(&server, path);
+        assert_eq!(fact(&f, "switchinterval"), expected, "{path}");
+    }
+    assert_stops_cleanly(server);
+}
+
 /// A bad value stops Apache at start-up with an error naming the
 /// directive, the value and the line; so does a virtual host.
 fn bad_values_are_start_up_errors(mpm: Mpm) {
@@ -316,6 +403,91 @@ fn bad_values_are_start_up_errors(mpm: Mpm) {
     config_test(&stage, &Config::new(mpm, ALL_OPTIONS)).expect("the good values are accepted");
 }
 
+/// A virtual environment at `<stage>/<name>` made by Debian's Python (no
+/// pip), with a package `locale_<name>_only` that exists only there.
+fn make_venv(stage: &Stage, name: &str) -> std::path::PathBuf {
+    let venv = stage.path(name);
+    let status = Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "python3 -m venv failed (install python3-venv)"
+    );
+    let version = Command::new("/usr/bin/python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    let site = venv.join(format!("lib/python{}/site-packages", version.trim()));
+    std::fs::write(site.join(format!("{name}_only.py")), "WHERE = 'venv'\n").unwrap();
+    venv
+}
+
+/// WSGIPythonHome reaches a daemon group without python-home= (mod_wsgi 6's
+/// wsgi_python_init falls back to it); python-home= wins over it.
+/// WSGIPythonPath stays in the Apache children: a daemon's path is its own
+/// python-path= (wsgi_daemon.c replaces wsgi_python_path with it).
+fn python_home_and_path_in_daemons(mpm: Mpm) {
+    let stage = Stage::new("opt-home");
+    let venv = make_venv(&stage, "venv");
+    let own_venv = make_venv(&stage, "ownvenv");
+    stage.write("pylib/home_pathmod.py", "WHERE = 'pylib'\n");
+    stage.make_readable();
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGIPythonHome @STAGE@/venv\n\
+             WSGIPythonPath @STAGE@/pylib\n\
+             WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess inherits threads=1\n\
+             WSGIDaemonProcess own threads=1 python-home=@STAGE@/ownvenv python-path=@STAGE@/pylib\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/python_home.wsgi\n\
+             WSGIScriptAlias /inherits @STAGE@/apps/python_home.wsgi process-group=inherits\n\
+             WSGIScriptAlias /own @STAGE@/apps/python_home.wsgi process-group=own\n",
+        ),
+    );
+    let pylib = server.stage().path("pylib/home_pathmod.py");
+    let pylib = pylib.display().to_string();
+
+    let embedded = facts(&server, "/embedded");
+    assert_eq!(fact(&embedded, "prefix"), venv.display().to_string());
+    assert!(
+        !fact(&embedded, "venv").starts_with("ERROR"),
+        "{embedded:?}"
+    );
+    assert_eq!(fact(&embedded, "pylib"), pylib);
+
+    let inherits = facts(&server, "/inherits");
+    assert_eq!(
+        fact(&inherits, "prefix"),
+        venv.display().to_string(),
+        "{inherits:?}"
+    );
+    assert!(
+        !fact(&inherits, "venv").starts_with("ERROR"),
+        "{inherits:?}"
+    );
+    assert!(
+        fact(&inherits, "pylib").starts_with("ERROR"),
+        "{inherits:?}"
+    );
+
+    let own = facts(&server, "/own");
+    assert_eq!(
+        fact(&own, "prefix"),
+        own_venv.display().to_string(),
+        "{own:?}"
+    );
+    assert!(!fact(&own, "ownvenv").starts_with("ERROR"), "{own:?}");
+    assert!(fact(&own, "venv").starts_with("ERROR"), "{own:?}");
+    assert_eq!(fact(&own, "pylib"), pylib);
+    assert_stops_cleanly(server);
+}
+
 under_event_and_prefork!(
     options_in_embedded_mode,
     defaults_in_embedded_mode,
@@ -323,4 +495,7 @@ under_event_and_prefork!(
     options_in_daemon_mode,
     unrestricted_in_daemon_mode,
     bad_values_are_start_up_errors,
+    python_home_and_path_in_daemons,
+    switch_interval_of_a_group,
+    unusable_python_home_is_named,
 );

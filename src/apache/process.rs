@@ -164,3 +164,20 @@ pub fn configured_identity() -> (u32, u32, String) {
         )
     }
 }
+
+/// Apache's `argv[0]`, the start of the kernel's command-line memory
+/// (Apache replaces its other `argv` entries with copies when it rewrites
+/// the arguments for the MPM, so only this one is the kernel's).
+pub fn argv0() -> Option<*mut u8> {
+    let main = super::server::main_server();
+    // SAFETY: the main server and its process_rec live for the process's
+    // life; argv holds argc pointers.
+    unsafe {
+        let process = main.as_ref()?.process.as_ref()?;
+        if process.argv.is_null() || process.argc < 1 {
+            return None;
+        }
+        let first = *process.argv;
+        (!first.is_null()).then_some(first.cast_mut().cast::<u8>())
+    }
+}

@@ -86,8 +86,12 @@ pub struct Registry {
     /// the daemon, read by the parent to find stopped or deadlocked daemons.
     pub heartbeats: SharedSlots,
     /// How Python starts in the daemons: the main server's options, as in
-    /// the Apache children.
+    /// the Apache children (mod_wsgi 6's wsgi_python_init reads them in
+    /// both, and applies WSGISwitchInterval and WSGIRestrictSignal to every
+    /// interpreter it creates, a daemon's too).
     pub python_options: StartupOptions,
+    /// `WSGIPythonHome`, for the groups without `python-home=`.
+    pub python_home: Option<String>,
 }
 
 /// Whether a heartbeat (`unix::monotonic_micros` when it was written, 0:

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wsgi::adapter::ProcessInfo;
 use wsgi::messages::{self, Level, LogContext};
-use wsgi::python::{self, InterpreterSettings};
+use wsgi::python::{self, InterpreterSettings, StartupOptions};
 
 use super::Registry;
 use crate::apache::{httpd, log, process, server};
@@ -17,6 +17,38 @@ fn fail(context: &LogContext, text: &str) -> ! {
         &messages::format_line(context, messages::DAEMON_STARTUP_FAILED, text),
     );
     unix::exit_now(1)
+}
+
+/// `lang=` and `locale=`, as mod_wsgi sets them before Python starts: the
+/// environment variables (`LANG`, `LC_ALL`) that Python's start-up reads
+/// its LC_CTYPE from, and every locale category for `locale=`.
+fn set_locale(settings: &wsgi::config::DaemonGroup, context: &LogContext) {
+    // SAFETY (of the env changes): the daemon is single-threaded here.
+    unsafe {
+        if let Some(lang) = &settings.lang {
+            std::env::set_var("LANG", lang);
+        }
+        if let Some(locale) = &settings.locale {
+            std::env::set_var("LC_ALL", locale);
+        }
+    }
+    if let Some(locale) = &settings.locale
+        && !unix::set_locale(locale)
+    {
+        log::process_sink(
+            Level::Warning,
+            &messages::format_line(
+                context,
+                messages::DAEMON_LOCALE_UNSUPPORTED,
+                &format!(
+                    "Unsupported locale setting '{locale}' specified for daemon process group \
+                     '{}'; daemon will run with the inherited locale. Consider 'C.UTF-8' as a \
+                     fallback.",
+                    settings.name
+                ),
+            ),
+        );
+    }
 }
 
 /// Runs daemon `index` of group `group` in the freshly forked process.
@@ -58,25 +90,34 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     if let Some(home) = &home {
         let _ = std::env::set_current_dir(home);
     }
-    // SAFETY (of the env changes): the daemon is single-threaded here.
-    unsafe {
-        if let Some(lang) = &settings.lang {
-            std::env::set_var("LANG", lang);
-        }
-        if let Some(locale) = &settings.locale {
-            std::env::set_var("LC_ALL", locale);
-        }
-    }
+    set_locale(settings, &context);
     if let Some(title) = settings.process_title() {
-        unix::set_process_name(&title);
+        // SAFETY: it is Apache's argv[0]. The memory also holds the values
+        // of Apache's -d, -f, -k, -D options, which Apache keeps pointers
+        // to, but reads only while reading its configuration, which a
+        // daemon never does; nothing in a daemon reads them after the fork.
+        let area = process::argv0().and_then(|argv0| unsafe { unix::command_line_area(argv0) });
+        unix::set_process_title(area, &title);
     }
     // The parent's main server, valid in this copy of it.
     log::set_main_server(server::main_server());
     let interpreter = InterpreterSettings {
-        python_home: settings.python_home.clone(),
+        // As mod_wsgi 6 (wsgi_python_init): the group's python-home, else
+        // WSGIPythonHome. Not WSGIPythonPath: a daemon's path is its
+        // python-path alone (wsgi_daemon.c sets wsgi_python_path from it).
+        python_home: settings
+            .python_home
+            .clone()
+            .or_else(|| registry.python_home.clone()),
         python_path: settings.python_path.clone(),
-        // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...
-        options: registry.python_options.clone(),
+        // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...;
+        // the group's switch-interval= over WSGISwitchInterval.
+        options: StartupOptions {
+            switch_interval: settings
+                .switch_interval
+                .or(registry.python_options.switch_interval),
+            ..registry.python_options.clone()
+        },
     };
     if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));

@@ -170,6 +170,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         groups: runtimes,
         heartbeats,
         python_options: main_settings.python_options(),
+        python_home: main_settings.python_home.clone(),
     });
     set_registry(registry);
     lock(&SLOTS).clear();

@@ -46,11 +46,61 @@ pub fn set_umask(mask: u32) {
     unsafe { libc::umask(mask as libc::mode_t) };
 }
 
+/// The kernel's command-line memory of this process (what
+/// /proc/PID/cmdline, `ps -o args` and `top -c` show): from `arg_start` to
+/// `arg_end` of /proc/self/stat, provided it starts at `argv0`.
+///
+/// # Safety
+/// `argv0` is this process's `argv[0]`, and the caller is the only user of
+/// the memory from now on (nothing reads the program's arguments again).
+pub unsafe fn command_line_area(argv0: *mut u8) -> Option<&'static mut [u8]> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields 48 and 49 (Linux 3.5+); comm, field 2, may hold spaces and
+    // parentheses, so count from the last ')': field 3 comes first there.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let start: usize = fields.get(48 - 3)?.parse().ok()?;
+    let end: usize = fields.get(49 - 3)?.parse().ok()?;
+    if start != argv0 as usize || end <= start {
+        return None;
+    }
+    // SAFETY: the kernel reports [start, end) as this process's argument
+    // strings, mapped and writable for its whole life; the caller promises
+    // nobody else uses them.
+    Some(unsafe { std::slice::from_raw_parts_mut(argv0, end - start) })
+}
+
+/// Sets the process title as mod_wsgi's `display-name` does, and more
+/// fully: `area` (from [`command_line_area`]) gets `title`, cut to fit,
+/// and NULs after it, so `ps -o args`, `top -c` and /proc/PID/cmdline show
+/// the title alone (mod_wsgi pads argv[0] with spaces, which cuts a title
+/// longer than Apache's binary path and leaves Apache's other arguments
+/// shown). The kernel's `comm` (`ps -o comm`, 15 bytes) is set too.
+pub fn set_process_title(area: Option<&mut [u8]>, title: &str) {
+    if let Some(area) = area.filter(|a| !a.is_empty()) {
+        // One byte is kept for the terminating NUL.
+        let n = title.len().min(area.len() - 1);
+        area[..n].copy_from_slice(&title.as_bytes()[..n]);
+        area[n..].fill(0);
+    }
+    set_process_name(title);
+}
+
 /// Sets the thread/process name shown by `ps -o comm` and `top` (15 bytes).
 pub fn set_process_name(name: &str) {
     let name = CString::new(name.chars().take(15).collect::<String>()).unwrap_or_default();
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
     unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0) };
+}
+
+/// `setlocale(LC_ALL, name)`, as mod_wsgi does for a daemon's `locale=`;
+/// false when the C library has no such locale (nothing then changes).
+pub fn set_locale(name: &str) -> bool {
+    let Ok(name) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: setlocale reads a NUL-terminated string; called while the
+    // daemon is still single-threaded.
+    !unsafe { libc::setlocale(libc::LC_ALL, name.as_ptr()) }.is_null()
 }
 
 /// The signals that stop or restart a daemon: Apache's, and the kernel's

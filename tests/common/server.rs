@@ -36,6 +36,9 @@ pub struct Config {
     pub timeout_seconds: u32,
     /// Environment variables Apache is started with.
     pub env: Vec<(String, String)>,
+    /// Environment variables of the test removed from Apache's (before
+    /// `env` is applied).
+    pub env_remove: Vec<&'static str>,
     /// Start Apache itself as this user (as root only), with no `User`
     /// line: the stage then belongs to that user.
     pub run_as: Option<&'static str>,
@@ -50,6 +53,7 @@ impl Config {
             preamble: String::new(),
             timeout_seconds: 20,
             env: Vec::new(),
+            env_remove: Vec::new(),
             run_as: None,
         }
     }
@@ -391,7 +395,11 @@ fn launch(stage: &Stage, config: &Config, port: u16) -> Launch {
             "--init-groups".to_owned(),
         ];
     }
-    let out = match Command::new("setsid")
+    let mut command = Command::new("setsid");
+    for name in &config.env_remove {
+        command.env_remove(name);
+    }
+    let out = match command
         .args(&as_user)
         .arg(apache_binary())
         .arg("-f")

@@ -25,6 +25,8 @@ pub struct DaemonGroup {
     pub display_name: Option<String>,
     pub lang: Option<String>,
     pub locale: Option<String>,
+    /// `switch-interval=`, seconds: the daemon's own WSGISwitchInterval.
+    pub switch_interval: Option<f64>,
     pub maximum_requests: u64,
     pub restart_interval: u64,
     pub inactivity_timeout: u64,
@@ -63,6 +65,7 @@ impl DaemonGroup {
             display_name: None,
             lang: None,
             locale: None,
+            switch_interval: None,
             maximum_requests: 0,
             restart_interval: 0,
             inactivity_timeout: 0,
@@ -81,11 +84,17 @@ impl DaemonGroup {
         }
     }
 
-    /// The process title for `display-name`, if any.
+    /// The process title for `display-name`, if any. As in mod_wsgi
+    /// (wsgi_setup_daemon_name), only the whole value `%{GROUP}` becomes
+    /// `(wsgi:NAME)`; any other text is shown as written.
     pub fn process_title(&self) -> Option<String> {
-        self.display_name
-            .as_ref()
-            .map(|d| d.replace("%{GROUP}", &format!("(wsgi:{})", self.name)))
+        self.display_name.as_ref().map(|d| {
+            if d == "%{GROUP}" {
+                format!("(wsgi:{})", self.name)
+            } else {
+                d.clone()
+            }
+        })
     }
 }
 
@@ -194,6 +203,10 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "display-name" => group.display_name = Some(not_empty(key, value)?),
             "lang" => group.lang = Some(not_empty(key, value)?),
             "locale" => group.locale = Some(not_empty(key, value)?),
+            "switch-interval" => {
+                group.switch_interval =
+                    Some(super::python_options::parse_switch_interval(key, value)?)
+            }
             "maximum-requests" => group.maximum_requests = number(key, value)?,
             "restart-interval" => group.restart_interval = number(key, value)?,
             "inactivity-timeout" => group.inactivity_timeout = number(key, value)?,
@@ -279,6 +292,31 @@ mod tests {
         assert_eq!(g.python_home.as_deref(), Some("/usr"));
         assert_eq!(g.python_path, ["/srv/site"]);
         assert_eq!(g.process_title().as_deref(), Some("(wsgi:example.com)"));
+    }
+
+    #[test]
+    fn switch_interval_is_a_positive_number_of_seconds() {
+        let g = parse_daemon_process("site switch-interval=0.0125").unwrap();
+        assert_eq!(g.switch_interval, Some(0.0125));
+        assert_eq!(parse_daemon_process("site").unwrap().switch_interval, None);
+        for bad in ["0", "-1", "x", "", "inf"] {
+            let e = parse_daemon_process(&format!("site switch-interval={bad}")).unwrap_err();
+            assert!(e.contains("switch-interval"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn display_name_expands_only_a_whole_group_marker() {
+        let title = |raw| parse_daemon_process(raw).unwrap().process_title();
+        assert_eq!(title("site"), None);
+        assert_eq!(
+            title("site display-name=httpd-app").as_deref(),
+            Some("httpd-app")
+        );
+        assert_eq!(
+            title("site display-name=app-%{GROUP}").as_deref(),
+            Some("app-%{GROUP}")
+        );
     }
 
     #[test]

@@ -241,7 +241,7 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("python-home", YES),
     option("python-path", YES),
     option("python-eggs", NOT_YET),
-    option("switch-interval", NOT_YET),
+    option("switch-interval", YES),
     option("stack-size", NOT_YET),
     option("maximum-requests", YES),
     option("startup-timeout", YES),

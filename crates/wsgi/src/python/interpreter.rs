@@ -39,6 +39,14 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     if ffi::is_initialized() {
         return Ok(());
     }
+    if let Some(problem) = settings.python_home.as_deref().and_then(home_problem) {
+        sink(
+            Level::Warning,
+            &messages::process_line(messages::PYTHON_HOME_UNUSABLE, &problem),
+        );
+    }
+    // The locale first: every string below is decoded with it.
+    ffi::preinitialize_locale()?;
     let mut config = Config::isolated();
     config.set_install_signal_handlers(false);
     config.set_parse_argv(false);
@@ -97,6 +105,33 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     Ok(())
 }
 
+/// What is wrong with a Python home that this process cannot use, in
+/// mod_wsgi 6's words (its WSGI0100-0102 warnings, wsgi_python_init): a
+/// home inside a private home directory, or one naming the `python`
+/// executable, is a common mistake. Python then fails to start, or starts
+/// without the environment, and this line says why.
+fn home_problem(home: &str) -> Option<String> {
+    let advice = "Python interpreter may not initialise correctly.";
+    match std::fs::metadata(home) {
+        Err(e) => Some(format!(
+            "Unable to stat Python home '{home}' ({e}); {advice} Verify the path and the \
+             access permissions on every component of it."
+        )),
+        Ok(m) if !m.is_dir() => Some(format!(
+            "Python home '{home}' is not a directory; {advice} Verify the supplied path."
+        )),
+        // Looking up "home/." needs search (execute) permission on home,
+        // what mod_wsgi checks with access(X_OK).
+        Ok(_) => match std::fs::metadata(Path::new(home).join(".")) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+                "Python home '{home}' is not accessible; {advice} Verify the access \
+                 permissions on the directory."
+            )),
+            _ => None,
+        },
+    }
+}
+
 fn add_python_path(py: Python<'_>, entries: &[String]) -> PyResult<()> {
     if entries.is_empty() {
         return Ok(());
@@ -138,5 +173,26 @@ pub fn finalize() -> Result<(), String> {
             )
             .ok();
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_homes_are_named_in_mod_wsgi_words() {
+        assert_eq!(home_problem("/usr"), None);
+        let missing = home_problem("/nonexistent/venv").unwrap();
+        assert!(
+            missing.starts_with("Unable to stat Python home '/nonexistent/venv' (")
+                && missing.ends_with("access permissions on every component of it."),
+            "{missing}"
+        );
+        let file = home_problem("/usr/bin/python3").unwrap();
+        assert!(
+            file.starts_with("Python home '/usr/bin/python3' is not a directory;"),
+            "{file}"
+        );
     }
 }

@@ -37,6 +37,34 @@ fn wide(text: &str) -> Result<Vec<libc::wchar_t>, String> {
         .collect())
 }
 
+/// Pre-initialises Python's runtime as `PyPreConfig_InitPythonConfig` would
+/// for locales (what mod_wsgi 6 starts from), while the rest of the
+/// configuration stays isolated: LC_CTYPE is set from the environment
+/// (`LC_ALL`, `LC_CTYPE`, `LANG`), a "C" or "POSIX" LC_CTYPE is coerced to
+/// C.UTF-8 (PEP 538, which also exports `LC_CTYPE=C.UTF-8`) and turns on
+/// UTF-8 mode (PEP 540). An isolated pre-configuration leaves LC_CTYPE at
+/// "C", so `open()` without an encoding and the file system encoding are
+/// ASCII even under `LANG=C.UTF-8`. Environment variables such as
+/// `PYTHONUTF8` stay ignored, as everything else from the environment.
+///
+/// Must run before anything decodes a string for the configuration
+/// (`PyConfig_SetBytesString` pre-initialises Python itself, with the
+/// isolated locale settings); a second call changes nothing.
+pub(crate) fn preinitialize_locale() -> Result<(), String> {
+    // SAFETY: PyPreConfig_InitIsolatedConfig fully initialises the struct;
+    // Py_PreInitialize copies it, and ignores it once pre-initialised.
+    unsafe {
+        let mut pre = std::mem::MaybeUninit::<ffi::PyPreConfig>::uninit();
+        ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr());
+        let mut pre = pre.assume_init();
+        pre.configure_locale = 1;
+        // -1: decided from the locale, as PyPreConfig_InitPythonConfig does.
+        pre.coerce_c_locale = -1;
+        pre.utf8_mode = -1;
+        check(ffi::Py_PreInitialize(&pre), "Py_PreInitialize")
+    }
+}
+
 impl Config {
     /// An isolated configuration: no environment variables, no user site
     /// directory, nothing from the command line.
