@@ -263,56 +263,37 @@ fn unrestricted_in_daemon_mode(mpm: Mpm) {
 /// to start, in mod_wsgi 6's words (WSGI0100-0102): missing, not a
 /// directory, not searchable by the daemon's user.
 fn unusable_python_home_is_named(mpm: Mpm) {
-    // Apache started by root runs the daemons as www-data, who cannot
-    // enter root's home directory (a private home, mod_wsgi's usual case).
-    // The stage cannot hold such a directory: the harness opens it all up.
-    let private = (is_root()
-        && std::fs::metadata("/root").is_ok_and(|m| {
-            use std::os::unix::fs::PermissionsExt;
-            m.permissions().mode() & 0o001 == 0
-        }))
-    .then_some("/root");
-    let stage = Stage::new("opt-bad-home");
+    // A python-home that is missing or not a directory fails configtest on
+    // its line (tests/daemon_config.rs). One that exists but that the
+    // daemon's user cannot enter passes (root can), and gets mod_wsgi's
+    // warning before Python starts: Apache started by root runs the daemons
+    // as www-data, who cannot enter root's private home directory. The
+    // stage cannot hold such a directory: the harness opens it all up.
+    let private_home = std::fs::metadata("/root").is_ok_and(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o001 == 0
+    });
+    if !is_root() || !private_home {
+        eprintln!("needs root and a private /root: skipped");
+        return;
+    }
     let server = Server::start(
-        stage,
+        Stage::new("opt-bad-home"),
         &Config::new(
             mpm,
-            &format!(
-                "WSGISocketPrefix @STAGE@/run/wsgi\n\
-                 WSGIDaemonProcess missing threads=1 python-home=@STAGE@/nowhere\n\
-                 WSGIDaemonProcess file threads=1 python-home=@STAGE@/apps/life_options.wsgi\n\
-                 WSGIDaemonProcess private threads=1 python-home={}\n",
-                private.unwrap_or("/usr")
-            ),
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess private threads=1 python-home=/root\n",
         ),
     );
-    let d = server.stage().dir.display().to_string();
-    let mut expected = vec![
-        (
-            "missing",
-            format!("Unable to stat Python home '{d}/nowhere' ("),
-        ),
-        (
-            "file",
-            format!("Python home '{d}/apps/life_options.wsgi' is not a directory;"),
-        ),
-    ];
-    if let Some(private) = private {
-        expected.push((
-            "private",
-            format!("Python home '{private}' is not accessible;"),
-        ));
-    }
-    for (group, text) in expected {
-        let log = server.wait_for_log(&text, Duration::from_secs(10));
-        let line = log.lines().find(|l| l.contains(&text)).unwrap();
-        assert!(
-            line.contains("[wsgi:warn]")
-                && line.contains(": WSGIRS0015: ")
-                && line.contains(&format!("group='{group}', daemon pid=")),
-            "{line}"
-        );
-    }
+    let text = "Python home '/root' is not accessible;";
+    let log = server.wait_for_log(text, Duration::from_secs(10));
+    let line = log.lines().find(|l| l.contains(text)).unwrap();
+    assert!(
+        line.contains("[wsgi:warn]")
+            && line.contains(": WSGIRS0015: ")
+            && line.contains("group='private', daemon pid="),
+        "{line}"
+    );
     assert_stops_cleanly(server);
 }
 
