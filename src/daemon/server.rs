@@ -108,6 +108,7 @@ pub fn serve(
         running: Mutex::new(vec![None; settings.threads as usize]),
         last_activity: Mutex::new(Instant::now()),
         heartbeat: registry.heartbeats.slot(group.first_slot + index),
+        shutdown_reason: Mutex::new(""),
     });
     shared
         .heartbeat
@@ -139,6 +140,8 @@ pub fn serve(
         .collect();
 
     let exit_code = accept_loop(&shared);
+    // Subscribers hear of it once no new request can start.
+    wsgi::python::module::publish_process_stopping(*wsgi::sync::lock(&shared.shutdown_reason));
 
     // Stop the idle workers; a worker still inside the application after
     // graceful-timeout means Python cannot be finalised safely. (One that

@@ -65,6 +65,8 @@ message_ids! {
     DAEMON_STARTED = "WSGIRS0314";
     UNKNOWN_PROCESS_GROUP = "WSGIRS0315";
     EMBEDDED_RESTRICTED = "WSGIRS0316";
+    EVENT_CALLBACK_FAILED = "WSGIRS0401";
+    MODULE_NOT_INSTALLED = "WSGIRS0402";
 }
 
 /// Whom a log line is about, besides the process that writes it: the daemon

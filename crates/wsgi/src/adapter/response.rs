@@ -60,6 +60,7 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
         );
         return Outcome::ClientGone;
     }
+    super::events::request_exception(py, exchange, &error);
     if headers_sent {
         log_exception(
             py,
@@ -160,6 +161,7 @@ fn send_wrapped_file(py: Python<'_>, exchange: &Exchange, wrapper: &FileWrapper)
         .with_transport_detached(py, |t| t.send_file(file.fd, file.offset, length))
         .map_err(|u| u.into_pyerr())?;
     let mut state = exchange.state();
+    state.response.writes += 1;
     match result {
         Ok(()) => {
             state.response.body_sent += length;
@@ -247,6 +249,7 @@ pub(crate) fn respond(
         && let Ok(close) = result.getattr(intern!(py, "close"))
         && let Err(e) = close.call0()
     {
+        super::events::request_exception(py, exchange, &e);
         log_exception(
             py,
             exchange,
