@@ -71,8 +71,9 @@ fn assert_common_facts(f: &HashMap<String, String>, mpm: Mpm) {
         f["request_data_path"], "\"/facts\"",
         "request_started's subscriber shares the dict"
     );
+    assert_eq!(f["at_import"], "\"dict\"");
     assert_eq!(
-        f["outside_request"],
+        f["other_thread"],
         "\"RuntimeError: no active request for thread\""
     );
     // Keyed by the environ's mod_wsgi.request_id, as mod_wsgi keys it by

@@ -4,17 +4,32 @@
 import json
 import os
 import sys
+import threading
 
 import apache
 import mod_wsgi
 
 RUN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run")
 
-try:
-    mod_wsgi.request_data()
-    OUTSIDE = "no error"
-except RuntimeError as e:
-    OUTSIDE = "RuntimeError: %s" % e
+# The script is imported while its first request runs: as in mod_wsgi,
+# that request's data is there already.
+AT_IMPORT = type(mod_wsgi.request_data()).__name__
+
+
+def in_another_thread():
+    out = []
+
+    def probe():
+        try:
+            mod_wsgi.request_data()
+            out.append("no error")
+        except RuntimeError as e:
+            out.append("RuntimeError: %s" % e)
+
+    t = threading.Thread(target=probe)
+    t.start()
+    t.join()
+    return out[0]
 
 
 DERIVED = ("request_id", "thread_id", "server_pid", "request_start",
@@ -85,12 +100,12 @@ def facts(environ):
     rid = environ.get("mod_wsgi.request_id")
     return {
         "version": list(mod_wsgi.version),
-        "mod_wsgi_rs_version": list(mod_wsgi.mod_wsgi_rs_version),
+        "mod_wsgi_rs_version": list(getattr(mod_wsgi, "mod_wsgi_rs_version", [])),
         "process_group": mod_wsgi.process_group,
         "application_group": mod_wsgi.application_group,
         "maximum_processes": mod_wsgi.maximum_processes,
         "threads_per_process": mod_wsgi.threads_per_process,
-        "input_is_mod_wsgi_input": isinstance(environ["wsgi.input"], mod_wsgi.Input),
+        "input_is_mod_wsgi_input": type(environ["wsgi.input"]) is getattr(mod_wsgi, "Input", None),
         "input_type": "%s.%s" % (type(environ["wsgi.input"]).__module__,
                                   type(environ["wsgi.input"]).__name__),
         "file_wrapper_is_mod_wsgi": environ["wsgi.file_wrapper"] is mod_wsgi.FileWrapper,
@@ -99,7 +114,8 @@ def facts(environ):
         "request_timeout_bases": [c.__name__ for c in mod_wsgi.RequestTimeout.__mro__],
         "request_data_same": mod_wsgi.request_data() is data,
         "request_data_path": data.get("path"),
-        "outside_request": OUTSIDE,
+        "at_import": AT_IMPORT,
+        "other_thread": in_another_thread(),
         "request_id": rid,
         "active_len": len(active),
         "active_has_this": (rid in active and active[rid] is data) if rid else None,

@@ -46,7 +46,11 @@ pub fn handle_request<T: Transport>(
         request.error_override,
         log_context,
     ));
+    // The thread's request, for request_data() and active_requests, from
+    // before the script is loaded until request_finished was published.
+    requests::begin(py);
     let outcome = run(py, process, request, &exchange);
+    requests::end(py);
     let transport: Box<dyn std::any::Any> = exchange.finish(py);
     let transport = transport
         .downcast::<T>()
@@ -122,9 +126,7 @@ fn run(
             return Outcome::Failed;
         }
     };
-    // The thread's request, for request_data() and active_requests, until
-    // request_finished has been published.
-    requests::begin(&environ);
+    requests::set_environ(&environ);
     let started = events::request_started(
         py,
         exchange,
@@ -150,7 +152,6 @@ fn run(
         started.as_ref(),
         outcome == Outcome::Failed,
     );
-    requests::end(py);
     errors.get().flush_partial();
     outcome
 }

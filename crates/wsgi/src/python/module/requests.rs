@@ -23,7 +23,9 @@ use crate::sync::lock;
 
 /// One request running on a thread.
 struct Running {
-    environ: Py<PyDict>,
+    /// Set once built: the script is loaded (imported, the first time)
+    /// before, and `request_data()` already works then, as in mod_wsgi.
+    environ: Option<Py<PyDict>>,
     /// `request_data()`, made on first use.
     data: Option<Py<PyDict>>,
 }
@@ -46,12 +48,23 @@ thread_local! {
 }
 
 /// Marks the start of a request on this thread.
-pub fn begin(environ: &Bound<'_, PyDict>) {
+pub fn begin(_py: Python<'_>) {
     let running = Running {
-        environ: environ.clone().unbind(),
+        environ: None,
         data: None,
     };
     let previous = SLOT.with(|slot| lock(&slot.running).replace(running));
+    drop(previous);
+}
+
+/// Gives this thread's request its environ, once built.
+pub fn set_environ(environ: &Bound<'_, PyDict>) {
+    let environ = environ.clone().unbind();
+    let previous = SLOT.with(|slot| {
+        lock(&slot.running)
+            .as_mut()
+            .and_then(|running| running.environ.replace(environ))
+    });
     drop(previous);
 }
 
@@ -88,7 +101,8 @@ pub fn current_environ<'py>(py: Python<'py>) -> Option<Bound<'py, PyDict>> {
     SLOT.with(|slot| {
         lock(&slot.running)
             .as_ref()
-            .map(|running| running.environ.bind(py).clone())
+            .and_then(|running| running.environ.as_ref())
+            .map(|environ| environ.bind(py).clone())
     })
 }
 
@@ -112,8 +126,11 @@ fn entries(py: Python<'_>) -> Vec<(Bound<'_, PyAny>, Bound<'_, PyDict>)> {
     let slots: Vec<Arc<Slot>> = lock(&SLOTS).clone();
     let mut out = Vec::new();
     for slot in slots {
-        let environ = match lock(&slot.running).as_ref() {
-            Some(running) => running.environ.clone_ref(py),
+        let environ = match lock(&slot.running)
+            .as_ref()
+            .and_then(|running| running.environ.as_ref())
+        {
+            Some(environ) => environ.clone_ref(py),
             None => continue,
         };
         let Some(id) = request_id(environ.bind(py)) else {
