@@ -402,3 +402,73 @@ under_event_and_prefork!(
     process_stopping_in_embedded_mode,
     process_stopping_in_a_daemon,
 );
+
+const PACKAGES_APP: &str = r#"
+import apache
+import mod_wsgi
+import mod_wsgi.server
+
+def application(environ, start_response):
+    body = repr((mod_wsgi.version, mod_wsgi.server.WHERE, apache.FROM_USER,
+                 apache.mpm_name)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+"#;
+
+/// mod_wsgi-express's `mod_wsgi` package on `sys.path` keeps its
+/// subpackages importable through the module, and a user's own `apache`
+/// module gets the attributes added (in an Apache child), as in mod_wsgi.
+#[test]
+fn a_mod_wsgi_package_and_an_apache_module_on_the_path() {
+    let stage = Stage::new("mod-wsgi-packages");
+    stage.write(
+        "pylib/mod_wsgi/__init__.py",
+        "from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n",
+    );
+    stage.write(
+        "pylib/mod_wsgi/server/__init__.py",
+        "WHERE = 'the package'\n",
+    );
+    stage.write("pylib/apache.py", "FROM_USER = True\n");
+    stage.write("apps/packages.wsgi", PACKAGES_APP);
+    let server = Server::start(
+        stage,
+        &Config::new(
+            Mpm::Event,
+            "WSGIPythonPath @STAGE@/pylib\nWSGIScriptAlias /p @STAGE@/apps/packages.wsgi\n",
+        ),
+    );
+    let r = server.get("/p");
+    assert_eq!(r.status, 200, "{}", server.error_log());
+    assert_eq!(r.text(), "((6, 1, 1), 'the package', True, 'event')");
+    assert!(
+        !server.error_log().contains("WSGIRS0402"),
+        "{}",
+        server.error_log()
+    );
+}
+
+/// A `mod_wsgi` package that fails to import is reported, and the module
+/// is there all the same.
+#[test]
+fn a_broken_mod_wsgi_package_is_reported() {
+    let stage = Stage::new("mod-wsgi-broken-package");
+    stage.write(
+        "pylib/mod_wsgi/__init__.py",
+        "raise ImportError('broken on purpose')\n",
+    );
+    let server = Server::start(
+        stage,
+        &Config::new(
+            Mpm::Event,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess site python-path=@STAGE@/pylib\n\
+             WSGIScriptAlias /m @STAGE@/apps/mod_wsgi_module.wsgi process-group=site\n",
+        ),
+    );
+    let f = facts(&server);
+    assert_eq!(f["process_group"], "\"site\"");
+    let line = server.wait_for_log("WSGIRS0402", Duration::from_secs(10));
+    assert!(line.contains("broken on purpose"), "{line}");
+    assert!(line.contains("group='site'"), "{line}");
+}
