@@ -472,3 +472,39 @@ fn a_broken_mod_wsgi_package_is_reported() {
     assert!(line.contains("broken on purpose"), "{line}");
     assert!(line.contains("group='site'"), "{line}");
 }
+
+/// As in mod_wsgi, a daemon publishes `process_stopping` when it starts to
+/// stop, while the requests in flight still run (they get
+/// graceful-timeout to finish), not after them.
+#[test]
+fn process_stopping_comes_before_the_requests_in_flight_end() {
+    let server = start(
+        Mpm::Event,
+        "mod-wsgi-stopping-in-flight",
+        "WSGISocketPrefix @STAGE@/run/wsgi\n\
+         WSGIDaemonProcess site threads=2\n\
+         WSGIScriptAlias /m @STAGE@/apps/mod_wsgi_module.wsgi process-group=site\n",
+    );
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| server.get("/m/wait-stop"));
+        let pid: i32 = wait_until(Duration::from_secs(10), "the request's pid", || {
+            std::fs::read_to_string(server.stage().path("run/waiting-pid"))
+                .ok()?
+                .parse()
+                .ok()
+        });
+        // SAFETY: a plain signal to the daemon the request runs in.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        let r = waiting.join().unwrap();
+        assert_eq!((r.status, r.text().as_str()), (200, "stopping seen"));
+    });
+    let reason = std::fs::read_to_string(server.stage().path(&format!(
+        "run/stopping-{}",
+        std::fs::read_to_string(server.stage().path("run/waiting-pid")).unwrap()
+    )))
+    .unwrap();
+    assert_eq!(
+        reason,
+        r#"{"name": "process_stopping", "shutdown_reason": "shutdown_signal"}"#
+    );
+}

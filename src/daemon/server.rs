@@ -140,8 +140,6 @@ pub fn serve(
         .collect();
 
     let exit_code = accept_loop(&shared);
-    // Subscribers hear of it once no new request can start.
-    wsgi::python::module::publish_process_stopping(*wsgi::sync::lock(&shared.shutdown_reason));
 
     // Stop the idle workers; a worker still inside the application after
     // graceful-timeout means Python cannot be finalised safely. (One that
@@ -199,6 +197,11 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 listening = false;
             }
             refuse_waiting(shared);
+            // As mod_wsgi: subscribers hear of it before the requests in
+            // flight are waited for.
+            wsgi::python::module::publish_process_stopping(*wsgi::sync::lock(
+                &shared.shutdown_reason,
+            ));
         }
         if draining_seen {
             let since = shared.drain_elapsed();

@@ -139,6 +139,17 @@ def application(environ, start_response):
         # One "key=json" line per fact, for the test to read without a parser.
         body = "".join("%s=%s\n" % (k, json.dumps(v, sort_keys=True))
                        for k, v in sorted(facts(environ).items())).encode()
+    elif path == "/wait-stop":
+        # Tells the test its pid, then waits for process_stopping while
+        # this request is still in flight.
+        import time
+        stopping = os.path.join(RUN_DIR, "stopping-%d" % os.getpid())
+        with open(os.path.join(RUN_DIR, "waiting-pid"), "w") as f:
+            f.write(str(os.getpid()))
+        deadline = time.monotonic() + 10
+        while not os.path.exists(stopping) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        body = b"stopping seen" if os.path.exists(stopping) else b"not seen"
     elif path == "/ev/fail":
         raise ValueError("the application failed on purpose")
     elif path == "/ev/post":
