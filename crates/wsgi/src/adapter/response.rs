@@ -60,8 +60,7 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
         );
         return Outcome::ClientGone;
     }
-    super::events::request_exception(py, exchange, &error);
-    if headers_sent {
+    let outcome = if headers_sent {
         log_exception(
             py,
             exchange,
@@ -79,7 +78,10 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
             &error,
         );
         Outcome::Failed
-    }
+    };
+    // Logged first, then published, as mod_wsgi's wsgi_log_python_error.
+    super::events::request_exception(py, exchange, &error);
+    outcome
 }
 
 fn chunk_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
@@ -249,7 +251,6 @@ pub(crate) fn respond(
         && let Ok(close) = result.getattr(intern!(py, "close"))
         && let Err(e) = close.call0()
     {
-        super::events::request_exception(py, exchange, &e);
         log_exception(
             py,
             exchange,
@@ -257,6 +258,7 @@ pub(crate) fn respond(
             "close() of the response iterable raised",
             &e,
         );
+        super::events::request_exception(py, exchange, &e);
         if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
             outcome = Outcome::Failed;
         }
