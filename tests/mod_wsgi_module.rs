@@ -307,6 +307,15 @@ fn request_events(server: &Server) {
     assert!(failed.contains("\"status\": 500"), "{failed}");
     assert!(events(server, "response_started", "/ev/fail").is_empty());
 
+    // close() raising is an exception of the request too.
+    let r = server.get("/m/ev/close-fails");
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+    let closing = wait_event(server, "request_exception", "/ev/close-fails");
+    assert!(
+        closing.contains("KeyError('close failed on purpose')"),
+        "{closing}"
+    );
+
     wait_event(server, "request_finished", "/ev/wrap");
     wait_event(server, "request_finished", "/ev/callback-error");
     // Nothing is published for requests of other paths, and each request

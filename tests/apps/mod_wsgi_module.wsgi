@@ -133,6 +133,17 @@ def facts(environ):
     }
 
 
+class FailingClose:
+    def __init__(self, body):
+        self.body = body
+
+    def __iter__(self):
+        return iter([self.body])
+
+    def close(self):
+        raise KeyError("close failed on purpose")
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/facts":
@@ -162,4 +173,6 @@ def application(environ, start_response):
     if path != "/ev/wrap":
         headers.append(("Content-Length", str(len(body))))
     start_response("200 OK", headers)
+    if path == "/ev/close-fails":
+        return FailingClose(body)
     return [body]
