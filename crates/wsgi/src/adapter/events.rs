@@ -96,10 +96,6 @@ fn common(environ: &Bound<'_, PyDict>, event: &Bound<'_, PyDict>) -> PyResult<()
     copy_from_environ(environ, event, "daemon_start", Kind::Micros)
 }
 
-fn request_data<'py>(py: Python<'py>) -> Option<Bound<'py, PyDict>> {
-    requests::current_data(py)
-}
-
 /// Publishes `request_started`; returns the application to call, which a
 /// subscriber may have replaced (`application_object`, to wrap it).
 /// `None` means nobody subscribed.
@@ -134,13 +130,13 @@ pub(crate) fn request_started<'py>(
         event.set_item("callable_object", callable_object)?;
         event.set_item("request_environ", environ)?;
         event.set_item("application_start", started.application_start)?;
-        if let Some(data) = request_data(py) {
+        if let Some(data) = requests::current_data(py) {
             event.set_item("request_data", data)?;
         }
         Ok::<_, PyErr>(())
     })();
     if let Err(e) = built {
-        report(py, exchange, "request_started", &e);
+        report(exchange, "request_started", &e);
         return Some((application.clone(), started));
     }
     publish(py, exchange, "request_started", &event);
@@ -174,14 +170,14 @@ pub(crate) fn response_started(
             Some(info) => event.set_item("exception_info", info)?,
             None => event.set_item("exception_info", py.None())?,
         }
-        if let Some(data) = request_data(py) {
+        if let Some(data) = requests::current_data(py) {
             event.set_item("request_data", data)?;
         }
         Ok::<_, PyErr>(())
     })();
     match built {
         Ok(()) => publish(py, exchange, "response_started", &event),
-        Err(e) => report(py, exchange, "response_started", &e),
+        Err(e) => report(exchange, "response_started", &e),
     }
 }
 
@@ -207,14 +203,14 @@ pub(crate) fn request_exception(py: Python<'_>, exchange: &Exchange, error: &PyE
             ],
         )?;
         event.set_item("exception_info", info)?;
-        if let Some(data) = request_data(py) {
+        if let Some(data) = requests::current_data(py) {
             event.set_item("request_data", data)?;
         }
         Ok::<_, PyErr>(())
     })();
     match built {
         Ok(()) => publish(py, exchange, "request_exception", &event),
-        Err(e) => report(py, exchange, "request_exception", &e),
+        Err(e) => report(exchange, "request_exception", &e),
     }
 }
 
@@ -282,24 +278,23 @@ pub(crate) fn request_finished(
         // mod_wsgi measures the waits for the GIL; mod_wsgi_rs does not.
         event.set_item("gil_wait_time", 0.0)?;
         event.set_item("gil_wait_count", 0)?;
-        if let Some(data) = request_data(py) {
+        if let Some(data) = requests::current_data(py) {
             event.set_item("request_data", data)?;
         }
         Ok::<_, PyErr>(())
     })();
     match built {
         Ok(()) => publish(py, exchange, "request_finished", &event),
-        Err(e) => report(py, exchange, "request_finished", &e),
+        Err(e) => report(exchange, "request_finished", &e),
     }
 }
 
 /// An event that could not be built (an allocation failed, a hostile
 /// environ value): logged, and not published half-made.
-fn report(py: Python<'_>, exchange: &Exchange, name: &str, error: &PyErr) {
+fn report(exchange: &Exchange, name: &str, error: &PyErr) {
     exchange.log(
         Level::Error,
         messages::EVENT_CALLBACK_FAILED,
         &format!("the '{name}' event could not be built: {error}"),
     );
-    let _ = py;
 }
