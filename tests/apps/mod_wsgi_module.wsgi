@@ -56,9 +56,7 @@ def on_event(name, **event):
         if not path.startswith("/ev"):
             return None
         record(name, path=path, keys=sorted(event), derived=data["derived"],
-               same_environ=event["request_environ"].get("mod_wsgi.process_group"),
-               callable_object=event["callable_object"],
-               application_start=event["application_start"])
+               callable_object=event["callable_object"])
         if path == "/ev/wrap":
             inner = event["application_object"]
 
