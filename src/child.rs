@@ -55,6 +55,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     };
     match python::initialize(&interpreter, log::process_sink) {
         Ok(()) => {
+            crate::process_facts::install_embedded();
             let _ = PROCESS.set(Some(info));
             // The child pool is destroyed when the child exits.
             pchild.on_cleanup(stop_python);
@@ -77,6 +78,8 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
 }
 
 fn stop_python() {
+    // Apache has drained this child's requests; mod_wsgi's reason here is "".
+    wsgi::python::module::publish_process_stopping("");
     if let Err(e) = python::finalize() {
         log::process_sink(
             Level::Error,

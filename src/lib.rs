@@ -15,6 +15,7 @@ mod embedded;
 mod entry;
 mod environ;
 mod module;
+mod process_facts;
 mod response_end;
 mod routing;
 mod unix;

@@ -140,3 +140,45 @@ pub fn check_layout() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The MPM's limits as mod_wsgi reads them for `maximum_processes` and
+/// `threads_per_process` (wsgi_module.c): threads per child if threaded,
+/// the most children used so far (or the configured most) if forked; at
+/// least 1 each.
+pub fn mpm_limits() -> (u32, u32) {
+    let supported =
+        |query| mpm_query(query).is_some_and(|v| v != bindings::AP_MPMQ_NOT_SUPPORTED as i32);
+    let threads = if supported(bindings::AP_MPMQ_IS_THREADED) {
+        mpm_query(bindings::AP_MPMQ_MAX_THREADS).unwrap_or(0)
+    } else {
+        0
+    };
+    let processes = if supported(bindings::AP_MPMQ_IS_FORKED) {
+        match mpm_query(bindings::AP_MPMQ_MAX_DAEMON_USED) {
+            Some(-1) | None => mpm_query(bindings::AP_MPMQ_MAX_DAEMONS).unwrap_or(0),
+            Some(used) => used,
+        }
+    } else {
+        0
+    };
+    (processes.max(1) as u32, threads.max(1) as u32)
+}
+
+/// The MPM's name: "event", "worker", "prefork".
+pub fn mpm_name() -> String {
+    // SAFETY: returns a static string.
+    String::from_utf8_lossy(unsafe { strings::bytes(bindings::ap_show_mpm()) }).into_owned()
+}
+
+/// The server's description, as in its banner ("Apache/2.4.62 (Debian) ...").
+pub fn description() -> String {
+    // SAFETY: returns a string that lives as long as the configuration.
+    String::from_utf8_lossy(unsafe { strings::bytes(bindings::ap_get_server_description()) })
+        .into_owned()
+}
+
+/// When this httpd was built.
+pub fn build_date() -> String {
+    // SAFETY: returns a static string.
+    String::from_utf8_lossy(unsafe { strings::bytes(bindings::ap_get_server_built()) }).into_owned()
+}

@@ -122,6 +122,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));
     }
+    crate::process_facts::install_daemon(settings);
     let info = ProcessInfo {
         multithread: settings.threads > 1,
         multiprocess: settings.multiprocess,

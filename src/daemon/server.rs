@@ -108,6 +108,7 @@ pub fn serve(
         running: Mutex::new(vec![None; settings.threads as usize]),
         last_activity: Mutex::new(Instant::now()),
         heartbeat: registry.heartbeats.slot(group.first_slot + index),
+        shutdown_reason: Mutex::new(""),
     });
     shared
         .heartbeat
@@ -196,6 +197,11 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 listening = false;
             }
             refuse_waiting(shared);
+            // As mod_wsgi: subscribers hear of it before the requests in
+            // flight are waited for.
+            wsgi::python::module::publish_process_stopping(*wsgi::sync::lock(
+                &shared.shutdown_reason,
+            ));
         }
         if draining_seen {
             let since = shared.drain_elapsed();

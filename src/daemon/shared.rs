@@ -42,6 +42,36 @@ pub(super) struct Shared {
     pub(super) running: Mutex<Vec<Option<Instant>>>,
     pub(super) last_activity: Mutex<Instant>,
     pub(super) heartbeat: &'static std::sync::atomic::AtomicU64,
+    /// Why the drain began, in mod_wsgi's words (`process_stopping`'s
+    /// `shutdown_reason`).
+    pub(super) shutdown_reason: Mutex<&'static str>,
+}
+
+/// mod_wsgi's name (wsgi_daemon.c's `wsgi_shutdown_reason`) for the reason
+/// `begin_drain` was given. Its callers say it for the log; this keeps the
+/// mapping in one place rather than in each of them.
+fn mod_wsgi_reason(reason: &str) -> &'static str {
+    const NAMES: [(&str, &str); 9] = [
+        ("maximum-requests", "maximum_requests"),
+        ("request-timeout", "request_timeout"),
+        ("restart-interval", "restart_interval"),
+        ("inactivity-timeout", "inactivity_timeout"),
+        ("memory-limit", "memory_limit"),
+        ("cpu-time-limit", "cpu_time_limit"),
+        ("no WSGI script loaded", "startup_timeout"),
+        ("the script", "script_reload"),
+        ("signal 10 ", "graceful_signal"),
+    ];
+    for (prefix, name) in NAMES {
+        if reason.starts_with(prefix) {
+            return name;
+        }
+    }
+    if reason.starts_with("signal") {
+        "shutdown_signal"
+    } else {
+        ""
+    }
 }
 
 impl Shared {
@@ -51,6 +81,7 @@ impl Shared {
             return;
         }
         *lock(&self.drain_started) = Some(Instant::now());
+        *lock(&self.shutdown_reason) = mod_wsgi_reason(reason);
         log::process_sink(
             Level::Info,
             &messages::format_line(

@@ -70,6 +70,8 @@ message_ids! {
     PROCESS_GROUP_RESTRICTED = "WSGIRS0317";
     PROCESS_GROUP_OF_OTHER_HOST = "WSGIRS0318";
     DAEMON_LOCALE_UNSUPPORTED = "WSGIRS0330";
+    EVENT_CALLBACK_FAILED = "WSGIRS0401";
+    MODULE_NOT_INSTALLED = "WSGIRS0402";
 }
 
 /// Whom a log line is about, besides the process that writes it: the daemon

@@ -7,6 +7,7 @@
 //! while waiting on the network.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use pyo3::prelude::*;
 
@@ -40,6 +41,11 @@ pub(crate) struct InputState {
     pub(crate) remaining: Option<u64>,
     pub(crate) at_end: bool,
     pub(crate) error: Option<String>,
+    /// For the `request_finished` event: reads from the transport, bytes
+    /// read, and the time spent waiting for them.
+    pub(crate) reads: u64,
+    pub(crate) bytes: u64,
+    pub(crate) time: Duration,
 }
 
 #[derive(Default)]
@@ -56,6 +62,10 @@ pub(crate) struct ResponseState {
     pub(crate) client_gone: bool,
     pub(crate) length_exceeded: bool,
     pub(crate) error_override: bool,
+    /// For the `request_finished` event: body chunks passed on, and the
+    /// time spent sending them with the GIL released.
+    pub(crate) writes: u64,
+    pub(crate) output_time: Duration,
 }
 
 /// Why a transport could not be borrowed.

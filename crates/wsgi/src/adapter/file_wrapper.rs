@@ -1,13 +1,20 @@
-//! `wsgi.file_wrapper`: lets the server send a real file with sendfile, and
-//! iterates any other file-like object in `blksize` reads.
+//! `wsgi.file_wrapper`, which is `mod_wsgi.FileWrapper` (wsgi_stream.c):
+//! lets the server send a real file with sendfile, and iterates any other
+//! file-like object in `blksize` reads. Subclassable, as mod_wsgi's.
 
 use std::os::fd::RawFd;
+use std::sync::Mutex;
 
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
-#[pyclass(module = "mod_wsgi_rs", name = "FileWrapper", frozen)]
+use crate::sync::lock;
+
+#[pyclass(module = "mod_wsgi", name = "FileWrapper", frozen, subclass)]
 pub struct FileWrapper {
-    filelike: Py<PyAny>,
+    /// `None` once `close()` ran.
+    filelike: Mutex<Option<Py<PyAny>>>,
     blksize: usize,
 }
 
@@ -19,11 +26,19 @@ pub(crate) struct RegularFile {
     pub(crate) size: u64,
 }
 
+fn closed() -> PyErr {
+    PyValueError::new_err("I/O operation on closed file")
+}
+
 impl FileWrapper {
+    fn filelike_of<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        lock(&self.filelike).as_ref().map(|f| f.bind(py).clone())
+    }
+
     /// The wrapped object as a regular file, or `None` if it is anything else
     /// (a socket, a pipe, a BytesIO), which is then iterated instead.
     pub(crate) fn regular_file(&self, py: Python<'_>) -> Option<RegularFile> {
-        let filelike = self.filelike.bind(py);
+        let filelike = self.filelike_of(py)?;
         let fd: RawFd = filelike.call_method0("fileno").ok()?.extract().ok()?;
         let os = py.import("os").ok()?;
         let stat = os.call_method1("fstat", (fd,)).ok()?;
@@ -45,11 +60,13 @@ impl FileWrapper {
 impl FileWrapper {
     #[new]
     #[pyo3(signature = (filelike, blksize = 8192))]
-    fn new(filelike: Py<PyAny>, blksize: usize) -> Self {
-        FileWrapper {
-            filelike,
-            blksize: blksize.max(1),
-        }
+    fn new(filelike: Py<PyAny>, blksize: isize) -> PyResult<Self> {
+        let blksize = usize::try_from(blksize)
+            .map_err(|_| PyValueError::new_err("blksize must not be negative"))?;
+        Ok(FileWrapper {
+            filelike: Mutex::new(Some(filelike)),
+            blksize,
+        })
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -57,24 +74,41 @@ impl FileWrapper {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let data = self
-            .filelike
-            .bind(py)
-            .call_method1("read", (self.blksize,))?;
-        Ok(if data.is_truthy()? { Some(data) } else { None })
+        let filelike = self.filelike_of(py).ok_or_else(closed)?;
+        let data = filelike.call_method1("read", (self.blksize,))?;
+        let bytes = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "file wrapper read() must return bytes, not {}",
+                data.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        Ok(if bytes.as_bytes().is_empty() {
+            None
+        } else {
+            Some(data)
+        })
     }
 
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let filelike = self.filelike.bind(py);
-        if filelike.hasattr("close")? {
-            filelike.call_method0("close")?;
+    /// Closes the wrapped object; as in mod_wsgi, its errors are ignored
+    /// and the wrapper cannot be read afterwards.
+    fn close(&self, py: Python<'_>) {
+        let filelike = lock(&self.filelike).take();
+        if let Some(filelike) = filelike {
+            let filelike = filelike.bind(py);
+            if !filelike.is_none()
+                && let Ok(close) = filelike.getattr("close")
+            {
+                let _ = close.call0();
+            }
         }
-        Ok(())
     }
 
     #[getter]
-    fn filelike(&self, py: Python<'_>) -> Py<PyAny> {
-        self.filelike.clone_ref(py)
+    fn filelike<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.filelike_of(py).ok_or_else(closed)
     }
 
     #[getter]

@@ -15,7 +15,7 @@ use crate::python::ffi::bytes_filled_by;
 /// did not say how much it wants.
 const READ_CHUNK: usize = 64 * 1024;
 
-#[pyclass(module = "mod_wsgi_rs", name = "Input", frozen)]
+#[pyclass(module = "mod_wsgi", name = "Input", frozen)]
 pub struct Input {
     exchange: Arc<Exchange>,
 }
@@ -54,11 +54,15 @@ impl Input {
         let target = &mut out[..want];
         // One GIL release for the whole read: Apache's input filters hand
         // the body over about 8 KB at a time.
+        let began = std::time::Instant::now();
         let (filled, result) = self
             .exchange
             .with_transport_detached(py, move |t| fill_from(t, target))
             .map_err(|u| u.into_pyerr())?;
         let mut state = self.exchange.state();
+        state.input.reads += 1;
+        state.input.bytes += filled as u64;
+        state.input.time += began.elapsed();
         if let Some(r) = state.input.remaining.as_mut() {
             *r = r.saturating_sub(filled as u64);
             if *r == 0 {

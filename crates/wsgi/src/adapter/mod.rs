@@ -2,6 +2,7 @@
 //! called, its response out through a [`Transport`].
 
 mod environ;
+mod events;
 mod exchange;
 mod file_wrapper;
 mod input;
@@ -16,6 +17,7 @@ use pyo3::prelude::*;
 
 pub use environ::{EnvironExtras, ProcessInfo};
 pub use file_wrapper::FileWrapper;
+pub use input::Input;
 pub use transport::{Outcome, ResponseHead, Transport};
 
 // Re-exported where hosts have always found them.
@@ -24,6 +26,7 @@ pub use crate::python::log::{LogSink, install_process_log};
 use crate::messages::{self, Level, LogContext};
 use crate::python::loader;
 use crate::python::log::Log;
+use crate::python::module::requests;
 use crate::request::{RequestMeta, ScriptReloading};
 
 /// Runs one request through the application. Returns how it ended and the
@@ -43,7 +46,11 @@ pub fn handle_request<T: Transport>(
         request.error_override,
         log_context,
     ));
+    // The thread's request, for request_data() and active_requests, from
+    // before the script is loaded until request_finished was published.
+    requests::begin(py);
     let outcome = run(py, process, request, &exchange);
+    requests::end(py);
     let transport: Box<dyn std::any::Any> = exchange.finish(py);
     let transport = transport
         .downcast::<T>()
@@ -119,7 +126,32 @@ fn run(
             return Outcome::Failed;
         }
     };
-    let outcome = response::respond(py, exchange, &application, environ, request.discard_body);
+    requests::set_environ(&environ);
+    let started = events::request_started(
+        py,
+        exchange,
+        &environ,
+        &application,
+        &request.callable_object,
+    );
+    let (application, started) = match started {
+        Some((application, started)) => (application, Some(started)),
+        None => (application, None),
+    };
+    let outcome = response::respond(
+        py,
+        exchange,
+        &application,
+        environ.clone(),
+        request.discard_body,
+    );
+    events::request_finished(
+        py,
+        exchange,
+        &environ,
+        started.as_ref(),
+        outcome == Outcome::Failed,
+    );
     errors.get().flush_partial();
     outcome
 }

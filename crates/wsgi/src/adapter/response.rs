@@ -60,7 +60,7 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
         );
         return Outcome::ClientGone;
     }
-    if headers_sent {
+    let outcome = if headers_sent {
         log_exception(
             py,
             exchange,
@@ -78,7 +78,10 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
             &error,
         );
         Outcome::Failed
-    }
+    };
+    // Logged first, then published, as mod_wsgi's wsgi_log_python_error.
+    super::events::request_exception(py, exchange, &error);
+    outcome
 }
 
 fn chunk_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
@@ -160,6 +163,7 @@ fn send_wrapped_file(py: Python<'_>, exchange: &Exchange, wrapper: &FileWrapper)
         .with_transport_detached(py, |t| t.send_file(file.fd, file.offset, length))
         .map_err(|u| u.into_pyerr())?;
     let mut state = exchange.state();
+    state.response.writes += 1;
     match result {
         Ok(()) => {
             state.response.body_sent += length;
@@ -254,6 +258,7 @@ pub(crate) fn respond(
             "close() of the response iterable raised",
             &e,
         );
+        super::events::request_exception(py, exchange, &e);
         if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
             outcome = Outcome::Failed;
         }

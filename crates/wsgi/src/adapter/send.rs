@@ -103,6 +103,7 @@ pub(crate) fn send_chunk(
     }
     let queue =
         mode == SendMode::Queue && exchange.state().response.queued + data.len() <= QUEUE_LIMIT;
+    let began = (!queue).then(std::time::Instant::now);
     let result = if queue {
         exchange.with_transport(|t| t.queue_body(data))
     } else {
@@ -110,6 +111,10 @@ pub(crate) fn send_chunk(
     }
     .map_err(|u| u.into_pyerr())?;
     let mut state = exchange.state();
+    state.response.writes += 1;
+    if let Some(began) = began {
+        state.response.output_time += began.elapsed();
+    }
     match result {
         Ok(()) => {
             state.response.body_sent += data.len() as u64;

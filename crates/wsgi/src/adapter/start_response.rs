@@ -121,12 +121,12 @@ impl StartResponse {
                 _ => {}
             }
         }
+        super::events::response_started(py, &self.exchange, status, headers, exc_info);
         let (head, declared_length) = parse_head(status, headers)?;
         let mut state = self.exchange.state();
         state.response.head = Some(head);
         state.response.declared_length = declared_length;
         drop(state);
-        let _ = py;
         Ok(Write {
             exchange: self.exchange.clone(),
         })

@@ -7,6 +7,7 @@ pub(crate) mod ffi;
 pub mod interpreter;
 pub mod loader;
 pub mod log;
+pub mod module;
 mod options;
 pub mod request_timeout;
 mod restrict_signal;

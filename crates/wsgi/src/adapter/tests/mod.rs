@@ -5,6 +5,7 @@
 mod environ;
 mod file_wrapper;
 mod input;
+mod module;
 mod response;
 mod start_response;
 mod validator;
