@@ -262,10 +262,7 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
     let brigade = r.new_brigade();
     let mut head_seen = false;
     let mut queued = 0usize;
-    let header_wait = match group.settings.request_timeout {
-        0 => group.read_timeout,
-        t => group.read_timeout.min(Duration::from_secs(t)),
-    };
+    let header_wait = group.header_wait;
     conn.set_read_timeout(header_wait);
     let mut body = Vec::new();
     loop {
@@ -298,8 +295,8 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
                         bindings::HTTP_GATEWAY_TIME_OUT,
                         messages::DAEMON_TIMEOUT,
                         &format!(
-                            "no response headers from the daemon within {} s",
-                            header_wait.as_secs()
+                            "no response headers from the daemon within {:.1} s",
+                            header_wait.as_secs_f64()
                         ),
                     );
                 }
