@@ -295,8 +295,13 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
                         bindings::HTTP_GATEWAY_TIME_OUT,
                         messages::DAEMON_TIMEOUT,
                         &format!(
-                            "no response headers from the daemon within {:.1} s",
-                            header_wait.as_secs_f64()
+                            "no response headers from the daemon within {} s",
+                            // Whole seconds as configured; the scaled
+                            // request-timeout to a tenth.
+                            match header_wait.subsec_millis() {
+                                0 => header_wait.as_secs().to_string(),
+                                _ => format!("{:.1}", header_wait.as_secs_f64()),
+                            }
                         ),
                     );
                 }
