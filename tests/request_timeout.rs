@@ -231,7 +231,7 @@ mod event {
         super::a_thread_that_does_not_unwind_recycles_the_process(Mpm::Event)
     }
     #[test]
-    #[ignore = "needs the mod_wsgi module (issue 8 item 5, the module branch)"]
+    #[ignore = "imports mod_wsgi, which the module branch adds: passes with it merged; remove this ignore then"]
     fn application_raising_request_timeout_gets_504() {
         super::application_raising_request_timeout_gets_504(Mpm::Event)
     }
@@ -248,7 +248,7 @@ mod prefork {
         super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Prefork)
     }
     #[test]
-    #[ignore = "needs the mod_wsgi module (issue 8 item 5, the module branch)"]
+    #[ignore = "imports mod_wsgi, which the module branch adds: passes with it merged; remove this ignore then"]
     fn application_raising_request_timeout_gets_504() {
         super::application_raising_request_timeout_gets_504(Mpm::Prefork)
     }
