@@ -99,6 +99,13 @@ fn interrupted_request_gets_504_and_the_process_lives_on(mpm: Mpm) {
             .any(|l| l.contains("request_timeout.wsgi\", line ") && l.contains(", in busy_loop")),
         "no stack of thread {ident}:\n{log}"
     );
+    // The outer frames in mod_wsgi 6's words, the outermost last.
+    let called_from = lines_with(&log, ": called from file \"");
+    assert!(
+        called_from.iter().any(|l| l.ends_with(", in spin,"))
+            && called_from.iter().any(|l| l.ends_with(", in application.")),
+        "{log}"
+    );
     assert_eq!(
         lines_with(&log, "Injected RequestTimeout into thread ").len(),
         2,

@@ -52,7 +52,8 @@ impl PythonThread {
     }
 
     /// Where the thread is in Python, innermost frame first, one line per
-    /// frame in mod_wsgi's words; empty if it runs no Python code now.
+    /// frame in mod_wsgi 6's words ("Thread N executing file ...", then
+    /// "called from file ..."); empty if it runs no Python code now.
     pub fn stack(self, py: Python<'_>) -> Vec<String> {
         self.frames(py).unwrap_or_default()
     }
@@ -70,12 +71,20 @@ impl PythonThread {
             let file: String = code.getattr("co_filename")?.extract()?;
             let name: String = code.getattr("co_name")?.extract()?;
             let line: Option<u32> = frame.getattr("f_lineno")?.extract()?;
-            lines.push(format!(
-                "Thread {} executing file \"{file}\", line {}, in {name}",
-                self.0,
-                line.unwrap_or(0)
-            ));
-            frame = frame.getattr("f_back")?;
+            let line = line.unwrap_or(0);
+            let back = frame.getattr("f_back")?;
+            // mod_wsgi's wsgi_log_thread_stack, word for word.
+            lines.push(if lines.is_empty() {
+                format!(
+                    "Thread {} executing file \"{file}\", line {line}, in {name}",
+                    self.0
+                )
+            } else if back.is_none() {
+                format!("called from file \"{file}\", line {line}, in {name}.")
+            } else {
+                format!("called from file \"{file}\", line {line}, in {name},")
+            });
+            frame = back;
         }
         Ok(lines)
     }
