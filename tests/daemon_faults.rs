@@ -126,8 +126,13 @@ fn request_timeout_recycles_the_daemon(mpm: Mpm) {
     std::thread::scope(|scope| {
         let spin = scope.spawn(|| server.get("/app/spin"));
         wait_for_file(&server, "spin-started", WAIT);
-        // On the sibling thread: headers at once, the end 3 s later, after
-        // the request-timeout (2 s) fired; it must complete.
+        let spinning = Instant::now();
+        // On the sibling thread, 1.5 s later: headers at once, the end 3 s
+        // later, after the request-timeout fired (2 s scaled by 2 threads:
+        // 3.4 s) but within the sibling's own limit; it must complete,
+        // within graceful-timeout. Not an ordering sleep: the sibling's age
+        // when the drain begins is what is under test.
+        std::thread::sleep(Duration::from_millis(1500).saturating_sub(spinning.elapsed()));
         let sibling = scope.spawn(|| server.get("/app/slow-stream?3"));
         let r = spin.join().unwrap();
         assert_eq!(r.status, 504, "{}", r.text());
@@ -138,10 +143,22 @@ fn request_timeout_recycles_the_daemon(mpm: Mpm) {
     });
     let log = server.log_since(mark, ": WSGIRS0310: ", WAIT);
     assert!(log.contains(&format!("daemon pid={old}")), "{log}");
+    // mod_wsgi 6's scaling: 2 s * (1 + ln 2) with 2 threads.
+    assert!(
+        log.contains("longer than request-timeout (2 s, 3.4 s with 2 threads)"),
+        "{log}"
+    );
     let (_, took) = new_pid_answers(&server, old, Duration::from_secs(15));
     let log = server.error_log();
     assert!(log.contains(": WSGIRS0311: "), "no recycle line:\n{log}");
     assert!(!log.contains("the loop ended"));
+    // Without interrupt-timeout (mod_wsgi's default 0) nothing is raised
+    // in the stuck thread: the process recycles.
+    assert!(!log.contains("Injected RequestTimeout"), "{log}");
+    assert!(
+        log.contains("no response headers from the daemon within 3.4 s"),
+        "{log}"
+    );
     assert_lines_well_formed(&log, "site");
     eprintln!("request-timeout: a new daemon answered {took:?} after the timeout");
 }

@@ -262,10 +262,7 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
     let brigade = r.new_brigade();
     let mut head_seen = false;
     let mut queued = 0usize;
-    let header_wait = match group.settings.request_timeout {
-        0 => group.read_timeout,
-        t => group.read_timeout.min(Duration::from_secs(t)),
-    };
+    let header_wait = group.header_wait;
     conn.set_read_timeout(header_wait);
     let mut body = Vec::new();
     loop {
@@ -299,7 +296,12 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
                         messages::DAEMON_TIMEOUT,
                         &format!(
                             "no response headers from the daemon within {} s",
-                            header_wait.as_secs()
+                            // Whole seconds as configured; the scaled
+                            // request-timeout to a tenth.
+                            match header_wait.subsec_millis() {
+                                0 => header_wait.as_secs().to_string(),
+                                _ => format!("{:.1}", header_wait.as_secs_f64()),
+                            }
                         ),
                     );
                 }

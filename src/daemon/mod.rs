@@ -48,6 +48,8 @@ pub struct GroupRuntime {
     pub preload: Vec<String>,
     /// How long a child waits for the daemon's next frame.
     pub read_timeout: Duration,
+    /// How long a child waits for the response head (see [`header_wait`]).
+    pub header_wait: Duration,
     /// Index of this group's first process in the heartbeat slots.
     pub first_slot: usize,
     /// The server whose configuration defines the group: which hosts'
@@ -64,6 +66,21 @@ pub struct GroupHome {
     pub server: usize,
     pub in_main_server: bool,
     pub hostname: String,
+}
+
+/// How long a child waits for the response head: `read_timeout`, or less
+/// with request-timeout. The daemon acts on request-timeout as scaled by its
+/// threads (mod_wsgi 6), and an interrupted request has interrupt-timeout to
+/// answer 504 itself; past both, the child answers 504 rather than wait for
+/// the recycled daemon to close (mod_wsgi's child waits socket-timeout,
+/// then gives 502). Computed once: it holds a logarithm.
+pub(crate) fn header_wait(settings: &DaemonGroup, read_timeout: Duration) -> Duration {
+    match settings.request_fire_threshold() {
+        None => read_timeout,
+        Some(threshold) => {
+            read_timeout.min(threshold + Duration::from_secs(settings.interrupt_timeout))
+        }
+    }
 }
 
 impl GroupRuntime {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use wsgi::messages::{self, Level};
 use wsgi::python;
+use wsgi::python::request_timeout::PythonThread;
 use wsgi::sync::lock;
 
 use super::shared::Shared;
@@ -17,8 +18,16 @@ use crate::unix;
 pub(super) fn monitor_loop(shared: Arc<Shared>) {
     let settings = &shared.group.settings;
     let started = Instant::now();
+    let threshold = settings.request_fire_threshold();
     loop {
         std::thread::sleep(Duration::from_millis(250));
+        // Before the drain check: a request interrupted while the process
+        // drains (for any reason) may still unwind and let it end sooner.
+        if let Some(threshold) = threshold
+            && check_request_times(&shared, threshold)
+        {
+            continue;
+        }
         if shared.draining.load(Ordering::Acquire) {
             let since = shared.drain_elapsed();
             // The accept loop gives up waiting after graceful-timeout; this
@@ -41,28 +50,6 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
                 settings.startup_timeout
             ));
             continue;
-        }
-        if settings.request_timeout > 0 {
-            let limit = Duration::from_secs(settings.request_timeout);
-            let overdue = lock(&shared.running)
-                .iter()
-                .flatten()
-                .any(|s| s.elapsed() > limit);
-            if overdue {
-                log::process_sink(
-                    Level::Error,
-                    &messages::format_line(
-                        &shared.context,
-                        messages::REQUEST_TIMEOUT,
-                        &format!(
-                            "a request has run longer than request-timeout ({} s); recycling the process",
-                            settings.request_timeout
-                        ),
-                    ),
-                );
-                shared.begin_drain("request-timeout");
-                continue;
-            }
         }
         if settings.restart_interval > 0
             && started.elapsed() > Duration::from_secs(settings.restart_interval)
@@ -97,6 +84,113 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
             unix::exit_now(1);
         }
     }
+}
+
+/// mod_wsgi 6's request-timeout: a request running past `threshold`
+/// (request-timeout scaled by the threads) gets `RequestTimeout` raised in
+/// its thread when interrupt-timeout is set, and the process recycles if
+/// it is still running interrupt-timeout later; without interrupt-timeout
+/// the process recycles at once. One interruption per pass, as mod_wsgi.
+/// True if the process began to recycle.
+fn check_request_times(shared: &Arc<Shared>, threshold: Duration) -> bool {
+    let settings = &shared.group.settings;
+    let interrupt_timeout = Duration::from_secs(settings.interrupt_timeout);
+    let mut escalate = false;
+    let mut to_interrupt = None;
+    {
+        let mut slots = lock(&shared.running);
+        let now = Instant::now();
+        for (index, slot) in slots.iter_mut().enumerate() {
+            let (Some(started), Some(thread)) = (slot.started, slot.thread) else {
+                continue;
+            };
+            if now.duration_since(started) <= threshold {
+                continue;
+            }
+            if settings.interrupt_timeout == 0 {
+                escalate = true;
+                break;
+            }
+            match slot.interrupted {
+                None => {
+                    slot.interrupted = Some(now);
+                    to_interrupt = Some((index, started, thread));
+                    break;
+                }
+                Some(at) if now.duration_since(at) > interrupt_timeout => {
+                    escalate = true;
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some((index, started, thread)) = to_interrupt {
+        // On a thread of its own: taking the GIL may block (a C extension
+        // holding it is what deadlock-timeout is for), and the monitor must
+        // keep watching meanwhile.
+        let shared = shared.clone();
+        std::thread::spawn(move || interrupt(&shared, index, started, thread));
+    }
+    if !escalate || shared.draining.load(Ordering::Acquire) {
+        return false;
+    }
+    let text = if settings.interrupt_timeout == 0 {
+        format!(
+            "Daemon process request time limit exceeded: a request has run longer than request-timeout ({} s, {:.1} s with {} threads); recycling the process",
+            settings.request_timeout,
+            threshold.as_secs_f64(),
+            settings.threads
+        )
+    } else {
+        format!(
+            "Daemon process request time limit exceeded: a request interrupted with RequestTimeout did not end within interrupt-timeout ({} s); recycling the process",
+            settings.interrupt_timeout
+        )
+    };
+    log::process_sink(
+        Level::Error,
+        &messages::format_line(&shared.context, messages::REQUEST_TIMEOUT, &text),
+    );
+    shared.begin_drain("request-timeout");
+    true
+}
+
+/// Raises `RequestTimeout` in worker `index`'s thread if it still runs the
+/// request that started at `started`, after logging where it is stuck.
+fn interrupt(shared: &Shared, index: usize, started: Instant, thread: PythonThread) {
+    let still_running = |shared: &Shared| lock(&shared.running)[index].started == Some(started);
+    let settings = &shared.group.settings;
+    let info = |text: &str| {
+        log::process_sink(
+            Level::Info,
+            &messages::format_line(&shared.context, messages::REQUEST_INTERRUPTED, text),
+        );
+    };
+    python::attach(|py| {
+        if !still_running(shared) {
+            return;
+        }
+        info(&format!(
+            "Dumping stack trace for thread {index} of daemon process '{}' which has exceeded request-timeout of {} seconds, before injecting RequestTimeout to unwind it.",
+            settings.name, settings.request_timeout
+        ));
+        for line in thread.stack(py) {
+            info(&line);
+        }
+        // Checked again under the lock, with the GIL held: the worker
+        // empties its slot before it withdraws an interruption, so one
+        // made now is either withdrawn or fires in this request.
+        let slots = lock(&shared.running);
+        if slots[index].started != Some(started) || !thread.interrupt(py) {
+            return;
+        }
+        drop(slots);
+        info(&format!(
+            "Injected RequestTimeout into thread {index} of daemon process '{}'.",
+            settings.name
+        ));
+    });
 }
 
 /// Proves the GIL can still be taken, for the deadlock check.

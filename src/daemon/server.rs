@@ -23,7 +23,7 @@ use wsgi::python::{self, loader};
 use super::Registry;
 use super::conn::Conn;
 use super::monitor::{heartbeat_loop, monitor_loop};
-use super::shared::{STOP, Shared};
+use super::shared::{RequestSlot, STOP, Shared};
 use super::worker::{refuse, worker_loop};
 use crate::apache::log;
 use crate::unix::{self, Epoll, Waker};
@@ -105,7 +105,7 @@ pub fn serve(
         busy: AtomicUsize::new(0),
         fresh: AtomicUsize::new(0),
         served: AtomicU64::new(0),
-        running: Mutex::new(vec![None; settings.threads as usize]),
+        running: Mutex::new(vec![RequestSlot::default(); settings.threads as usize]),
         last_activity: Mutex::new(Instant::now()),
         heartbeat: registry.heartbeats.slot(group.first_slot + index),
         shutdown_reason: Mutex::new(""),
@@ -205,7 +205,9 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
         }
         if draining_seen {
             let since = shared.drain_elapsed();
-            if shared.busy.load(Ordering::SeqCst) == 0
+            // A request stuck past request-timeout + interrupt-timeout is
+            // not waited for (mod_wsgi 6's stale-aware drain).
+            if shared.busy.load(Ordering::SeqCst) <= shared.stale_requests()
                 || since > Duration::from_secs(group.settings.graceful_timeout)
             {
                 // No connection is closed without a word: a child that

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use wsgi::adapter::ProcessInfo;
 use wsgi::channel::TokenTable;
 use wsgi::messages::{self, Level, LogContext};
+use wsgi::python::{self, request_timeout::PythonThread};
 use wsgi::sync::lock;
 
 use super::GroupRuntime;
@@ -38,8 +39,8 @@ pub(super) struct Shared {
     /// Connections accepted whose first request no worker has taken yet.
     pub(super) fresh: AtomicUsize,
     pub(super) served: AtomicU64,
-    /// When each worker's current request started (None when idle).
-    pub(super) running: Mutex<Vec<Option<Instant>>>,
+    /// Each worker's current request, for the monitor's request-timeout.
+    pub(super) running: Mutex<Vec<RequestSlot>>,
     pub(super) last_activity: Mutex<Instant>,
     pub(super) heartbeat: &'static std::sync::atomic::AtomicU64,
     /// Why the drain began, in mod_wsgi's words (`process_stopping`'s
@@ -74,7 +75,61 @@ fn mod_wsgi_reason(reason: &str) -> &'static str {
     }
 }
 
+/// What the monitor knows of one worker's request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct RequestSlot {
+    /// When the current request started; None while the worker is idle.
+    pub(super) started: Option<Instant>,
+    /// The worker's thread, for `RequestTimeout`.
+    pub(super) thread: Option<PythonThread>,
+    /// When the monitor decided to interrupt this request (mod_wsgi's
+    /// `injected_at`): interrupt-timeout counts from here.
+    pub(super) interrupted: Option<Instant>,
+}
+
 impl Shared {
+    /// Worker `index` starts running a request.
+    pub(super) fn request_started(&self, index: usize) {
+        let thread = PythonThread::current();
+        lock(&self.running)[index] = RequestSlot {
+            started: Some(Instant::now()),
+            thread: Some(thread),
+            interrupted: None,
+        };
+    }
+
+    /// Worker `index` is done with its request (and holds no GIL). An
+    /// interruption that came too late to fire is taken back, so that it
+    /// cannot land in the worker's next request. Once the slot is empty
+    /// the monitor interrupts nothing more here (it checks the slot with
+    /// the GIL held), so nothing can arrive after the withdrawal.
+    pub(super) fn request_ended(&self, index: usize) {
+        let slot = std::mem::take(&mut lock(&self.running)[index]);
+        if slot.interrupted.is_some()
+            && let Some(thread) = slot.thread
+        {
+            python::attach(|py| thread.withdraw(py));
+        }
+    }
+
+    /// Requests running longer than their limit (request-timeout scaled by
+    /// the threads) plus interrupt-timeout: a request stuck that long will
+    /// not end by itself, so a drain does not wait for it (mod_wsgi 6's
+    /// stale-aware drain). mod_wsgi counts from the unscaled request-timeout,
+    /// which cuts short a sibling request that is merely slow, within its
+    /// limit.
+    pub(super) fn stale_requests(&self) -> usize {
+        let settings = &self.group.settings;
+        let Some(threshold) = self.group.settings.request_fire_threshold() else {
+            return 0;
+        };
+        let cutoff = threshold + Duration::from_secs(settings.interrupt_timeout);
+        lock(&self.running)
+            .iter()
+            .filter(|slot| slot.started.is_some_and(|s| s.elapsed() > cutoff))
+            .count()
+    }
+
     /// Starts a graceful recycle: no new requests, in-flight ones finish.
     pub(super) fn begin_drain(&self, reason: &str) {
         if self.draining.swap(true, Ordering::AcqRel) {

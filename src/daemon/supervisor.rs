@@ -144,6 +144,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         } else {
             apache_timeout
         };
+        let header_wait = super::header_wait(&settings, read_timeout);
         let first_slot = slots;
         slots += settings.processes as usize;
         let home = home_of(main, &settings.name);
@@ -159,6 +160,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             socket_uid,
             preload,
             read_timeout,
+            header_wait,
             first_slot,
             idle: Mutex::new(Vec::new()),
         });

@@ -125,7 +125,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         return None;
     }
 
-    lock(&shared.running)[worker.index] = Some(Instant::now());
+    shared.request_started(worker.index);
     let transport = ChannelTransport::new(conn, variables, meta.body_length, std::mem::take(out));
     let meta = wsgi::request::RequestMeta {
         process_group: Cow::Borrowed(settings.name.as_str()),
@@ -142,7 +142,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         // A large response grew it: do not keep that much per thread.
         *out = Vec::with_capacity(KEPT_BUFFER);
     }
-    lock(&shared.running)[worker.index] = None;
+    shared.request_ended(worker.index);
     *lock(&shared.last_activity) = Instant::now();
     let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
     if settings.maximum_requests > 0 && served >= settings.maximum_requests {

@@ -15,6 +15,7 @@ use super::send::{Progress, SendMode, ensure_head_sent, send_chunk};
 use super::start_response::StartResponse;
 use super::transport::Outcome;
 use crate::messages::{self, Level};
+use crate::python::request_timeout::is_request_timeout;
 
 /// Logs an exception with its traceback, one log line per traceback line.
 pub(crate) fn log_exception(
@@ -59,6 +60,25 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
             "the client closed the connection before the response was complete",
         );
         return Outcome::ClientGone;
+    }
+    // mod_wsgi 6: RequestTimeout (raised by the daemon's monitor, or by the
+    // application itself) is a 504 and an info line, not a traceback.
+    if is_request_timeout(py, &error) {
+        return if headers_sent {
+            exchange.log(
+                Level::Info,
+                messages::REQUEST_TIMEOUT_RAISED,
+                "Request interrupted by RequestTimeout after headers sent; response truncated.",
+            );
+            Outcome::Truncated
+        } else {
+            exchange.log(
+                Level::Info,
+                messages::REQUEST_TIMEOUT_RAISED,
+                "Request interrupted by RequestTimeout; thread recovered. The client gets 504.",
+            );
+            Outcome::ErrorOverride(504)
+        };
     }
     let outcome = if headers_sent {
         log_exception(
@@ -250,6 +270,8 @@ pub(crate) fn respond(
     if !has_no_close
         && let Ok(close) = result.getattr(intern!(py, "close"))
         && let Err(e) = close.call0()
+        // One that reaches close() is dropped silently, as mod_wsgi does.
+        && !is_request_timeout(py, &e)
     {
         log_exception(
             py,
@@ -294,5 +316,116 @@ mod tests {
             "{lines:?}"
         );
         assert_eq!(lines.last().unwrap(), "ValueError: boom");
+    }
+}
+
+#[cfg(test)]
+mod request_timeout_tests {
+    use pyo3::prelude::*;
+
+    use crate::adapter::Outcome;
+    use crate::messages::{APPLICATION_EXCEPTION, REQUEST_TIMEOUT_RAISED};
+    use crate::python::request_timeout::RequestTimeout;
+    use crate::test_support::{get, with_python};
+
+    /// Applications here raise the class as `_RequestTimeout` (a builtin
+    /// for the tests: the `mod_wsgi` module is built elsewhere).
+    const APP: &str = r#"
+class Sub(_RequestTimeout):
+    pass
+
+class Closing:
+    def __iter__(self):
+        yield b'body;'
+    def close(self):
+        raise _RequestTimeout()
+
+def application(environ, start_response):
+    path = environ['PATH_INFO']
+    if path == '/before':
+        try:
+            raise _RequestTimeout()
+        except Exception:
+            start_response('200 OK', [])
+            return [b'swallowed by except Exception']
+    if path == '/subclass':
+        raise Sub()
+    if path == '/after-start-response':
+        start_response('200 OK', [])
+        raise _RequestTimeout()
+    if path == '/in-close':
+        start_response('200 OK', [])
+        return Closing()
+    if path == '/other':
+        raise SystemExit(3)
+    start_response('200 OK', [])
+    def body():
+        yield b'first;'
+        raise _RequestTimeout()
+    return body()
+"#;
+
+    fn run(path: &str) -> (Outcome, crate::test_support::RecordingTransport) {
+        with_python(|py| {
+            py.import("builtins")
+                .unwrap()
+                .setattr("_RequestTimeout", py.get_type::<RequestTimeout>())
+                .unwrap();
+        });
+        get(APP, path)
+    }
+
+    #[test]
+    fn request_timeout_before_the_response_is_a_504_and_an_info_line() {
+        for path in ["/before", "/subclass", "/after-start-response"] {
+            let (outcome, t) = run(path);
+            assert_eq!(outcome, Outcome::ErrorOverride(504), "{path}");
+            let lines = t.logged(REQUEST_TIMEOUT_RAISED);
+            assert_eq!(lines.len(), 1, "{path}: {}", t.log_text());
+            assert!(
+                lines[0].contains("Request interrupted by RequestTimeout; thread recovered."),
+                "{}",
+                lines[0]
+            );
+            assert!(!t.log_text().contains("Traceback"), "{}", t.log_text());
+            assert!(t.body().is_empty(), "{path}");
+        }
+    }
+
+    #[test]
+    fn request_timeout_after_the_headers_cuts_the_response_short() {
+        let (outcome, t) = run("/after-headers");
+        assert_eq!(outcome, Outcome::Truncated);
+        assert_eq!(t.body(), b"first;");
+        let lines = t.logged(REQUEST_TIMEOUT_RAISED);
+        assert_eq!(lines.len(), 1, "{}", t.log_text());
+        assert!(lines[0].contains("after headers sent; response truncated"));
+        assert!(!t.log_text().contains("Traceback"), "{}", t.log_text());
+    }
+
+    #[test]
+    fn request_timeout_from_close_is_dropped_silently() {
+        let (outcome, t) = run("/in-close");
+        assert_eq!(outcome, Outcome::Complete);
+        assert_eq!(t.body(), b"body;");
+        assert!(t.log_text().is_empty(), "{}", t.log_text());
+    }
+
+    #[test]
+    fn other_base_exceptions_are_still_errors() {
+        let (outcome, t) = run("/other");
+        assert_eq!(outcome, Outcome::Failed);
+        assert_eq!(t.logged(APPLICATION_EXCEPTION).len(), 1, "{}", t.log_text());
+        assert!(t.logged(REQUEST_TIMEOUT_RAISED).is_empty());
+    }
+
+    #[test]
+    fn the_class_is_the_one_the_adapter_matches() {
+        with_python(|py| {
+            let error = PyErr::new::<RequestTimeout, _>(());
+            assert!(crate::python::request_timeout::is_request_timeout(
+                py, &error
+            ));
+        });
     }
 }

@@ -249,7 +249,7 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("deadlock-timeout", YES),
     option("inactivity-timeout", YES),
     option("request-timeout", YES),
-    option("interrupt-timeout", NOT_YET),
+    option("interrupt-timeout", YES),
     option("graceful-timeout", YES),
     option("eviction-timeout", NOT_YET),
     option("restart-interval", YES),

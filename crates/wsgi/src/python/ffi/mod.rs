@@ -2,10 +2,12 @@
 //! `pyo3::ffi` in the core crate lives in this folder, behind a safe
 //! function or an `unsafe fn` that documents what its caller must hold.
 
+mod async_exc;
 mod config;
 mod objects;
 mod runtime;
 
+pub(crate) use async_exc::{set_async_exc, thread_ident};
 pub(crate) use config::{Config, preinitialize_locale};
 pub(crate) use objects::{bytes_filled_by, latin1_str};
 pub(crate) use runtime::{
