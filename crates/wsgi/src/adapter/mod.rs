@@ -23,7 +23,7 @@ pub use crate::python::log::{LogSink, install_process_log};
 
 use crate::messages::{self, Level, LogContext};
 use crate::python::loader;
-use crate::python::log::Log;
+use crate::python::log;
 use crate::request::{RequestMeta, ScriptReloading};
 
 /// Runs one request through the application. Returns how it ended and the
@@ -98,15 +98,12 @@ fn run(
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
-        let errors = Bound::new(py, Log::for_request(exchange.clone()))?;
-        let environ = exchange
-            .with_transport(|t| {
-                environ::build_environ(py, process, t, &extras, input, errors.clone())
-            })
-            .map_err(|u| u.into_pyerr())??;
-        Ok::<_, PyErr>((environ, errors))
+        let errors = log::begin_request(py, exchange.clone())?;
+        exchange
+            .with_transport(|t| environ::build_environ(py, process, t, &extras, input, errors))
+            .map_err(|u| u.into_pyerr())?
     })();
-    let (environ, errors) = match built {
+    let environ = match built {
         Ok(built) => built,
         Err(e) => {
             response::log_exception(
@@ -116,11 +113,12 @@ fn run(
                 "could not build the WSGI environ",
                 &e,
             );
+            log::end_request();
             return Outcome::Failed;
         }
     };
     let outcome = response::respond(py, exchange, &application, environ, request.discard_body);
-    errors.get().flush_partial();
+    log::end_request();
     outcome
 }
 
