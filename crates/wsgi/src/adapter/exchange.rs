@@ -56,6 +56,9 @@ pub(crate) struct ResponseState {
     pub(crate) client_gone: bool,
     pub(crate) length_exceeded: bool,
     pub(crate) error_override: bool,
+    /// The exception `start_response` last refused a call with, so that the
+    /// line logging it, if the application lets it through, says so.
+    pub(crate) refused_head: Option<Py<PyAny>>,
 }
 
 /// Why a transport could not be borrowed.
@@ -93,6 +96,11 @@ impl Exchange {
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// The host has taken the transport back: the request is over.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state().finished
     }
 
     /// Runs `io` on the transport with the GIL released.

@@ -65,13 +65,17 @@ fn run(
     ) {
         Ok(module) => module,
         Err(e) => {
-            response::log_exception(
-                py,
-                exchange,
-                messages::SCRIPT_LOAD_FAILED,
-                "failed to load the WSGI script; it will be tried again on the next request",
-                &e,
+            let text = format!(
+                "Failed to exec Python script file '{script}'; Target WSGI script '{script}' cannot be loaded as Python module; {}",
+                response::exception_text(
+                    py,
+                    exchange,
+                    &e,
+                    "it is loaded again on the next request"
+                ),
+                script = request.script,
             );
+            response::log_exception(py, exchange, messages::SCRIPT_LOAD_FAILED, &text, &e);
             return Outcome::Failed;
         }
     };
@@ -82,8 +86,8 @@ fn run(
                 Level::Error,
                 messages::CALLABLE_MISSING,
                 &format!(
-                    "the WSGI script does not contain the WSGI application '{}'",
-                    request.callable_object
+                    "Target WSGI script '{}' does not contain WSGI application '{}'.",
+                    request.script, request.callable_object
                 ),
             );
             return Outcome::Failed;
@@ -106,13 +110,9 @@ fn run(
     let environ = match built {
         Ok(built) => built,
         Err(e) => {
-            response::log_exception(
-                py,
-                exchange,
-                messages::APPLICATION_EXCEPTION,
-                "could not build the WSGI environ",
-                &e,
-            );
+            let text =
+                response::exception_text(py, exchange, &e, "the WSGI environ could not be built");
+            response::log_exception(py, exchange, messages::APPLICATION_EXCEPTION, &text, &e);
             log::end_request();
             return Outcome::Failed;
         }
