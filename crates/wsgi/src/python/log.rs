@@ -413,6 +413,43 @@ impl Slot {
 #[cfg(test)]
 mod tests {
     use super::complete_lines;
+    use crate::adapter::Outcome;
+    use crate::test_support::{get, with_python};
+    use pyo3::prelude::*;
+
+    #[test]
+    fn wsgi_errors_kept_past_the_request_refuses_writes_as_in_mod_wsgi() {
+        let app = r#"
+import sys
+def application(environ, start_response):
+    sys._unit_kept_errors = environ['wsgi.errors']
+    environ['wsgi.errors'].write('during\n')
+    start_response('200 OK', [])
+    return []
+"#;
+        let (outcome, t) = get(app, "/");
+        assert_eq!(outcome, Outcome::Complete);
+        assert_eq!(t.logged("during").len(), 1, "{}", t.log_text());
+        let refused = with_python(|py| {
+            py.run(
+                c"import sys\ntry:\n    sys._unit_kept_errors.write('late\\n')\n    r = 'written'\nexcept RuntimeError as e:\n    r = str(e)\nsys._unit_kept_result = r\n",
+                None,
+                None,
+            )
+            .unwrap();
+            py.import("sys")
+                .unwrap()
+                .getattr("_unit_kept_result")
+                .unwrap()
+                .extract::<String>()
+                .unwrap()
+        });
+        assert_eq!(
+            refused,
+            "write() called on wsgi.errors after request completed"
+        );
+        assert!(t.logged("late").is_empty());
+    }
 
     #[test]
     fn lines_split_on_newline_only_and_keep_the_rest() {
