@@ -49,7 +49,6 @@ message_ids! {
     CLIENT_GONE = "WSGIRS0210";
     CLOSE_FAILED = "WSGIRS0211";
     REQUEST_BODY_FAILED = "WSGIRS0212";
-    SCRIPT_LOADING = "WSGIRS0213";
     DAEMON_SPAWN_FAILED = "WSGIRS0301";
     DAEMON_RESTARTED = "WSGIRS0302";
     DAEMON_UNRESPONSIVE = "WSGIRS0303";
@@ -141,6 +140,18 @@ pub fn process_line(id: &str, text: &str) -> String {
     match PROCESS_CONTEXT.get() {
         Some(context) => format_line(context, id, text),
         None => format_line("", id, text),
+    }
+}
+
+/// Formats an informational line about the whole process that needs no id
+/// (mod_wsgi's own "Loading WSGI script" line has none either).
+pub fn process_note(text: &str) -> String {
+    let pid = std::process::id();
+    match PROCESS_CONTEXT.get().map(ToString::to_string) {
+        Some(context) if !context.is_empty() => {
+            format!("mod_wsgi_rs (pid={pid}, {context}): {text}")
+        }
+        _ => format!("mod_wsgi_rs (pid={pid}): {text}"),
     }
 }
 

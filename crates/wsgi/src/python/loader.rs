@@ -139,7 +139,7 @@ fn log_loading(path: &str, reloading: bool) {
     };
     crate::python::log::process_log(
         crate::messages::Level::Info,
-        &crate::messages::process_line(crate::messages::SCRIPT_LOADING, &text),
+        &crate::messages::process_note(&text),
     );
 }
 
