@@ -61,6 +61,12 @@ pub(crate) struct ResponseState {
     pub(crate) refused_head: Option<Py<PyAny>>,
 }
 
+impl State {
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
 /// Why a transport could not be borrowed.
 pub(crate) enum Unavailable {
     Finished,
@@ -100,7 +106,7 @@ impl Exchange {
 
     /// The host has taken the transport back: the request is over.
     pub(crate) fn is_finished(&self) -> bool {
-        self.state().finished
+        self.state().is_finished()
     }
 
     /// Runs `io` on the transport with the GIL released.

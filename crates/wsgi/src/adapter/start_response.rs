@@ -101,19 +101,25 @@ fn header_error(py: Python<'_>, problem: HeaderProblem, bytes: &[u8]) -> PyErr {
     PyValueError::new_err(format!("{what}: {}", repr(py, bytes)))
 }
 
+/// Drops a NUL and what follows, as C strings end there in mod_wsgi.
+fn cut_at_nul(bytes: &mut Vec<u8>) {
+    let kept = validate::up_to_nul(bytes).len();
+    bytes.truncate(kept);
+}
+
 /// Converts and checks the status and headers.
 fn parse_head(
     py: Python<'_>,
     status: &Bound<'_, PyAny>,
     headers: &Bound<'_, PyList>,
 ) -> PyResult<(ResponseHead, Option<u64>)> {
-    let status_bytes = latin1(py, status)?;
-    let status_line = validate::up_to_nul(&status_bytes);
-    let code =
-        validate::parse_status(status_line).map_err(|p| status_error(py, p, &status_bytes))?;
+    let mut status_line = latin1(py, status)?;
+    let code = validate::parse_status(validate::up_to_nul(&status_line))
+        .map_err(|p| status_error(py, p, &status_line))?;
+    cut_at_nul(&mut status_line);
     let mut head = ResponseHead {
         status: code,
-        status_line: status_line.to_vec(),
+        status_line,
         headers: Vec::with_capacity(headers.len()),
     };
     let mut declared_length = None;
@@ -130,25 +136,27 @@ fn parse_head(
                 pair.len()
             )));
         }
-        let name_bytes = latin1(py, &pair.get_item(0)?)?;
-        let name = validate::up_to_nul(&name_bytes);
-        validate::check_header_name(name).map_err(|p| header_error(py, p, &name_bytes))?;
-        let value_bytes = latin1(py, &pair.get_item(1)?)?;
-        let value = validate::up_to_nul(&value_bytes);
-        validate::check_header_value(value).map_err(|p| header_error(py, p, &value_bytes))?;
+        let mut name = latin1(py, &pair.get_item(0)?)?;
+        validate::check_header_name(validate::up_to_nul(&name))
+            .map_err(|p| header_error(py, p, &name))?;
+        cut_at_nul(&mut name);
+        let mut value = latin1(py, &pair.get_item(1)?)?;
+        validate::check_header_value(validate::up_to_nul(&value))
+            .map_err(|p| header_error(py, p, &value))?;
+        cut_at_nul(&mut value);
         if name.eq_ignore_ascii_case(b"content-length") {
             // mod_wsgi checks this when the headers go out; here the
             // application learns it from start_response, with its words.
-            declared_length = Some(validate::parse_response_content_length(value).ok_or_else(
+            declared_length = Some(validate::parse_response_content_length(&value).ok_or_else(
                 || {
                     PyValueError::new_err(format!(
                         "invalid Content-Length header value: '{}'",
-                        String::from_utf8_lossy(value)
+                        String::from_utf8_lossy(&value)
                     ))
                 },
             )?);
         }
-        head.headers.push((name.to_vec(), value.to_vec()));
+        head.headers.push((name, value));
     }
     Ok((head, declared_length))
 }
@@ -160,7 +168,12 @@ impl StartResponse {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> Result<Write, Refusal> {
-        if self.exchange.is_finished() {
+        // One look at the exchange: the request over, or output started.
+        let (finished, headers_sent) = {
+            let state = self.exchange.state();
+            (state.is_finished(), state.response.headers_sent)
+        };
+        if finished {
             return Err(
                 PyRuntimeError::new_err("start_response() called after request completed").into(),
             );
@@ -197,7 +210,7 @@ impl StartResponse {
             )
             .into());
         }
-        if self.exchange.state().response.headers_sent {
+        if headers_sent {
             let Some(info) = exc_info else {
                 return Err(PyRuntimeError::new_err(
                     "start_response() called more than once without exc_info",
