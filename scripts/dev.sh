@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 
 APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl
-    libapache2-mod-wsgi-py3 python3-flask python3-django
-    libfaketime)  # libfaketime: tests/daemon_faults.rs steps Apache's wall clock
+    libapache2-mod-wsgi-py3 python3-flask python3-django mercurial
+    libfaketime)  # libfaketime: tests/daemon_faults.rs steps Apache's wall clock; mercurial: tests/python_streams.rs (hgweb)
 
 . scripts/apt.sh  # the working directory is the repository root
 
