@@ -11,6 +11,7 @@ export PYO3_PYTHON="${PYO3_PYTHON:-/usr/bin/python3}"
 
 APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl openssl
     libapache2-mod-wsgi-py3 python3-flask python3-django
+    mercurial     # mercurial: tests/python_streams.rs serves hg clone through hgweb
     libfaketime   # libfaketime: tests/daemon_faults.rs steps Apache's wall clock
     procps)       # procps: ps, whose view of display-name tests/display_name.rs checks
 

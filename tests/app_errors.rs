@@ -52,6 +52,13 @@ fn exceptions_become_500_with_the_traceback_logged(mpm: Mpm) {
         let log = server.log_since(mark, &format!("ValueError: {secret}"), WAIT);
         let line = module_line(&log, "WSGIRS0203", &script);
         assert!(line.contains("[client 127.0.0.1:"), "{line}");
+        // mod_wsgi 4's and 6's phrases, which monitoring greps for.
+        assert!(
+            line.contains(&format!(
+                "Exception occurred processing WSGI script '{script}': ValueError exception raised processing WSGI script '{script}'"
+            )),
+            "{line}"
+        );
         assert!(
             log.contains("Traceback (most recent call last):"),
             "{path}: {log}"
@@ -159,7 +166,53 @@ fn client_disconnect_mid_response(mpm: Mpm) {
     assert_no_crash(&server.error_log());
 }
 
+/// A script that fails to load or lacks its callable: 500, and lines with
+/// mod_wsgi's phrases; loading itself is an info line in mod_wsgi's words.
+fn load_failures_use_mod_wsgis_phrases(mpm: Mpm) {
+    let stage = Stage::new("errors-load");
+    let server = Server::start(
+        stage,
+        &Config::new(
+            mpm,
+            "WSGIScriptAlias /load-fail @STAGE@/apps/errors_load_fail.wsgi\n\
+             WSGIScriptAlias /no-callable @STAGE@/apps/errors_no_callable.wsgi\n",
+        ),
+    );
+    let failing = script(&server, "errors_load_fail.wsgi");
+    let mark = server.log_mark();
+    let r = server.get("/load-fail");
+    assert_eq!(r.status, 500);
+    assert!(!r.text().contains("SECRET"), "{}", r.text());
+    let log = server.log_since(mark, "ImportError: SECRET-at-import", WAIT);
+    let line = module_line(&log, "WSGIRS0201", &failing);
+    for phrase in [
+        format!("Failed to exec Python script file '{failing}'"),
+        format!("Target WSGI script '{failing}' cannot be loaded as Python module"),
+        format!("ImportError exception raised processing WSGI script '{failing}'"),
+    ] {
+        assert!(line.contains(&phrase), "{phrase:?} not in {line}");
+    }
+    assert!(
+        log.contains(&format!("Loading Python script file '{failing}'")),
+        "{log}"
+    );
+
+    let lacking = script(&server, "errors_no_callable.wsgi");
+    let mark = server.log_mark();
+    let r = server.get("/no-callable");
+    assert_eq!(r.status, 500);
+    let log = server.log_since(mark, "WSGIRS0202", WAIT);
+    let line = module_line(&log, "WSGIRS0202", &lacking);
+    assert!(
+        line.ends_with(&format!(
+            "Target WSGI script '{lacking}' does not contain WSGI application 'application'."
+        )),
+        "{line}"
+    );
+}
+
 under_event_and_prefork!(
+    load_failures_use_mod_wsgis_phrases,
     exceptions_become_500_with_the_traceback_logged,
     close_is_called_exactly_once,
     client_disconnect_mid_response,

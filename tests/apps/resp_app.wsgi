@@ -33,8 +33,9 @@ def record(name, line):
 # --- start_response: bad status lines and headers -------------------------
 
 BAD_HEADS = {
-    "/status-no-reason": ("200", TEXT),
+    "/status-long": ("2000 OK", TEXT),
     "/status-letters": ("abc OK", TEXT),
+    "/header-name-space": ("200 OK", [("X Name", "v")]),
     "/status-crlf": ("200 OK\r\nX-Injected: y", TEXT),
     "/header-newline": ("200 OK", [("X-Value", "a\nX-Injected: y")]),
     "/header-name-bytes": ("200 OK", [(b"X-Name", "v")]),
@@ -53,9 +54,30 @@ def bad_head(environ, start_response):
 
 
 def twice(environ, start_response):
+    # mod_wsgi 6: before any output, a second call replaces the head.
     start_response("200 OK", TEXT)
-    start_response("201 Created", TEXT)
+    start_response("201 Created", [("Content-Type", "text/plain"), ("X-Second", "yes")])
+    return [b"second head"]
+
+
+def twice_after_output(environ, start_response):
+    write = start_response("200 OK", TEXT)
+    write(b"out;")
+    try:
+        start_response("201 Created", TEXT)
+    except RuntimeError as e:
+        return [str(e).encode()]
     return [b"must not be sent"]
+
+
+def exc_info_list(environ, start_response):
+    start_response("200 OK", TEXT, ["not", "a", "tuple"])
+    return [b"must not be sent"]
+
+
+def status_no_reason(environ, start_response):
+    start_response("201", TEXT)
+    return [b"no reason phrase"]
 
 
 def exc_info_before(environ, start_response):
@@ -245,6 +267,9 @@ def head_generator(environ, start_response):
 
 ROUTES = {
     "/twice": twice,
+    "/twice-after-output": twice_after_output,
+    "/exc-info-list": exc_info_list,
+    "/status-no-reason": status_no_reason,
     "/exc-info-before": exc_info_before,
     "/exc-info-after": exc_info_after,
     "/exc-info-reraise-ignored": exc_info_reraise_ignored,

@@ -152,6 +152,18 @@ pub fn process_line(id: &str, text: &str) -> String {
     }
 }
 
+/// Formats an informational line about the whole process that needs no id
+/// (mod_wsgi's own "Loading WSGI script" line has none either).
+pub fn process_note(text: &str) -> String {
+    let pid = std::process::id();
+    match PROCESS_CONTEXT.get().map(ToString::to_string) {
+        Some(context) if !context.is_empty() => {
+            format!("mod_wsgi_rs (pid={pid}, {context}): {text}")
+        }
+        _ => format!("mod_wsgi_rs (pid={pid}): {text}"),
+    }
+}
+
 /// Formats one error-log line: module, pid, context (group, script), id.
 pub fn format_line(context: impl std::fmt::Display, id: &str, text: &str) -> String {
     let pid = std::process::id();

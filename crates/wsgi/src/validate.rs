@@ -1,90 +1,109 @@
-//! PEP 3333's rules for what `start_response` accepts, plus HTTP's: a status
-//! line, header names that are tokens, values without line breaks, and no
-//! hop-by-hop headers (those belong to the server, not the application).
+//! What `start_response` accepts, with mod_wsgi 6's rules (wsgi_validate.c)
+//! on the latin-1 bytes of the status and headers: a status of three digits,
+//! alone or followed by a space and a reason without control characters;
+//! header names neither empty nor holding a control character or a space;
+//! values without CR or LF. Like mod_wsgi, which reads them as C strings,
+//! each stops at its first NUL. One rule is ours: no hop-by-hop headers
+//! (PEP 3333 forbids them, and a `Transfer-Encoding` the application sets
+//! would make Apache frame the body wrongly).
+//!
+//! The problems are values; the caller words them with Python's `repr` of
+//! the bytes, as mod_wsgi's `%R` does.
 
-/// A validated status line.
+/// Why a status line was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Status {
-    pub code: u16,
+pub enum StatusProblem {
+    /// mod_wsgi: "status code must be a 3 digit integer: %R".
+    NotThreeDigits,
+    /// mod_wsgi: "no space following status code: %R".
+    NoSpace,
+    /// mod_wsgi: "control character in status reason phrase: %R".
+    ControlInReason,
+    /// Ours: a code below 100 ("099 x"), which no HTTP client accepts.
+    BelowHundred,
 }
 
-pub fn parse_status(status: &str) -> Result<Status, String> {
-    let bytes = status.as_bytes();
-    if bytes.len() < 4 || !bytes[..3].iter().all(u8::is_ascii_digit) || bytes[3] != b' ' {
-        return Err(format!(
-            "invalid status '{}': it must be three digits, a space and a reason phrase, such as '200 OK'",
-            status.escape_debug()
-        ));
+/// Why a header was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeaderProblem {
+    NameEmpty,
+    ControlInName,
+    SpaceInName,
+    LineBreakInValue,
+    HopByHop,
+}
+
+/// The bytes up to the first NUL, as mod_wsgi's C strings see them.
+pub fn up_to_nul(bytes: &[u8]) -> &[u8] {
+    match bytes.iter().position(|&b| b == 0) {
+        Some(end) => &bytes[..end],
+        None => bytes,
     }
-    let code: u16 = status[..3].parse().expect("three ASCII digits");
+}
+
+/// C's `iscntrl` in the "C" locale.
+fn is_control(b: u8) -> bool {
+    b < 0x20 || b == 0x7f
+}
+
+/// The status code of a status line (already cut at its NUL).
+pub fn parse_status(status: &[u8]) -> Result<u16, StatusProblem> {
+    if status.len() < 3 || !status[..3].iter().all(u8::is_ascii_digit) {
+        return Err(StatusProblem::NotThreeDigits);
+    }
+    match status.get(3) {
+        None | Some(b' ') => {}
+        Some(b) if b.is_ascii_digit() => return Err(StatusProblem::NotThreeDigits),
+        Some(_) => return Err(StatusProblem::NoSpace),
+    }
+    if status.len() > 4 && status[4..].iter().any(|&b| is_control(b)) {
+        return Err(StatusProblem::ControlInReason);
+    }
+    let code = status[..3]
+        .iter()
+        .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
     if code < 100 {
-        return Err(format!(
-            "invalid status '{}': the code must be 100 or more",
-            status.escape_debug()
-        ));
+        return Err(StatusProblem::BelowHundred);
     }
-    if status.chars().any(|c| c.is_control()) {
-        return Err(format!(
-            "invalid status '{}': control characters are not allowed",
-            status.escape_debug()
-        ));
-    }
-    if status.chars().any(|c| c as u32 > 0xff) {
-        return Err(format!(
-            "invalid status '{}': it must be encodable as latin-1",
-            status.escape_debug()
-        ));
-    }
-    Ok(Status { code })
+    Ok(code)
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: &[&[u8]] = &[
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailer",
+    b"trailers",
+    b"transfer-encoding",
+    b"upgrade",
 ];
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
-}
-
-pub fn check_header_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || !name.chars().all(is_token_char) {
-        return Err(format!(
-            "invalid header name '{}': it must be an HTTP token",
-            name.escape_debug()
-        ));
+pub fn check_header_name(name: &[u8]) -> Result<(), HeaderProblem> {
+    if name.is_empty() {
+        return Err(HeaderProblem::NameEmpty);
+    }
+    if name.iter().any(|&b| is_control(b)) {
+        return Err(HeaderProblem::ControlInName);
+    }
+    if name.contains(&b' ') {
+        return Err(HeaderProblem::SpaceInName);
     }
     if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name)) {
-        return Err(format!(
-            "hop-by-hop header '{name}' is not allowed in a WSGI response"
-        ));
+        return Err(HeaderProblem::HopByHop);
     }
     Ok(())
 }
 
-pub fn check_header_value(name: &str, value: &str) -> Result<(), String> {
-    if let Some(c) = value.chars().find(|&c| c == '\r' || c == '\n' || c == '\0') {
-        return Err(format!(
-            "header '{name}' has a value containing {:?}, which could split the response",
-            c
-        ));
-    }
-    if value.chars().any(|c| c as u32 > 0xff) {
-        return Err(format!(
-            "header '{name}' has a value that is not encodable as latin-1"
-        ));
+pub fn check_header_value(value: &[u8]) -> Result<(), HeaderProblem> {
+    if value.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return Err(HeaderProblem::LineBreakInValue);
     }
     Ok(())
 }
 
-/// `Content-Length` as the application declared it.
+/// A request's `Content-Length` (routing refuses the request with 400).
 pub fn parse_content_length(value: &str) -> Result<u64, String> {
     let trimmed = value.trim();
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
@@ -95,9 +114,24 @@ pub fn parse_content_length(value: &str) -> Result<u64, String> {
         .map_err(|_| format!("invalid Content-Length '{}'", value.escape_debug()))
 }
 
-/// Latin-1 bytes of a string already checked to be latin-1.
-pub fn latin1_bytes(s: &str) -> Vec<u8> {
-    s.chars().map(|c| c as u32 as u8).collect()
+/// A response's `Content-Length` as mod_wsgi reads it (`apr_strtoff`, base
+/// 10): leading white space and a sign allowed, nothing after the digits,
+/// not negative.
+pub fn parse_response_content_length(value: &[u8]) -> Option<u64> {
+    let start = value
+        .iter()
+        .position(|b| !b" \t\n\x0b\x0c\r".contains(b))
+        .unwrap_or(value.len());
+    let (negative, digits) = match &value[start..] {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    (!negative || n == 0).then_some(n)
 }
 
 #[cfg(test)]
@@ -106,61 +140,81 @@ mod tests {
 
     #[test]
     fn good_statuses() {
-        assert_eq!(parse_status("200 OK").unwrap().code, 200);
-        assert_eq!(parse_status("404 Not Found").unwrap().code, 404);
-        assert_eq!(parse_status("299 Caf\u{e9}").unwrap().code, 299);
+        assert_eq!(parse_status(b"200 OK"), Ok(200));
+        assert_eq!(parse_status(b"404 Not Found"), Ok(404));
+        assert_eq!(parse_status(b"299 Caf\xe9"), Ok(299));
+        // No reason phrase: HTTP/2 sends none, and mod_wsgi 6 allows it.
+        assert_eq!(parse_status(b"204"), Ok(204));
+        assert_eq!(parse_status(b"200 "), Ok(200));
+        assert_eq!(
+            parse_status(b"200 tab\tok"),
+            Err(StatusProblem::ControlInReason)
+        );
     }
 
     #[test]
-    fn bad_statuses() {
-        for bad in [
-            "200",
-            "200OK",
-            "20 OK",
-            "abc OK",
-            "099 Low",
-            "200 OK\r\nX: y",
-            "200 \u{1}",
-            "200 \u{20ac}",
-            "",
+    fn bad_statuses_as_mod_wsgi_words_them() {
+        use StatusProblem::*;
+        for (bad, problem) in [
+            (&b"2000 OK"[..], NotThreeDigits),
+            (b"20 OK", NotThreeDigits),
+            (b"abc OK", NotThreeDigits),
+            (b"", NotThreeDigits),
+            (b"200OK", NoSpace),
+            (b"200-OK", NoSpace),
+            (b"200 OK\r\nX: y", ControlInReason),
+            (b"200 \x01", ControlInReason),
+            (b"200 \x7f", ControlInReason),
+            (b"099 Low", BelowHundred),
         ] {
-            assert!(parse_status(bad).is_err(), "{bad:?} accepted");
+            assert_eq!(parse_status(bad), Err(problem), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn nul_ends_a_value_as_in_c() {
+        assert_eq!(up_to_nul(b"200 OK\0\r\nX: y"), b"200 OK");
+        assert_eq!(up_to_nul(b"plain"), b"plain");
+        assert_eq!(up_to_nul(b"\0x"), b"");
     }
 
     #[test]
     fn header_names() {
-        assert!(check_header_name("Content-Type").is_ok());
-        assert!(check_header_name("X-Custom_Header").is_ok());
-        for bad in ["", "Bad Name", "Bad:Name", "X\nY", "caf\u{e9}"] {
-            assert!(check_header_name(bad).is_err(), "{bad:?} accepted");
-        }
+        use HeaderProblem::*;
+        assert_eq!(check_header_name(b"Content-Type"), Ok(()));
+        // mod_wsgi checks only what breaks the header line.
+        assert_eq!(check_header_name(b"X:odd(name)"), Ok(()));
+        assert_eq!(check_header_name(b"caf\xe9"), Ok(()));
+        assert_eq!(check_header_name(b""), Err(NameEmpty));
+        assert_eq!(check_header_name(b"Bad Name"), Err(SpaceInName));
+        assert_eq!(check_header_name(b"X\nY"), Err(ControlInName));
+        assert_eq!(check_header_name(b"X\tY"), Err(ControlInName));
         for hop in [
-            "Connection",
-            "keep-alive",
-            "Transfer-Encoding",
-            "Upgrade",
-            "TE",
+            &b"Connection"[..],
+            b"keep-alive",
+            b"Transfer-Encoding",
+            b"Upgrade",
+            b"TE",
         ] {
-            assert!(
-                check_header_name(hop).unwrap_err().contains("hop-by-hop"),
-                "{hop}"
-            );
+            assert_eq!(check_header_name(hop), Err(HopByHop), "{hop:?}");
         }
     }
 
     #[test]
     fn header_values() {
-        assert!(check_header_value("X", "fine value\t with tab").is_ok());
-        assert!(check_header_value("X", "caf\u{e9}").is_ok());
-        assert!(check_header_value("X", "a\r\nSet-Cookie: x").is_err());
-        assert!(check_header_value("X", "a\nb").is_err());
-        assert!(check_header_value("X", "a\0b").is_err());
-        assert!(check_header_value("X", "\u{20ac}").is_err());
+        assert_eq!(check_header_value(b"fine value\t with tab"), Ok(()));
+        assert_eq!(check_header_value(b"caf\xe9"), Ok(()));
+        for bad in [&b"a\r\nSet-Cookie: x"[..], b"a\nb", b"a\rb"] {
+            assert_eq!(
+                check_header_value(bad),
+                Err(HeaderProblem::LineBreakInValue),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
-    fn content_length() {
+    fn request_content_length() {
         assert_eq!(parse_content_length("11").unwrap(), 11);
         assert_eq!(parse_content_length(" 0 ").unwrap(), 0);
         for bad in ["", "-1", "1.5", "12a", "99999999999999999999999"] {
@@ -169,7 +223,19 @@ mod tests {
     }
 
     #[test]
-    fn latin1() {
-        assert_eq!(latin1_bytes("caf\u{e9}"), b"caf\xe9");
+    fn response_content_length() {
+        assert_eq!(parse_response_content_length(b"11"), Some(11));
+        assert_eq!(parse_response_content_length(b" +7"), Some(7));
+        assert_eq!(parse_response_content_length(b"-0"), Some(0));
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"1.5",
+            b"12a",
+            b"12 ",
+            b"99999999999999999999999",
+        ] {
+            assert_eq!(parse_response_content_length(bad), None, "{bad:?}");
+        }
     }
 }

@@ -10,7 +10,6 @@ use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::transport::Transport;
 use crate::python::ffi::latin1_str;
-use crate::python::log::Log;
 
 /// Facts about the serving process, fixed for its life.
 #[derive(Clone, Debug)]
@@ -128,7 +127,7 @@ pub(crate) fn build_environ<'py>(
     transport: &dyn Transport,
     extras: &EnvironExtras<'_>,
     input: Bound<'py, Input>,
-    errors: Bound<'py, Log>,
+    errors: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = PyDict::new(py);
     let mut failure = None;

@@ -66,6 +66,15 @@ pub(crate) struct ResponseState {
     /// time spent sending them with the GIL released.
     pub(crate) writes: u64,
     pub(crate) output_time: Duration,
+    /// The exception `start_response` last refused a call with, so that the
+    /// line logging it, if the application lets it through, says so.
+    pub(crate) refused_head: Option<Py<PyAny>>,
+}
+
+impl State {
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished
+    }
 }
 
 /// Why a transport could not be borrowed.
@@ -103,6 +112,11 @@ impl Exchange {
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// The host has taken the transport back: the request is over.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state().is_finished()
     }
 
     /// Runs `io` on the transport with the GIL released.

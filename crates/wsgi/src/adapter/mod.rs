@@ -25,7 +25,7 @@ pub use crate::python::log::{LogSink, install_process_log};
 
 use crate::messages::{self, Level, LogContext};
 use crate::python::loader;
-use crate::python::log::Log;
+use crate::python::log;
 use crate::python::module::requests;
 use crate::request::{RequestMeta, ScriptReloading};
 
@@ -72,13 +72,17 @@ fn run(
     ) {
         Ok(module) => module,
         Err(e) => {
-            response::log_exception(
-                py,
-                exchange,
-                messages::SCRIPT_LOAD_FAILED,
-                "failed to load the WSGI script; it will be tried again on the next request",
-                &e,
+            let text = format!(
+                "Failed to exec Python script file '{script}'; Target WSGI script '{script}' cannot be loaded as Python module; {}",
+                response::exception_text(
+                    py,
+                    exchange,
+                    &e,
+                    "it is loaded again on the next request"
+                ),
+                script = request.script,
             );
+            response::log_exception(py, exchange, messages::SCRIPT_LOAD_FAILED, &text, &e);
             return Outcome::Failed;
         }
     };
@@ -89,8 +93,8 @@ fn run(
                 Level::Error,
                 messages::CALLABLE_MISSING,
                 &format!(
-                    "the WSGI script does not contain the WSGI application '{}'",
-                    request.callable_object
+                    "Target WSGI script '{}' does not contain WSGI application '{}'.",
+                    request.script, request.callable_object
                 ),
             );
             return Outcome::Failed;
@@ -105,24 +109,18 @@ fn run(
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
-        let errors = Bound::new(py, Log::for_request(exchange.clone()))?;
-        let environ = exchange
-            .with_transport(|t| {
-                environ::build_environ(py, process, t, &extras, input, errors.clone())
-            })
-            .map_err(|u| u.into_pyerr())??;
-        Ok::<_, PyErr>((environ, errors))
+        let errors = log::begin_request(py, exchange.clone())?;
+        exchange
+            .with_transport(|t| environ::build_environ(py, process, t, &extras, input, errors))
+            .map_err(|u| u.into_pyerr())?
     })();
-    let (environ, errors) = match built {
+    let environ = match built {
         Ok(built) => built,
         Err(e) => {
-            response::log_exception(
-                py,
-                exchange,
-                messages::APPLICATION_EXCEPTION,
-                "could not build the WSGI environ",
-                &e,
-            );
+            let text =
+                response::exception_text(py, exchange, &e, "the WSGI environ could not be built");
+            response::log_exception(py, exchange, messages::APPLICATION_EXCEPTION, &text, &e);
+            log::end_request();
             return Outcome::Failed;
         }
     };
@@ -152,7 +150,7 @@ fn run(
         started.as_ref(),
         outcome == Outcome::Failed,
     );
-    errors.get().flush_partial();
+    log::end_request();
     outcome
 }
 

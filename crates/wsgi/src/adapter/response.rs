@@ -47,6 +47,26 @@ pub(crate) fn log_exception(
     }
 }
 
+/// The words mod_wsgi's users grep for (4.x's "Exception occurred
+/// processing WSGI script 'X'", 6.x's "ValueError exception raised
+/// processing WSGI script 'X'"), in that order, then `after`.
+pub(crate) fn exception_text(
+    py: Python<'_>,
+    exchange: &Exchange,
+    error: &PyErr,
+    after: &str,
+) -> String {
+    let script = exchange.log_context.script.as_deref().unwrap_or_default();
+    let kind = error
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".to_owned());
+    format!(
+        "Exception occurred processing WSGI script '{script}': {kind} exception raised processing WSGI script '{script}'; {after}"
+    )
+}
+
 /// What an exception from the application means for the response.
 fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
     let (client_gone, headers_sent) = {
@@ -81,22 +101,38 @@ fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
         };
     }
     let outcome = if headers_sent {
+        let text = exception_text(
+            py,
+            exchange,
+            &error,
+            "the response had started and was cut short",
+        );
         log_exception(
             py,
             exchange,
             messages::EXCEPTION_AFTER_HEADERS,
-            "exception after the response started; the response was cut short",
+            &text,
             &error,
         );
         Outcome::Truncated
     } else {
-        log_exception(
-            py,
-            exchange,
-            messages::APPLICATION_EXCEPTION,
-            "exception occurred processing the WSGI script",
-            &error,
-        );
+        // An exception start_response raised names the bad call's id.
+        let refused_head = exchange
+            .state()
+            .response
+            .refused_head
+            .as_ref()
+            .is_some_and(|refused| refused.bind(py).is(error.value(py)));
+        let (id, after) = if refused_head {
+            (
+                messages::INVALID_RESPONSE_HEAD,
+                "start_response() refused the call; the client got 500",
+            )
+        } else {
+            (messages::APPLICATION_EXCEPTION, "the client got 500")
+        };
+        let text = exception_text(py, exchange, &error, after);
+        log_exception(py, exchange, id, &text, &error);
         Outcome::Failed
     };
     // Logged first, then published, as mod_wsgi's wsgi_log_python_error.
@@ -273,13 +309,13 @@ pub(crate) fn respond(
         // One that reaches close() is dropped silently, as mod_wsgi does.
         && !is_request_timeout(py, &e)
     {
-        log_exception(
+        let text = exception_text(
             py,
             exchange,
-            messages::CLOSE_FAILED,
-            "close() of the response iterable raised",
             &e,
+            "raised by close() of the response iterable",
         );
+        log_exception(py, exchange, messages::CLOSE_FAILED, &text, &e);
         super::events::request_exception(py, exchange, &e);
         if outcome == Outcome::Complete && !exchange.state().response.headers_sent {
             outcome = Outcome::Failed;

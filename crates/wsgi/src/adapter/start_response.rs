@@ -1,16 +1,23 @@
-//! `start_response` and the `write` callable it returns (PEP 3333).
+//! `start_response` and the `write` callable it returns (PEP 3333), with
+//! mod_wsgi 6's rules, exception types and messages (wsgi_adapter.c,
+//! wsgi_convert.c, wsgi_validate.c): applications and their tests see them.
+//!
+//! A second call before any output replaces the status and headers, with or
+//! without `exc_info`; after output, it re-raises `exc_info` or, without it,
+//! is a `RuntimeError`. An `exc_info` that is not a tuple is a
+//! `RuntimeError`.
 
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::exchange::Exchange;
 use super::send::{SendMode, send_chunk};
 use super::transport::ResponseHead;
-use crate::messages::INVALID_RESPONSE_HEAD;
-use crate::validate;
+use crate::validate::{self, HeaderProblem, StatusProblem};
 
 #[pyclass(module = "mod_wsgi_rs", name = "StartResponse", frozen)]
 pub struct StartResponse {
@@ -23,113 +30,246 @@ impl StartResponse {
     }
 }
 
-fn invalid(text: String) -> PyErr {
-    PyValueError::new_err(format!("{INVALID_RESPONSE_HEAD}: {text}"))
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
 }
 
-fn text_of<'py>(value: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyString>> {
-    value.cast::<PyString>().cloned().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{INVALID_RESPONSE_HEAD}: {what} must be str, not {}",
-            value
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })
+/// Why a call did not start the response.
+enum Refusal {
+    /// A misuse or a bad status or header (logged as WSGIRS0205 if the
+    /// application lets it through).
+    Head(PyErr),
+    /// The application's own exception, re-raised from `exc_info`.
+    Reraised(PyErr),
 }
 
-/// Validates the status and headers and converts them to latin-1 bytes.
+impl From<PyErr> for Refusal {
+    fn from(e: PyErr) -> Self {
+        Refusal::Head(e)
+    }
+}
+
+/// `str` to latin-1 bytes, as mod_wsgi's `wsgi_convert_string_to_bytes`.
+fn latin1(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let text = value
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err(format!("must be str, not {}", type_name(value))))?;
+    if let Ok(s) = text.to_str() {
+        if s.is_ascii() {
+            return Ok(s.as_bytes().to_vec());
+        }
+        if s.chars().all(|c| u32::from(c) < 0x100) {
+            return Ok(s.chars().map(|c| u32::from(c) as u8).collect());
+        }
+    }
+    // Not latin-1: the codec raises its own UnicodeEncodeError, as
+    // PyUnicode_AsLatin1String does in mod_wsgi.
+    let encoded = text.call_method1(intern!(py, "encode"), (intern!(py, "latin-1"),))?;
+    Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
+/// Python's `repr` of the bytes, as mod_wsgi's `%R`.
+fn repr(py: Python<'_>, bytes: &[u8]) -> String {
+    PyBytes::new(py, bytes)
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
+}
+
+fn status_error(py: Python<'_>, problem: StatusProblem, status: &[u8]) -> PyErr {
+    let what = match problem {
+        StatusProblem::NotThreeDigits => "status code must be a 3 digit integer",
+        StatusProblem::NoSpace => "no space following status code",
+        StatusProblem::ControlInReason => "control character in status reason phrase",
+        StatusProblem::BelowHundred => "status code must be 100 or more",
+    };
+    PyValueError::new_err(format!("{what}: {}", repr(py, status)))
+}
+
+fn header_error(py: Python<'_>, problem: HeaderProblem, bytes: &[u8]) -> PyErr {
+    let what = match problem {
+        HeaderProblem::NameEmpty => return PyValueError::new_err("header name is empty"),
+        HeaderProblem::ControlInName => "control character in header name",
+        HeaderProblem::SpaceInName => "space character in header name",
+        HeaderProblem::LineBreakInValue => "carriage return/line feed character in header value",
+        HeaderProblem::HopByHop => "hop-by-hop header not allowed in a WSGI response",
+    };
+    PyValueError::new_err(format!("{what}: {}", repr(py, bytes)))
+}
+
+/// Drops a NUL and what follows, as C strings end there in mod_wsgi.
+fn cut_at_nul(bytes: &mut Vec<u8>) {
+    let kept = validate::up_to_nul(bytes).len();
+    bytes.truncate(kept);
+}
+
+/// Converts and checks the status and headers.
 fn parse_head(
+    py: Python<'_>,
     status: &Bound<'_, PyAny>,
-    headers: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyList>,
 ) -> PyResult<(ResponseHead, Option<u64>)> {
-    let status = text_of(status, "status")?;
-    let status = status.to_str()?;
-    let parsed = validate::parse_status(status).map_err(invalid)?;
-    let list = headers.cast::<PyList>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{INVALID_RESPONSE_HEAD}: response headers must be a list, not {}",
-            headers
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
+    let mut status_line = latin1(py, status)?;
+    let code = validate::parse_status(validate::up_to_nul(&status_line))
+        .map_err(|p| status_error(py, p, &status_line))?;
+    cut_at_nul(&mut status_line);
     let mut head = ResponseHead {
-        status: parsed.code,
-        status_line: validate::latin1_bytes(status),
-        headers: Vec::with_capacity(list.len()),
+        status: code,
+        status_line,
+        headers: Vec::with_capacity(headers.len()),
     };
     let mut declared_length = None;
-    for item in list.iter() {
+    for item in headers.iter() {
         let pair = item.cast::<PyTuple>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "{INVALID_RESPONSE_HEAD}: each response header must be a (name, value) tuple"
+                "each header must be a 2-tuple, not {}",
+                type_name(&item)
             ))
         })?;
         if pair.len() != 2 {
-            return Err(PyTypeError::new_err(format!(
-                "{INVALID_RESPONSE_HEAD}: each response header must be a (name, value) tuple of two items, got {}",
+            return Err(PyValueError::new_err(format!(
+                "each header must be a 2-tuple, got length {}",
                 pair.len()
             )));
         }
-        let name = text_of(&pair.get_item(0)?, "header name")?;
-        let value = text_of(&pair.get_item(1)?, "header value")?;
-        let (name, value) = (name.to_str()?, value.to_str()?);
-        validate::check_header_name(name).map_err(invalid)?;
-        validate::check_header_value(name, value).map_err(invalid)?;
-        if name.eq_ignore_ascii_case("content-length") {
-            declared_length = Some(validate::parse_content_length(value).map_err(invalid)?);
+        let mut name = latin1(py, &pair.get_item(0)?)?;
+        validate::check_header_name(validate::up_to_nul(&name))
+            .map_err(|p| header_error(py, p, &name))?;
+        cut_at_nul(&mut name);
+        let mut value = latin1(py, &pair.get_item(1)?)?;
+        validate::check_header_value(validate::up_to_nul(&value))
+            .map_err(|p| header_error(py, p, &value))?;
+        cut_at_nul(&mut value);
+        if name.eq_ignore_ascii_case(b"content-length") {
+            // mod_wsgi checks this when the headers go out; here the
+            // application learns it from start_response, with its words.
+            declared_length = Some(validate::parse_response_content_length(&value).ok_or_else(
+                || {
+                    PyValueError::new_err(format!(
+                        "invalid Content-Length header value: '{}'",
+                        String::from_utf8_lossy(&value)
+                    ))
+                },
+            )?);
         }
-        head.headers
-            .push((validate::latin1_bytes(name), validate::latin1_bytes(value)));
+        head.headers.push((name, value));
     }
     Ok((head, declared_length))
 }
 
-#[pymethods]
 impl StartResponse {
-    #[pyo3(signature = (status, headers, exc_info = None))]
-    fn __call__<'py>(
+    fn start(
         &self,
-        py: Python<'py>,
-        status: &Bound<'py, PyAny>,
-        headers: &Bound<'py, PyAny>,
-        exc_info: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Write> {
-        let exc_info = exc_info.filter(|e| !e.is_none());
-        {
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> Result<Write, Refusal> {
+        // One look at the exchange: the request over, or output started.
+        let (finished, headers_sent) = {
             let state = self.exchange.state();
-            match exc_info {
-                Some(info) if state.response.headers_sent => {
-                    // PEP 3333: too late to change the response; re-raise
-                    // the application's own exception.
-                    drop(state);
-                    let error = info.get_item(1)?;
-                    let traceback = info.get_item(2)?;
-                    let error = error.call_method1("with_traceback", (traceback,))?;
-                    return Err(PyErr::from_value(error));
-                }
-                None if state.response.head.is_some() => {
-                    return Err(PyRuntimeError::new_err(format!(
-                        "{INVALID_RESPONSE_HEAD}: start_response() was already called; a second call needs exc_info"
-                    )));
-                }
-                _ => {}
-            }
+            (state.is_finished(), state.response.headers_sent)
+        };
+        if finished {
+            return Err(
+                PyRuntimeError::new_err("start_response() called after request completed").into(),
+            );
         }
-        super::events::response_started(py, &self.exchange, status, headers, exc_info);
-        let (head, declared_length) = parse_head(status, headers)?;
+        // mod_wsgi's METH_VARARGS method parsed with "OO!|O:start_response".
+        if kwargs.is_some_and(|k| !k.is_empty()) {
+            return Err(PyTypeError::new_err("start_response() takes no keyword arguments").into());
+        }
+        let count = args.len();
+        if !(2..=3).contains(&count) {
+            let (bound, limit) = if count < 2 { ("least", 2) } else { ("most", 3) };
+            return Err(PyTypeError::new_err(format!(
+                "start_response() takes at {bound} {limit} arguments ({count} given)"
+            ))
+            .into());
+        }
+        let status = args.get_item(0)?;
+        let headers = args.get_item(1)?;
+        let headers = headers.cast::<PyList>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "start_response() argument 2 must be list, not {}",
+                type_name(&headers)
+            ))
+        })?;
+        let exc_info = match args.get_item(2) {
+            Ok(info) if !info.is_none() => Some(info),
+            _ => None,
+        };
+        if let Some(info) = &exc_info
+            && !info.is_instance_of::<PyTuple>()
+        {
+            return Err(PyRuntimeError::new_err(
+                "start_response() argument 'exc_info' must be a 3-tuple or None",
+            )
+            .into());
+        }
+        if headers_sent {
+            let Some(info) = exc_info else {
+                return Err(PyRuntimeError::new_err(
+                    "start_response() called more than once without exc_info",
+                )
+                .into());
+            };
+            // PEP 3333: too late to change the response; re-raise the
+            // application's own exception.
+            let info = info.cast::<PyTuple>().map_err(PyErr::from)?;
+            if info.len() != 3 {
+                return Err(PyTypeError::new_err(format!(
+                    "function takes exactly 3 arguments ({} given)",
+                    info.len()
+                ))
+                .into());
+            }
+            let error = info.get_item(1)?;
+            let traceback = info.get_item(2)?;
+            let error = match error.call_method1(intern!(py, "with_traceback"), (traceback,)) {
+                Ok(error) => PyErr::from_value(error),
+                Err(e) => e,
+            };
+            return Err(Refusal::Reraised(error));
+        }
+        super::events::response_started(
+            py,
+            &self.exchange,
+            &status,
+            headers.as_any(),
+            exc_info.as_ref(),
+        );
+        let (head, declared_length) = parse_head(py, &status, headers)?;
         let mut state = self.exchange.state();
         state.response.head = Some(head);
         state.response.declared_length = declared_length;
-        drop(state);
         Ok(Write {
             exchange: self.exchange.clone(),
         })
+    }
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Write> {
+        match self.start(py, args, kwargs) {
+            Ok(write) => Ok(write),
+            Err(Refusal::Reraised(e)) => Err(e),
+            Err(Refusal::Head(e)) => {
+                self.exchange.state().response.refused_head =
+                    Some(e.value(py).clone().unbind().into_any());
+                Err(e)
+            }
+        }
     }
 }
 
@@ -142,13 +282,15 @@ pub struct Write {
 #[pymethods]
 impl Write {
     fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.exchange.is_finished() {
+            return Err(PyRuntimeError::new_err(
+                "write() called after request completed",
+            ));
+        }
         let data = data.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "write() takes bytes, not {}",
-                data.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                "write() argument must be bytes, not {}",
+                type_name(data)
             ))
         })?;
         send_chunk(py, &self.exchange, data.as_bytes(), SendMode::Now).map(|_| ())

@@ -106,6 +106,12 @@ pub fn load_script<'py>(
     if let Some(module) = cached(py, path, mtime, reloading) {
         return Ok(module.into_bound(py));
     }
+    let reloading_script = SCRIPTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|scripts| scripts.contains_key(path));
+    log_loading(path, reloading_script);
     let module = execute_script(py, path).inspect_err(|_| {
         LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
     })?;
@@ -122,6 +128,19 @@ pub fn load_script<'py>(
             },
         );
     Ok(module)
+}
+
+/// mod_wsgi's info line, in the words of 4.x and 6.x that people grep for.
+fn log_loading(path: &str, reloading: bool) {
+    let text = if reloading {
+        format!("Reloading WSGI script '{path}'.")
+    } else {
+        format!("Loading Python script file '{path}'; Loading WSGI script '{path}'.")
+    };
+    crate::python::log::process_log(
+        crate::messages::Level::Info,
+        &crate::messages::process_note(&text),
+    );
 }
 
 fn execute_script<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyModule>> {

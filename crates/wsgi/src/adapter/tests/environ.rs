@@ -80,7 +80,10 @@ def application(environ, start_response):
         [
             "one line",
             "a line in two parts",
-            "and a tailx",
+            // Line buffered, as mod_wsgi's TextIOWrapper: a write holding a
+            // newline flushes the binary log, tail included.
+            "and a tail",
+            "x",
             "y",
             "TypeError: write() argument must be str, not bytes",
             "unterminated"

@@ -236,7 +236,7 @@ fn write_takes_bytes_only() {
     assert_eq!(outcome, Outcome::Complete);
     assert!(
         t.text()
-            .starts_with("TypeError: write() takes bytes, not str"),
+            .starts_with("TypeError: write() argument must be bytes, not str"),
         "{}",
         t.text()
     );
@@ -496,7 +496,7 @@ fn a_missing_application_fails() {
     assert_eq!(outcome, Outcome::Failed);
     assert!(t.events.is_empty());
     assert!(
-        !t.logged("does not contain the WSGI application 'application'")
+        !t.logged("does not contain WSGI application 'application'")
             .is_empty(),
         "{}",
         t.log_text()

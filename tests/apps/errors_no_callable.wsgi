@@ -1,0 +1,2 @@
+# Loads, but defines no `application`, for tests/app_errors.rs.
+app = None
