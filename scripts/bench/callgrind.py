@@ -48,7 +48,10 @@ def stop(apache, proc):
         try:
             return proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            socket.create_connection(("127.0.0.1", apache.port), timeout=5).close()
+            try:
+                socket.create_connection(("127.0.0.1", apache.port), timeout=5).close()
+            except OSError:
+                pass  # already closed its listener: it is on its way out
     proc.kill()
     raise RuntimeError(f"{apache.name}: apache -X did not exit on SIGTERM")
 
