@@ -55,7 +55,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     let shared = worker.shared;
     out.clear();
     let RequestFrame {
-        meta,
+        mut meta,
         queue_start,
         variables,
     } = loop {
@@ -85,6 +85,8 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
             }
         }
     };
+    // As mod_wsgi: when the daemon has read the request.
+    meta.times.daemon_start = wsgi::request::wall_clock_micros();
     if shared.draining.load(Ordering::Acquire) {
         refuse(conn, std::mem::take(out));
         return None;

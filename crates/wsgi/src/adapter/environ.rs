@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
 use pyo3::{Py, intern};
 
 use super::file_wrapper::FileWrapper;
@@ -11,6 +11,7 @@ use super::input::Input;
 use super::transport::Transport;
 use crate::python::ffi::latin1_str;
 use crate::python::log::Log;
+use crate::request::RequestTimes;
 
 /// Facts about the serving process, fixed for its life.
 #[derive(Clone, Debug)]
@@ -28,6 +29,56 @@ pub struct EnvironExtras<'a> {
     pub application_group: &'a str,
     pub callable_object: &'a str,
     pub script_reloading: bool,
+    pub times: RequestTimes,
+    /// When the adapter started on the request (wall clock, microseconds).
+    pub application_start: i64,
+}
+
+static NEXT_THREAD_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's number in the process, as `mod_wsgi.thread_id`, numbered
+/// as mod_wsgi does: 0 is the thread that started Python (in a prefork
+/// child it serves the requests too), the others count from 1 in the order
+/// they first serve a request. A log line or an APM trace can then tell a
+/// process's threads apart with small stable numbers.
+pub fn thread_id(py: Python<'_>) -> u64 {
+    THREAD_ID.with(|id| {
+        if id.get() == 0 {
+            id.set(if started_python(py) {
+                u64::MAX
+            } else {
+                NEXT_THREAD_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            });
+        }
+        // 0 marks "not numbered yet" in the cell, so the main thread is MAX there.
+        match id.get() {
+            u64::MAX => 0,
+            n => n,
+        }
+    })
+}
+
+/// Whether this is the thread that started Python (threading's main
+/// thread: the interpreter imports threading on it at start-up). Asked
+/// once per thread.
+fn started_python(py: Python<'_>) -> bool {
+    (|| -> PyResult<bool> {
+        let threading = py.import("threading")?;
+        let main = threading.call_method0("main_thread")?.getattr("ident")?;
+        let current = threading.call_method0("get_ident")?;
+        main.eq(current)
+    })()
+    .unwrap_or(false)
+}
+
+/// A wall-clock instant in microseconds as mod_wsgi's float seconds
+/// (`apr_time_sec((double)t)`); 0 stays 0.0.
+fn seconds(py: Python<'_>, micros: i64) -> Bound<'_, PyFloat> {
+    PyFloat::new(py, micros as f64 / 1_000_000.0)
 }
 
 /// Python objects that are the same for every request, built once.
@@ -184,6 +235,24 @@ pub(crate) fn build_environ<'py>(
         },
     )?;
     environ.set_item(intern!(py, "mod_wsgi.version"), c.mod_wsgi_version.bind(py))?;
+    let times = &extras.times;
+    environ.set_item(
+        intern!(py, "mod_wsgi.request_start"),
+        seconds(py, times.request_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.queue_start"),
+        seconds(py, times.queue_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.daemon_start"),
+        seconds(py, times.daemon_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.application_start"),
+        seconds(py, extras.application_start),
+    )?;
+    environ.set_item(intern!(py, "mod_wsgi.thread_id"), thread_id(py))?;
     if let Some(v) = &c.apache_version {
         environ.set_item(intern!(py, "apache.version"), v.bind(py))?;
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-pub use environ::{EnvironExtras, ProcessInfo};
+pub use environ::{EnvironExtras, ProcessInfo, thread_id};
 pub use file_wrapper::FileWrapper;
 pub use transport::{Outcome, ResponseHead, Transport};
 
@@ -95,6 +95,8 @@ fn run(
         application_group: &request.application_group,
         callable_object: &request.callable_object,
         script_reloading: request.script_reloading.is_on(),
+        times: request.times,
+        application_start: crate::request::wall_clock_micros(),
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;
