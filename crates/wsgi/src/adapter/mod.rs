@@ -62,6 +62,15 @@ fn run(
         &request.script,
         request.script_mtime,
         request.script_reloading == ScriptReloading::Module,
+        &mut |e| {
+            response::log_exception(
+                py,
+                exchange,
+                messages::RELOAD_HOOK_FAILED,
+                "the script's reload_required() raised; the loaded script is kept",
+                &e,
+            )
+        },
     ) {
         Ok(module) => module,
         Err(e) => {
