@@ -9,7 +9,7 @@ use pyo3::{Py, intern};
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::transport::Transport;
-use crate::python::ffi::latin1_str;
+use crate::python::ffi::{dict_with_capacity, latin1_str};
 use crate::python::log::Log;
 use crate::request::RequestTimes;
 
@@ -76,9 +76,14 @@ fn started_python(py: Python<'_>) -> bool {
 }
 
 /// A wall-clock instant in microseconds as mod_wsgi's float seconds
-/// (`apr_time_sec((double)t)`); 0 stays 0.0.
-fn seconds(py: Python<'_>, micros: i64) -> Bound<'_, PyFloat> {
-    PyFloat::new(py, micros as f64 / 1_000_000.0)
+/// (`apr_time_sec((double)t)`); 0 (a stage embedded mode does not have)
+/// stays 0.0, one shared object.
+fn seconds<'py>(py: Python<'py>, c: &Constants, micros: i64) -> Bound<'py, PyFloat> {
+    if micros == 0 {
+        c.no_time.bind(py).clone()
+    } else {
+        PyFloat::new(py, micros as f64 / 1_000_000.0)
+    }
 }
 
 /// Python objects that are the same for every request, built once.
@@ -90,6 +95,7 @@ struct Constants {
     https: Py<PyString>,
     one: Py<PyString>,
     zero: Py<PyString>,
+    no_time: Py<PyFloat>,
 }
 
 static CONSTANTS: PyOnceLock<Constants> = PyOnceLock::new();
@@ -118,6 +124,7 @@ fn constants<'py>(py: Python<'py>, process: &ProcessInfo) -> &'py Constants {
         https: PyString::intern(py, "https").unbind(),
         one: PyString::intern(py, "1").unbind(),
         zero: PyString::intern(py, "0").unbind(),
+        no_time: PyFloat::new(py, 0.0).unbind(),
     })
 }
 
@@ -135,6 +142,9 @@ thread_local! {
     // collection could run code that lets another thread take the GIL).
     // Never dropped: the strings live as long as the interpreter.
     static KEY_CACHE: std::mem::ManuallyDrop<std::cell::RefCell<KeyCache>> = Default::default();
+    // How many keys this thread's last environ had: the next one is
+    // created that large (requests to one application look alike).
+    static ENVIRON_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(64) };
 }
 
 /// FNV-1a: keys are short, and a keyed hash buys nothing here (the cache
@@ -181,7 +191,7 @@ pub(crate) fn build_environ<'py>(
     input: Bound<'py, Input>,
     errors: Bound<'py, Log>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let environ = PyDict::new(py);
+    let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
     let mut failure = None;
     KEY_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -238,24 +248,25 @@ pub(crate) fn build_environ<'py>(
     let times = &extras.times;
     environ.set_item(
         intern!(py, "mod_wsgi.request_start"),
-        seconds(py, times.request_start),
+        seconds(py, c, times.request_start),
     )?;
     environ.set_item(
         intern!(py, "mod_wsgi.queue_start"),
-        seconds(py, times.queue_start),
+        seconds(py, c, times.queue_start),
     )?;
     environ.set_item(
         intern!(py, "mod_wsgi.daemon_start"),
-        seconds(py, times.daemon_start),
+        seconds(py, c, times.daemon_start),
     )?;
     environ.set_item(
         intern!(py, "mod_wsgi.application_start"),
-        seconds(py, extras.application_start),
+        seconds(py, c, extras.application_start),
     )?;
     environ.set_item(intern!(py, "mod_wsgi.thread_id"), thread_id(py))?;
     if let Some(v) = &c.apache_version {
         environ.set_item(intern!(py, "apache.version"), v.bind(py))?;
     }
+    ENVIRON_SIZE.set(environ.len());
     Ok(environ)
 }
 

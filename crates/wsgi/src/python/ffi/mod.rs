@@ -7,7 +7,7 @@ mod objects;
 mod runtime;
 
 pub(crate) use config::Config;
-pub(crate) use objects::{bytes_filled_by, latin1_str};
+pub(crate) use objects::{bytes_filled_by, dict_with_capacity, latin1_str};
 pub(crate) use runtime::{
     ensure_thread_state, finalize, is_initialized, release_main_thread, version,
 };
