@@ -28,8 +28,14 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
 
 pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn FnMut(&[u8], &[u8])) {
     // Variables other modules set (SetEnv, mod_rewrite, mod_ssl) come first
-    // so that the request's own values below win.
-    r.visit_subprocess_env(visit);
+    // so that the request's own values below win. HTTPS is left out, from
+    // mod_ssl or SetEnv alike: as in mod_wsgi, `wsgi.url_scheme` carries it
+    // (routing reads it for that), and a WSGI application should use that.
+    r.visit_subprocess_env(&mut |key, value| {
+        if key != b"HTTPS" {
+            visit(key, value)
+        }
+    });
 
     let mut key = Vec::with_capacity(64);
     r.visit_headers_in(&mut |name, value| match header_variable(name, &mut key) {
@@ -64,9 +70,6 @@ pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn Fn
     if let Some(auth_type) = r.auth_type() {
         visit(b"AUTH_TYPE", auth_type);
     }
-    if facts.scheme == b"https" {
-        visit(b"HTTPS", b"1");
-    }
     visit(b"SERVER_PROTOCOL", r.protocol());
     visit(
         b"REQUEST_METHOD",
@@ -86,6 +89,33 @@ pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn Fn
     } else {
         &uri[..r.script_name_length()]
     };
-    visit(b"SCRIPT_NAME", &collapse_slashes(script_name));
-    visit(b"PATH_INFO", &collapse_slashes(path_info));
+    let script_name = collapse_slashes(script_name);
+    let path_info = collapse_slashes(path_info);
+    visit(b"SCRIPT_NAME", &script_name);
+    visit(b"PATH_INFO", &path_info);
+
+    // mod_wsgi 6's own keys. They travel with the CGI variables, as in
+    // mod_wsgi, so a daemon reports the Apache child's facts: the values as
+    // they were before any middleware rewrote SCRIPT_NAME and PATH_INFO,
+    // the listener (to tell virtual hosts apart), the child's pid and the
+    // request's log id (to match the error and access logs).
+    visit(b"mod_wsgi.script_name", &script_name);
+    visit(b"mod_wsgi.path_info", &path_info);
+    visit(b"mod_wsgi.request_handler", r.handler());
+    visit(b"mod_wsgi.handler_script", b"");
+    visit(b"mod_wsgi.listener_host", facts.listener_host);
+    visit(
+        b"mod_wsgi.listener_port",
+        decimal(facts.listener_port.into(), &mut number),
+    );
+    visit(
+        b"mod_wsgi.server_pid",
+        decimal(crate::unix::getpid() as u64, &mut number),
+    );
+    if let Some(id) = r.log_id() {
+        visit(b"mod_wsgi.request_id", id);
+    }
+    if let Some(id) = r.connection_log_id() {
+        visit(b"mod_wsgi.connection_id", id);
+    }
 }

@@ -16,7 +16,7 @@ use wsgi::config::{
     is_global_group, restrict_process_allows,
 };
 use wsgi::messages::{self, Level};
-use wsgi::request::{RequestMeta, ScriptReloading};
+use wsgi::request::{RequestMeta, RequestTimes, ScriptReloading};
 use wsgi::validate::parse_content_length;
 
 use crate::apache::bindings;
@@ -210,9 +210,13 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
         body_length,
         error_override: dir.error_override(),
         discard_body: r.is_head(),
-        url_scheme: scheme(r.server_facts().scheme),
+        url_scheme: url_scheme(r),
         process_group: process_group.into(),
         application_group: application_group(r, dir, options).into(),
+        times: RequestTimes {
+            request_start: r.request_time(),
+            ..RequestTimes::default()
+        },
     };
     Ok(Plan {
         target,
@@ -337,13 +341,15 @@ fn serves(home: &GroupHome, r: &Request) -> bool {
         || server.hostname() == home.hostname
 }
 
-/// The two usual schemes need no allocation.
-fn scheme(scheme: &[u8]) -> Cow<'static, str> {
-    match scheme {
-        b"http" => Cow::Borrowed("http"),
-        b"https" => Cow::Borrowed("https"),
-        other => Cow::Owned(String::from_utf8_lossy(other).into_owned()),
-    }
+/// `wsgi.url_scheme` as mod_wsgi decides it: "https" when the request's
+/// `HTTPS` variable is "on" (mod_ssl sets it on every TLS request) or "1"
+/// (SetEnv, e.g. behind a TLS-terminating proxy), otherwise "http". The
+/// variable itself is not passed on (see `environ`).
+fn url_scheme(r: &Request) -> Cow<'static, str> {
+    Cow::Borrowed(match r.subprocess_env_bytes(c"HTTPS") {
+        Some(v) if v.eq_ignore_ascii_case(b"on") || v == b"1" => "https",
+        _ => "http",
+    })
 }
 
 /// `WSGIApplicationGroup` (or `application-group=`), expanded.

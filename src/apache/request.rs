@@ -140,6 +140,35 @@ impl Request {
         self.r().finfo.mtime
     }
 
+    /// When Apache read the request line (microseconds since the epoch).
+    pub fn request_time(&self) -> i64 {
+        self.r().request_time
+    }
+
+    /// The request's log id (`%L`, mod_unique_id's UNIQUE_ID when loaded),
+    /// generated now if no module asked for it yet, as mod_wsgi does so that
+    /// the application and the error log name the request alike.
+    pub fn log_id(&self) -> Option<&[u8]> {
+        let raw = self.raw;
+        // SAFETY: the request and its connection are live; the hook stores a
+        // pool string in `log_id`, a field no Rust reference points into
+        // (every accessor copies or borrows only string contents).
+        unsafe {
+            if (*raw).log_id.is_null() {
+                bindings::ap_run_generate_log_id((*raw).connection, raw, &raw mut (*raw).log_id);
+            }
+            (!(*raw).log_id.is_null()).then(|| bytes((*raw).log_id))
+        }
+    }
+
+    /// The connection's log id, if the error log has used one (mod_wsgi
+    /// passes it on only then).
+    pub fn connection_log_id(&self) -> Option<&[u8]> {
+        // SAFETY: the connection is live for the request.
+        let id = unsafe { (*self.r().connection).log_id };
+        (!id.is_null()).then(|| self.string(id))
+    }
+
     pub fn rejects_path_info(&self) -> bool {
         self.r().used_path_info == bindings::AP_REQ_REJECT_PATH_INFO as c_int
     }
@@ -175,6 +204,12 @@ impl Request {
     pub fn visit_subprocess_env(&self, visit: &mut dyn FnMut(&[u8], &[u8])) {
         // SAFETY: subprocess_env is a live table of the request.
         unsafe { visit_table(self.r().subprocess_env, visit) }
+    }
+
+    pub fn subprocess_env_bytes(&self, name: &CStr) -> Option<&[u8]> {
+        // SAFETY: the table is live; the result is NULL or a pool string.
+        let value = unsafe { bindings::apr_table_get(self.r().subprocess_env, name.as_ptr()) };
+        (!value.is_null()).then(|| self.string(value))
     }
 
     pub fn subprocess_env(&self, name: &CStr) -> Option<String> {
@@ -214,6 +249,16 @@ impl Request {
                 admin: (!s.server_admin.is_null()).then(|| bytes(s.server_admin)),
                 scheme: bytes(bindings::wsgi_shim_http_scheme(self.raw)),
                 hostname: bytes(s.server_hostname),
+                listener_host: if c.local_addr.is_null() {
+                    b""
+                } else {
+                    bytes((*c.local_addr).hostname)
+                },
+                listener_port: if c.local_addr.is_null() {
+                    0
+                } else {
+                    (*c.local_addr).port
+                },
             }
         }
     }
@@ -501,6 +546,10 @@ pub struct ServerFacts<'a> {
     pub admin: Option<&'a [u8]>,
     pub scheme: &'a [u8],
     pub hostname: &'a [u8],
+    /// The listening address the connection came in on, as its `Listen`
+    /// directive named it ("" for a wildcard), and its port.
+    pub listener_host: &'a [u8],
+    pub listener_port: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -144,6 +144,7 @@ pub fn execute(
     sendfile: bool,
 ) -> c_int {
     let queue_start = unix::monotonic_micros() as i64;
+    let queue_start_wall = wsgi::request::wall_clock_micros();
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -199,9 +200,13 @@ pub fn execute(
             }
         }
         out.clear();
-        RequestFrame::encode(&mut out, meta, queue_start, &mut |visit| {
-            visit_cgi_variables(&r, cgi, visit)
-        });
+        RequestFrame::encode(
+            &mut out,
+            meta,
+            queue_start,
+            queue_start_wall,
+            &mut |visit| visit_cgi_variables(&r, cgi, visit),
+        );
         if let Err(e) = conn.write_all(&out) {
             // The daemon did not get the whole request, so it cannot run it:
             // it closed the connection (a recycling daemon says Retry on

@@ -48,7 +48,7 @@ fn preload(shared: &Shared) {
     for script in &shared.group.preload {
         let mtime = loader::file_mtime(script).unwrap_or(0);
         let loaded = python::attach(|py| {
-            loader::load_script(py, script, mtime, true)
+            loader::load_script(py, script, mtime, true, &mut |_| {})
                 .map(|_| ())
                 .map_err(|e| {
                     let traceback = e.to_string();

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use std::borrow::Cow;
 
+use pyo3::Python;
+use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::{self, Outcome};
 use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
 use wsgi::messages::{self, Level, LogContext};
@@ -55,7 +57,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     let shared = worker.shared;
     out.clear();
     let RequestFrame {
-        meta,
+        mut meta,
         queue_start,
         variables,
     } = loop {
@@ -85,6 +87,8 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
             }
         }
     };
+    // As mod_wsgi: when the daemon has read the request.
+    meta.times.daemon_start = wsgi::request::wall_clock_micros();
     if shared.draining.load(Ordering::Acquire) {
         refuse(conn, std::mem::take(out));
         return None;
@@ -114,27 +118,43 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         EndFrame::encode(out, Outcome::ErrorOverride(504));
         return conn.write_all(out).ok().map(|()| conn);
     }
-    // Script reloading in daemon mode restarts the process, so that the new
-    // code starts from a clean interpreter (mod_wsgi's behaviour).
-    // (The adapter never reloads a module for ScriptReloading::Process.)
-    if meta.script_reloading == ScriptReloading::Process
-        && loader::loaded_mtime(&meta.script).is_some_and(|m| m != meta.script_mtime)
-    {
-        shared.begin_drain(&format!("the script '{}' changed", meta.script));
-        refuse(conn, std::mem::take(out));
-        return None;
-    }
-
     shared.request_started(worker.index);
-    let transport = ChannelTransport::new(conn, variables, meta.body_length, std::mem::take(out));
+    let mut transport = Some(ChannelTransport::new(
+        conn,
+        variables,
+        meta.body_length,
+        std::mem::take(out),
+    ));
     let meta = wsgi::request::RequestMeta {
         process_group: Cow::Borrowed(settings.name.as_str()),
         ..meta
     };
     let log_context = worker.context.clone().with_script(&meta.script);
-    let (outcome, mut transport) = python::attach(|py| {
-        adapter::handle_request(py, &shared.info, &meta, log_context, transport)
+    let ran = python::attach(|py| {
+        // Script reloading in daemon mode restarts the process, so that the
+        // new code starts from a clean interpreter (mod_wsgi's behaviour);
+        // the adapter never reloads a module for ScriptReloading::Process.
+        if meta.script_reloading == ScriptReloading::Process
+            && script_changed(py, &worker.context, &meta.script, meta.script_mtime)
+        {
+            return None;
+        }
+        let transport = transport.take().expect("the transport is taken once");
+        Some(adapter::handle_request(
+            py,
+            &shared.info,
+            &meta,
+            log_context,
+            transport,
+        ))
     });
+    let Some((outcome, mut transport)) = ran else {
+        shared.request_ended(worker.index);
+        shared.begin_drain(&format!("the script '{}' changed", meta.script));
+        let transport = transport.expect("not run: the transport is still here");
+        refuse(transport.conn, transport.out);
+        return None;
+    };
     EndFrame::encode(&mut transport.out, outcome);
     let sent = transport.flush();
     *out = std::mem::take(&mut transport.out);
@@ -155,6 +175,28 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     // frames; it is not reused.
     (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
         .then_some(transport.conn)
+}
+
+/// Whether the loaded script needs reloading (loader::reload_required); a
+/// `reload_required` hook that raised is logged with its traceback.
+fn script_changed(py: Python<'_>, worker: &LogContext, script: &str, mtime: i64) -> bool {
+    let check = loader::reload_required(py, script, mtime);
+    if let Some(e) = check.hook_error {
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(
+                worker.clone().with_script(script),
+                messages::RELOAD_HOOK_FAILED,
+                &format!("the script's reload_required() raised; the loaded script is kept: {e}"),
+            ),
+        );
+        if let Some(traceback) = e.traceback(py).and_then(|t| t.format().ok()) {
+            for line in traceback.lines() {
+                log::process_sink(Level::Error, line);
+            }
+        }
+    }
+    check.required
 }
 
 pub(super) fn worker_loop(shared: Arc<Shared>, index: usize) {

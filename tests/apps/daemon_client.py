@@ -13,7 +13,7 @@ import socket
 import struct
 import sys
 
-VERSION = 3
+VERSION = 4
 MAGIC = b"WSGIRS"
 HELLO, REQUEST, READ, BODY, HEAD, DATA, DATA_FLUSH, END = 1, 2, 3, 4, 6, 7, 8, 10
 
@@ -67,7 +67,8 @@ def main():
         }
         request = struct.pack("<B", 8) + blob(script.encode()) + struct.pack("<q", 0)
         request += blob(b"application") + struct.pack("<Q", 0) + blob(b"http") + blob(b"")
-        request += struct.pack("<q", 0)
+        # Queue start (monotonic), then request and queue start (wall clock).
+        request += struct.pack("<qqq", 0, 0, 0)
         for k, v in variables.items():
             request += blob(k.encode()) + blob(v.encode())
         s.sendall(frame(REQUEST, request))

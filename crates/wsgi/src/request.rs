@@ -45,4 +45,28 @@ pub struct RequestMeta<'a> {
     /// Not sent over the channel: a daemon knows its own group.
     pub process_group: Cow<'a, str>,
     pub application_group: Cow<'a, str>,
+    pub times: RequestTimes,
+}
+
+/// When the request reached each stage, in microseconds since the epoch on
+/// the wall clock (0: the stage did not happen, e.g. no daemon in embedded
+/// mode), for the `mod_wsgi.*_start` environ keys. APM agents subtract
+/// them from each other and from their own `time.time()`, so they are wall
+/// clock, as mod_wsgi's are; queue-timeout counts on the monotonic clock
+/// instead (see `RequestFrame::queue_start`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestTimes {
+    /// When Apache read the request line (`r->request_time`).
+    pub request_start: i64,
+    /// When the Apache child started handing the request to a daemon.
+    pub queue_start: i64,
+    /// When the daemon read the request.
+    pub daemon_start: i64,
+}
+
+/// The wall clock, in microseconds since the epoch (as `apr_time_now`).
+pub fn wall_clock_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

@@ -306,6 +306,7 @@ pub(crate) fn request<'a>(
         url_scheme: "http".into(),
         process_group: "".into(),
         application_group: "unit|/app".into(),
+        times: Default::default(),
     }
 }
 

@@ -3,13 +3,14 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
 use pyo3::{Py, intern};
 
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::transport::Transport;
-use crate::python::ffi::latin1_str;
+use crate::python::ffi::{dict_with_capacity, latin1_str};
+use crate::request::RequestTimes;
 
 /// Facts about the serving process, fixed for its life.
 #[derive(Clone, Debug)]
@@ -27,6 +28,61 @@ pub struct EnvironExtras<'a> {
     pub application_group: &'a str,
     pub callable_object: &'a str,
     pub script_reloading: bool,
+    pub times: RequestTimes,
+    /// When the adapter started on the request (wall clock, microseconds).
+    pub application_start: i64,
+}
+
+static NEXT_THREAD_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    static THREAD_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's number in the process, as `mod_wsgi.thread_id`, numbered
+/// as mod_wsgi does: 0 is the thread that started Python (in a prefork
+/// child it serves the requests too), the others count from 1 in the order
+/// they first serve a request. A log line or an APM trace can then tell a
+/// process's threads apart with small stable numbers.
+pub fn thread_id(py: Python<'_>) -> u64 {
+    THREAD_ID.with(|id| {
+        if id.get() == 0 {
+            id.set(if started_python(py) {
+                u64::MAX
+            } else {
+                NEXT_THREAD_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            });
+        }
+        // 0 marks "not numbered yet" in the cell, so the main thread is MAX there.
+        match id.get() {
+            u64::MAX => 0,
+            n => n,
+        }
+    })
+}
+
+/// Whether this is the thread that started Python (threading's main
+/// thread: the interpreter imports threading on it at start-up). Asked
+/// once per thread.
+fn started_python(py: Python<'_>) -> bool {
+    (|| -> PyResult<bool> {
+        let threading = py.import("threading")?;
+        let main = threading.call_method0("main_thread")?.getattr("ident")?;
+        let current = threading.call_method0("get_ident")?;
+        main.eq(current)
+    })()
+    .unwrap_or(false)
+}
+
+/// A wall-clock instant in microseconds as mod_wsgi's float seconds
+/// (`apr_time_sec((double)t)`); 0 (a stage embedded mode does not have)
+/// stays 0.0, one shared object.
+fn seconds<'py>(py: Python<'py>, c: &Constants, micros: i64) -> Bound<'py, PyFloat> {
+    if micros == 0 {
+        c.no_time.bind(py).clone()
+    } else {
+        PyFloat::new(py, micros as f64 / 1_000_000.0)
+    }
 }
 
 /// Python objects that are the same for every request, built once.
@@ -38,6 +94,7 @@ struct Constants {
     https: Py<PyString>,
     one: Py<PyString>,
     zero: Py<PyString>,
+    no_time: Py<PyFloat>,
 }
 
 static CONSTANTS: PyOnceLock<Constants> = PyOnceLock::new();
@@ -66,6 +123,7 @@ fn constants<'py>(py: Python<'py>, process: &ProcessInfo) -> &'py Constants {
         https: PyString::intern(py, "https").unbind(),
         one: PyString::intern(py, "1").unbind(),
         zero: PyString::intern(py, "0").unbind(),
+        no_time: PyFloat::new(py, 0.0).unbind(),
     })
 }
 
@@ -83,6 +141,9 @@ thread_local! {
     // collection could run code that lets another thread take the GIL).
     // Never dropped: the strings live as long as the interpreter.
     static KEY_CACHE: std::mem::ManuallyDrop<std::cell::RefCell<KeyCache>> = Default::default();
+    // How many keys this thread's last environ had: the next one is
+    // created that large (requests to one application look alike).
+    static ENVIRON_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(64) };
 }
 
 /// FNV-1a: keys are short, and a keyed hash buys nothing here (the cache
@@ -129,7 +190,7 @@ pub(crate) fn build_environ<'py>(
     input: Bound<'py, Input>,
     errors: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let environ = PyDict::new(py);
+    let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
     let mut failure = None;
     KEY_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -183,9 +244,28 @@ pub(crate) fn build_environ<'py>(
         },
     )?;
     environ.set_item(intern!(py, "mod_wsgi.version"), c.mod_wsgi_version.bind(py))?;
+    let times = &extras.times;
+    environ.set_item(
+        intern!(py, "mod_wsgi.request_start"),
+        seconds(py, c, times.request_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.queue_start"),
+        seconds(py, c, times.queue_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.daemon_start"),
+        seconds(py, c, times.daemon_start),
+    )?;
+    environ.set_item(
+        intern!(py, "mod_wsgi.application_start"),
+        seconds(py, c, extras.application_start),
+    )?;
+    environ.set_item(intern!(py, "mod_wsgi.thread_id"), thread_id(py))?;
     if let Some(v) = &c.apache_version {
         environ.set_item(intern!(py, "apache.version"), v.bind(py))?;
     }
+    ENVIRON_SIZE.set(environ.len());
     Ok(environ)
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-pub use environ::{EnvironExtras, ProcessInfo};
+pub use environ::{EnvironExtras, ProcessInfo, thread_id};
 pub use file_wrapper::FileWrapper;
 pub use input::Input;
 pub use transport::{Outcome, ResponseHead, Transport};
@@ -69,6 +69,15 @@ fn run(
         &request.script,
         request.script_mtime,
         request.script_reloading == ScriptReloading::Module,
+        &mut |e| {
+            response::log_exception(
+                py,
+                exchange,
+                messages::RELOAD_HOOK_FAILED,
+                "the script's reload_required() raised; the loaded script is kept",
+                &e,
+            )
+        },
     ) {
         Ok(module) => module,
         Err(e) => {
@@ -106,6 +115,8 @@ fn run(
         application_group: &request.application_group,
         callable_object: &request.callable_object,
         script_reloading: request.script_reloading.is_on(),
+        times: request.times,
+        application_start: crate::request::wall_clock_micros(),
     };
     let built = (|| {
         let input = Bound::new(py, input::Input::new(exchange.clone()))?;

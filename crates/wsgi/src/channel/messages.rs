@@ -5,7 +5,7 @@ use super::{MAGIC, PROTOCOL_VERSION};
 use std::borrow::Cow;
 
 use crate::adapter::{Outcome, ResponseHead};
-use crate::request::{RequestMeta, ScriptReloading};
+use crate::request::{RequestMeta, RequestTimes, ScriptReloading};
 
 /// The first frame each way.
 pub struct Hello;
@@ -95,11 +95,14 @@ const FLAG_BODY_LENGTH: u8 = 8;
 
 impl RequestFrame {
     /// Encodes `meta` and, through `variables`, the CGI variables, straight
-    /// from the host's request without collecting them first.
+    /// from the host's request without collecting them first. `queue_start`
+    /// is on the monotonic clock (for queue-timeout), `queue_start_wall` on
+    /// the wall clock (for `mod_wsgi.queue_start`): the same instant.
     pub fn encode(
         out: &mut Vec<u8>,
         meta: &RequestMeta<'_>,
         queue_start: i64,
+        queue_start_wall: i64,
         variables: VariableSource<'_>,
     ) {
         let mut flags = 0;
@@ -123,7 +126,9 @@ impl RequestFrame {
             .u64(meta.body_length.unwrap_or(0))
             .bytes(meta.url_scheme.as_bytes())
             .bytes(meta.application_group.as_bytes())
-            .i64(queue_start);
+            .i64(queue_start)
+            .i64(meta.times.request_start)
+            .i64(queue_start_wall);
         variables(&mut |k, v| {
             w.bytes(k).bytes(v);
         });
@@ -132,7 +137,7 @@ impl RequestFrame {
 
     /// Decodes a request for a daemon. Script reloading, when on, is by
     /// process (the daemon recycles itself); the process group is left
-    /// empty for the daemon to fill in.
+    /// empty for the daemon to fill in, and so is `times.daemon_start`.
     pub fn decode(payload: &[u8]) -> Result<RequestFrame, String> {
         let mut r = Reader::new(payload);
         let flags = r.u8()?;
@@ -143,6 +148,11 @@ impl RequestFrame {
         let url_scheme = scheme(r.bytes()?)?;
         let application_group = r.text()?;
         let queue_start = r.i64()?;
+        let times = RequestTimes {
+            request_start: r.i64()?,
+            queue_start: r.i64()?,
+            daemon_start: 0,
+        };
         let variables = CgiVariables::parse(&payload[r.position()..])?;
         Ok(RequestFrame {
             meta: RequestMeta {
@@ -160,6 +170,7 @@ impl RequestFrame {
                 url_scheme,
                 process_group: Cow::Borrowed(""),
                 application_group: application_group.into(),
+                times,
             },
             queue_start,
             variables,
@@ -284,12 +295,23 @@ mod tests {
             url_scheme: "https".into(),
             process_group: "".into(),
             application_group: "".into(),
+            times: RequestTimes {
+                request_start: 1_795_000_000_000_001,
+                queue_start: 1_795_000_000_000_002,
+                daemon_start: 0,
+            },
         };
         let mut out = Vec::new();
-        RequestFrame::encode(&mut out, &meta, 1_700_000_000_000_000, &mut |visit| {
-            visit(b"REQUEST_METHOD", b"GET");
-            visit(b"HTTP_X", b"\xe9");
-        });
+        RequestFrame::encode(
+            &mut out,
+            &meta,
+            1_700_000_000_000_000,
+            1_795_000_000_000_002,
+            &mut |visit| {
+                visit(b"REQUEST_METHOD", b"GET");
+                visit(b"HTTP_X", b"\xe9");
+            },
+        );
         let decoded = RequestFrame::decode(payload(&out)).unwrap();
         let mut variables = Vec::new();
         decoded
@@ -313,7 +335,7 @@ mod tests {
             ..meta.clone()
         };
         let mut out = Vec::new();
-        RequestFrame::encode(&mut out, &module, 0, &mut |_| {});
+        RequestFrame::encode(&mut out, &module, 0, 0, &mut |_| {});
         let decoded = RequestFrame::decode(payload(&out)).unwrap().meta;
         assert_eq!(decoded.script_reloading, ScriptReloading::Process);
         assert_eq!(decoded.url_scheme, "ftp");
@@ -327,7 +349,7 @@ mod tests {
                 ..meta.clone()
             };
             let mut out = Vec::new();
-            RequestFrame::encode(&mut out, &other, 0, &mut |_| {});
+            RequestFrame::encode(&mut out, &other, 0, 1_795_000_000_000_002, &mut |_| {});
             assert_eq!(RequestFrame::decode(payload(&out)).unwrap().meta, other);
         }
     }
@@ -339,7 +361,7 @@ mod tests {
         // A name without its value, or a length past the end, in the
         // variables section.
         let mut whole = Vec::new();
-        RequestFrame::encode(&mut whole, &RequestMeta::default(), 0, &mut |visit| {
+        RequestFrame::encode(&mut whole, &RequestMeta::default(), 0, 0, &mut |visit| {
             visit(b"A", b"B")
         });
         let whole = payload(&whole);

@@ -11,7 +11,7 @@
 //! time:
 //!
 //! ```text
-//! child  -> daemon  Request (metadata, queue start time, CGI variables)
+//! child  -> daemon  Request (metadata, request and queue start times, CGI variables)
 //! daemon -> child   Read(max)          ... child -> daemon Body(bytes) / Body() at end / BodyError(text)
 //! daemon -> child   Head, Data*, File*, End(outcome)
 //!                   or Retry: the daemon did not and will not run this
@@ -31,5 +31,5 @@ pub use messages::{CgiVariables, EndFrame, Hello, RequestFrame, decode_head, enc
 pub use token_table::{FIRST_TOKEN, TokenTable};
 
 /// Bumped whenever a frame's layout changes; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 pub const MAGIC: &[u8; 6] = b"WSGIRS";

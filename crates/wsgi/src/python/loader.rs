@@ -1,14 +1,18 @@
 //! Loading WSGI scripts: once per process, as a uniquely named module, and
-//! again when the file's modification time changes (`WSGIScriptReloading`).
+//! again when it needs reloading (`WSGIScriptReloading`), decided as
+//! mod_wsgi 6's `wsgi_reload_required` does: the module's `__mtime__` (the
+//! file's modification time when it was loaded, in microseconds, which the
+//! application may change or delete to force a reload) against the file's
+//! now, then the module's own `reload_required(path)` hook.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 struct LoadedScript {
-    mtime: i64,
     module: Py<PyModule>,
 }
 
@@ -61,10 +65,68 @@ pub fn module_name(path: &str) -> String {
     format!("_mod_wsgi_rs_{hash:016x}")
 }
 
-fn cached(py: Python<'_>, path: &str, mtime: i64, reloading: bool) -> Option<Py<PyModule>> {
+fn cached(py: Python<'_>, path: &str) -> Option<Py<PyModule>> {
     let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = scripts.as_ref()?.get(path)?;
-    (!reloading || entry.mtime == mtime).then(|| entry.module.clone_ref(py))
+    Some(scripts.as_ref()?.get(path)?.module.clone_ref(py))
+}
+
+/// Whether a loaded script's module needs loading again, and the error of
+/// its `reload_required` hook if that raised (logged by the caller; as in
+/// mod_wsgi, a failing hook does not force a reload, which in daemon mode
+/// would restart the process on every request).
+pub struct ReloadCheck {
+    pub required: bool,
+    pub hook_error: Option<PyErr>,
+}
+
+/// mod_wsgi's `wsgi_reload_required` for `module`, loaded from `path`, whose
+/// file's modification time is now `mtime`.
+fn check_module(
+    py: Python<'_>,
+    module: &Bound<'_, PyModule>,
+    path: &str,
+    mtime: i64,
+) -> ReloadCheck {
+    let dict = module.dict();
+    let loaded = dict
+        .get_item(intern!(py, "__mtime__"))
+        .ok()
+        .flatten()
+        .and_then(|m| m.extract::<i64>().ok());
+    if loaded != Some(mtime) {
+        return ReloadCheck {
+            required: true,
+            hook_error: None,
+        };
+    }
+    let Some(hook) = dict.get_item(intern!(py, "reload_required")).ok().flatten() else {
+        return ReloadCheck {
+            required: false,
+            hook_error: None,
+        };
+    };
+    match hook.call1((path,)).and_then(|answer| answer.is_truthy()) {
+        Ok(required) => ReloadCheck {
+            required,
+            hook_error: None,
+        },
+        Err(e) => ReloadCheck {
+            required: false,
+            hook_error: Some(e),
+        },
+    }
+}
+
+/// For a script this process has loaded: whether it needs reloading (see
+/// `check_module`). A script not loaded here needs nothing.
+pub fn reload_required(py: Python<'_>, path: &str, mtime: i64) -> ReloadCheck {
+    match cached(py, path) {
+        Some(module) => check_module(py, module.bind(py), path, mtime),
+        None => ReloadCheck {
+            required: false,
+            hook_error: None,
+        },
+    }
 }
 
 static LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -78,12 +140,6 @@ pub fn only_failed_loads() -> bool {
         && !LOADED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The modification time the script had when this process loaded it.
-pub fn loaded_mtime(path: &str) -> Option<i64> {
-    let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
-    scripts.as_ref()?.get(path).map(|entry| entry.mtime)
-}
-
 /// A file's modification time as Apache reports it (microseconds).
 pub fn file_mtime(path: &str) -> Option<i64> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
@@ -91,19 +147,40 @@ pub fn file_mtime(path: &str) -> Option<i64> {
     i64::try_from(since.as_micros()).ok()
 }
 
-/// Returns the script's module, loading (or reloading) it if needed. A
-/// script that fails to load is not remembered, so the next request tries again.
+/// Returns the script's module, loading it if needed and, when `reloading`,
+/// loading it again when `check_module` says so; a failing
+/// `reload_required` hook is handed to `hook_failed`. A script that fails
+/// to load is not remembered, so the next request tries again.
 pub fn load_script<'py>(
     py: Python<'py>,
     path: &str,
     mtime: i64,
     reloading: bool,
+    hook_failed: &mut dyn FnMut(PyErr),
 ) -> PyResult<Bound<'py, PyModule>> {
-    if let Some(module) = cached(py, path, mtime, reloading) {
-        return Ok(module.into_bound(py));
-    }
+    let stale = match cached(py, path) {
+        Some(module) => {
+            let module = module.into_bound(py);
+            if !reloading {
+                return Ok(module);
+            }
+            let check = check_module(py, &module, path, mtime);
+            if let Some(e) = check.hook_error {
+                hook_failed(e);
+            }
+            if !check.required {
+                return Ok(module);
+            }
+            Some(module)
+        }
+        None => None,
+    };
     let _ticket = GATE.enter(py);
-    if let Some(module) = cached(py, path, mtime, reloading) {
+    // Another thread may have loaded it while this one waited: use that
+    // module rather than judge (and run the hook) again.
+    if let Some(module) = cached(py, path)
+        && stale.as_ref().is_none_or(|old| !old.is(module.bind(py)))
+    {
         return Ok(module.into_bound(py));
     }
     let reloading_script = SCRIPTS
@@ -112,7 +189,7 @@ pub fn load_script<'py>(
         .as_ref()
         .is_some_and(|scripts| scripts.contains_key(path));
     log_loading(path, reloading_script);
-    let module = execute_script(py, path).inspect_err(|_| {
+    let module = execute_script(py, path, mtime).inspect_err(|_| {
         LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
     })?;
     LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -123,7 +200,6 @@ pub fn load_script<'py>(
         .insert(
             path.to_owned(),
             LoadedScript {
-                mtime,
                 module: module.clone().unbind(),
             },
         );
@@ -143,7 +219,7 @@ fn log_loading(path: &str, reloading: bool) {
     );
 }
 
-fn execute_script<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyModule>> {
+fn execute_script<'py>(py: Python<'py>, path: &str, mtime: i64) -> PyResult<Bound<'py, PyModule>> {
     let source = std::fs::read(path)
         .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot read '{path}': {e}")))?;
     let name = module_name(path);
@@ -167,6 +243,8 @@ fn execute_script<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyMod
         modules.del_item(&name).ok();
         return Err(e);
     }
+    // After the code ran, as mod_wsgi: what the reload check compares.
+    module.setattr(intern!(py, "__mtime__"), mtime)?;
     Ok(module)
 }
 
@@ -188,7 +266,7 @@ mod tests {
             let path = dir.join("app.wsgi");
             let path_str = path.to_str().unwrap();
             std::fs::write(&path, "value = 1\n").unwrap();
-            let first = load_script(py, path_str, 1, true).unwrap();
+            let first = load_script(py, path_str, 1, true, &mut |_| {}).unwrap();
             assert_eq!(first.getattr("value").unwrap().extract::<i32>().unwrap(), 1);
             assert_eq!(
                 first
@@ -200,13 +278,13 @@ mod tests {
             );
 
             std::fs::write(&path, "value = 2\n").unwrap();
-            let same = load_script(py, path_str, 1, true).unwrap();
+            let same = load_script(py, path_str, 1, true, &mut |_| {}).unwrap();
             assert_eq!(
                 same.getattr("value").unwrap().extract::<i32>().unwrap(),
                 1,
                 "same mtime: cached"
             );
-            let no_reload = load_script(py, path_str, 2, false).unwrap();
+            let no_reload = load_script(py, path_str, 2, false, &mut |_| {}).unwrap();
             assert_eq!(
                 no_reload
                     .getattr("value")
@@ -216,7 +294,7 @@ mod tests {
                 1,
                 "reloading off"
             );
-            let reloaded = load_script(py, path_str, 2, true).unwrap();
+            let reloaded = load_script(py, path_str, 2, true, &mut |_| {}).unwrap();
             assert_eq!(
                 reloaded.getattr("value").unwrap().extract::<i32>().unwrap(),
                 2,
@@ -226,15 +304,107 @@ mod tests {
             let broken = dir.join("broken.wsgi");
             let broken_str = broken.to_str().unwrap();
             std::fs::write(&broken, "def application(:\n").unwrap();
-            let err = load_script(py, broken_str, 1, true).unwrap_err();
+            let err = load_script(py, broken_str, 1, true, &mut |_| {}).unwrap_err();
             assert!(err.is_instance_of::<pyo3::exceptions::PySyntaxError>(py));
             std::fs::write(&broken, "value = 3\n").unwrap();
-            let fixed = load_script(py, broken_str, 1, true).unwrap();
+            let fixed = load_script(py, broken_str, 1, true, &mut |_| {}).unwrap();
             assert_eq!(
                 fixed.getattr("value").unwrap().extract::<i32>().unwrap(),
                 3,
                 "failed loads are retried"
             );
+            std::fs::remove_dir_all(&dir).ok();
+        });
+    }
+
+    #[test]
+    fn mtime_and_the_reload_required_hook_decide_as_mod_wsgi() {
+        crate::test_support::with_python(|py| {
+            let dir = crate::test_support::temp_dir("loader-hook");
+            let path = dir.join("hook.wsgi");
+            let path_str = path.to_str().unwrap();
+            let value =
+                |m: &Bound<'_, PyModule>| m.getattr("value").unwrap().extract::<i32>().unwrap();
+            let mut errors = Vec::new();
+            std::fs::write(
+                &path,
+                "value = 1\n__mtime__ = 'replaced after the code ran'\nanswer = False\nseen = []\n\
+                 def reload_required(resource):\n    seen.append(resource)\n    return answer\n",
+            )
+            .unwrap();
+            let first = load_script(py, path_str, 5, true, &mut |e| errors.push(e)).unwrap();
+            assert_eq!(
+                first
+                    .getattr("__mtime__")
+                    .unwrap()
+                    .extract::<i64>()
+                    .unwrap(),
+                5
+            );
+            std::fs::write(&path, "value = 2\n").unwrap();
+
+            // Same mtime, the hook says no: kept; it was given the path.
+            let same = load_script(py, path_str, 5, true, &mut |e| errors.push(e)).unwrap();
+            assert!(same.is(&first));
+            assert_eq!(
+                first.getattr("seen").unwrap().str().unwrap().to_string(),
+                format!("['{path_str}']")
+            );
+            // Reloading off: neither the mtime nor the hook is consulted.
+            first.setattr("answer", true).unwrap();
+            assert!(
+                load_script(py, path_str, 9, false, &mut |e| errors.push(e))
+                    .unwrap()
+                    .is(&first)
+            );
+            assert_eq!(first.getattr("seen").unwrap().len().unwrap(), 1);
+            // A failing hook is reported and forces nothing.
+            first
+                .setattr(
+                    "reload_required",
+                    py.eval(c"lambda path: 1 / 0", None, None).unwrap(),
+                )
+                .unwrap();
+            assert!(
+                load_script(py, path_str, 5, true, &mut |e| errors.push(e))
+                    .unwrap()
+                    .is(&first)
+            );
+            assert_eq!(errors.len(), 1);
+            assert!(errors[0].is_instance_of::<pyo3::exceptions::PyZeroDivisionError>(py));
+            assert!(!reload_required(py, path_str, 5).required);
+            // The hook says yes: reloaded.
+            first
+                .setattr(
+                    "reload_required",
+                    py.eval(c"lambda path: True", None, None).unwrap(),
+                )
+                .unwrap();
+            assert!(reload_required(py, path_str, 5).required);
+            let reloaded = load_script(py, path_str, 5, true, &mut |e| errors.push(e)).unwrap();
+            assert_eq!(value(&reloaded), 2);
+
+            // A __mtime__ the application deleted or spoiled forces a reload.
+            std::fs::write(&path, "value = 3\n").unwrap();
+            reloaded.delattr("__mtime__").unwrap();
+            assert!(reload_required(py, path_str, 5).required);
+            let again = load_script(py, path_str, 5, true, &mut |e| errors.push(e)).unwrap();
+            assert_eq!(value(&again), 3);
+            std::fs::write(&path, "value = 4\n").unwrap();
+            again.setattr("__mtime__", "soon").unwrap();
+            assert_eq!(
+                value(&load_script(py, path_str, 5, true, &mut |e| errors.push(e)).unwrap()),
+                4
+            );
+            // A new mtime: reloaded.
+            std::fs::write(&path, "value = 5\n").unwrap();
+            assert_eq!(
+                value(&load_script(py, path_str, 6, true, &mut |e| errors.push(e)).unwrap()),
+                5
+            );
+            assert_eq!(errors.len(), 1);
+            // A script this process never loaded needs nothing.
+            assert!(!reload_required(py, "/nonexistent.wsgi", 1).required);
             std::fs::remove_dir_all(&dir).ok();
         });
     }

@@ -9,7 +9,7 @@ mod runtime;
 
 pub(crate) use async_exc::{set_async_exc, thread_ident};
 pub(crate) use config::{Config, preinitialize_locale};
-pub(crate) use objects::{bytes_filled_by, latin1_str};
+pub(crate) use objects::{bytes_filled_by, dict_with_capacity, latin1_str};
 pub(crate) use runtime::{
     ensure_thread_state, finalize, is_initialized, release_main_thread, version,
 };

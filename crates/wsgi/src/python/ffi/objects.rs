@@ -3,11 +3,26 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 unsafe extern "C" {
     // Part of CPython's stable ABI for decades, but not wrapped by pyo3-ffi.
     fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, size: ffi::Py_ssize_t) -> libc::c_int;
+    // Exported by every CPython 3 (Cython's generated code calls it), but
+    // not wrapped by pyo3-ffi.
+    fn _PyDict_NewPresized(minused: ffi::Py_ssize_t) -> *mut ffi::PyObject;
+}
+
+/// An empty dict with room for `items` keys: filling a new dict with the
+/// fifty-odd keys of an environ otherwise resizes (and rehashes) it five
+/// times.
+pub(crate) fn dict_with_capacity(py: Python<'_>, items: usize) -> Bound<'_, PyDict> {
+    // SAFETY: the GIL is held (we have `py`); the result is a new dict, or
+    // NULL on memory exhaustion, which `from_owned_ptr` turns into a panic.
+    unsafe {
+        Bound::from_owned_ptr(py, _PyDict_NewPresized(items as ffi::Py_ssize_t))
+            .cast_into_unchecked()
+    }
 }
 
 /// A `str` from latin-1 bytes, which is how PEP 3333 wants CGI values.
