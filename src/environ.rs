@@ -13,6 +13,13 @@ pub struct CgiOptions {
     pub head_as_get: bool,
 }
 
+/// This Apache child's pid in decimal, formatted on its first request
+/// (the parent, which forks the children, never serves one).
+fn server_pid() -> &'static [u8] {
+    static PID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PID.get_or_init(|| crate::unix::getpid().to_string().into_bytes())
+}
+
 fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut n = n;
@@ -108,10 +115,7 @@ pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn Fn
         b"mod_wsgi.listener_port",
         decimal(facts.listener_port.into(), &mut number),
     );
-    visit(
-        b"mod_wsgi.server_pid",
-        decimal(crate::unix::getpid() as u64, &mut number),
-    );
+    visit(b"mod_wsgi.server_pid", server_pid());
     if let Some(id) = r.log_id() {
         visit(b"mod_wsgi.request_id", id);
     }

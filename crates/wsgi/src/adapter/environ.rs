@@ -8,6 +8,7 @@ use pyo3::{Py, intern};
 
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
+use super::recent_variables::RecentVariables;
 use super::transport::Transport;
 use crate::python::ffi::{dict_with_capacity, latin1_str};
 use crate::request::RequestTimes;
@@ -141,6 +142,8 @@ thread_local! {
     // collection could run code that lets another thread take the GIL).
     // Never dropped: the strings live as long as the interpreter.
     static KEY_CACHE: std::mem::ManuallyDrop<std::cell::RefCell<KeyCache>> = Default::default();
+    // The same for the thread's previous request's variables, by position.
+    static RECENT: std::mem::ManuallyDrop<std::cell::RefCell<RecentVariables>> = Default::default();
     // How many keys this thread's last environ had: the next one is
     // created that large (requests to one application look alike).
     static ENVIRON_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(64) };
@@ -193,14 +196,21 @@ pub(crate) fn build_environ<'py>(
     let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
     let mut failure = None;
     KEY_CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        transport.cgi_variables(&mut |key, value| {
-            if failure.is_none()
-                && let Err(e) =
-                    environ.set_item(environ_key(py, &mut cache, key), latin1_str(py, value))
-            {
-                failure = Some(e);
-            }
+        RECENT.with(|recent| {
+            let mut cache = cache.borrow_mut();
+            let mut recent = recent.borrow_mut();
+            let mut position = 0;
+            transport.cgi_variables(&mut |key, value| {
+                let (key, value) = recent.get(py, position, key, value, |key| {
+                    environ_key(py, &mut cache, key)
+                });
+                position += 1;
+                if failure.is_none()
+                    && let Err(e) = environ.set_item(key, value)
+                {
+                    failure = Some(e);
+                }
+            });
         });
     });
     if let Some(e) = failure {

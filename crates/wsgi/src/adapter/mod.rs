@@ -6,6 +6,7 @@ mod events;
 mod exchange;
 mod file_wrapper;
 mod input;
+mod recent_variables;
 mod response;
 mod send;
 mod start_response;
