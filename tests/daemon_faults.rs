@@ -360,6 +360,7 @@ fn stopped_daemon_times_out_and_is_killed(mpm: Mpm) {
     assert!(line.contains(&format!("daemon pid={old}")), "{line}");
     assert_lines_well_formed(&log, "site");
     if alive(old) {
+        // SAFETY: a plain kill of the daemon this test stopped.
         let _ = unsafe { libc::kill(old, libc::SIGCONT) };
     }
     eprintln!(
