@@ -46,6 +46,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
         python_path: settings.python_path_entries(),
+        python_eggs: settings.python_eggs.clone(),
         options: settings.python_options(),
     };
     let info = ProcessInfo {

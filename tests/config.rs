@@ -36,6 +36,16 @@ fn config_errors(mpm: Mpm) {
             &["WSGIImportScript", "not support"],
         ),
         (
+            "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGIPythonEggs /tmp/eggs\n</VirtualHost>\n",
+            "WSGIPythonEggs",
+            &["WSGIPythonEggs", "VirtualHost"],
+        ),
+        (
+            "WSGIDaemonProcess site python-eggs=\n",
+            "python-eggs",
+            &["WSGIDaemonProcess", "python-eggs"],
+        ),
+        (
             "WSGIPerInterpreterGIL On\n",
             "WSGIPerInterpreterGIL",
             &["WSGIPerInterpreterGIL On needs Python 3.12 or later"],

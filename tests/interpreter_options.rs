@@ -423,9 +423,10 @@ fn python_home_and_path_in_daemons(mpm: Mpm) {
             mpm,
             "WSGIPythonHome @STAGE@/venv\n\
              WSGIPythonPath @STAGE@/pylib\n\
+             WSGIPythonEggs @STAGE@/eggs\n\
              WSGISocketPrefix @STAGE@/run/wsgi\n\
              WSGIDaemonProcess inherits threads=1\n\
-             WSGIDaemonProcess own threads=1 python-home=@STAGE@/ownvenv python-path=@STAGE@/pylib\n\
+             WSGIDaemonProcess own threads=1 python-home=@STAGE@/ownvenv python-path=@STAGE@/pylib python-eggs=@STAGE@/owneggs\n\
              WSGIScriptAlias /embedded @STAGE@/apps/python_home.wsgi\n\
              WSGIScriptAlias /inherits @STAGE@/apps/python_home.wsgi process-group=inherits\n\
              WSGIScriptAlias /own @STAGE@/apps/python_home.wsgi process-group=own\n",
@@ -434,6 +435,16 @@ fn python_home_and_path_in_daemons(mpm: Mpm) {
     let pylib = server.stage().path("pylib/home_pathmod.py");
     let pylib = pylib.display().to_string();
 
+    // PYTHON_EGG_CACHE as mod_wsgi sets it: WSGIPythonEggs in the Apache
+    // children, python-eggs= in a group's daemons, nothing inherited.
+    let d = server.stage().dir.display().to_string();
+    for (path, eggs) in [
+        ("/embedded", format!("{d}/eggs")),
+        ("/inherits", "None".to_owned()),
+        ("/own", format!("{d}/owneggs")),
+    ] {
+        assert_eq!(fact(&facts(&server, path), "eggs"), eggs, "{path}");
+    }
     let embedded = facts(&server, "/embedded");
     assert_eq!(fact(&embedded, "prefix"), venv.display().to_string());
     assert!(

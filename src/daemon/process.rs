@@ -110,6 +110,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             .clone()
             .or_else(|| registry.python_home.clone()),
         python_path: settings.python_path.clone(),
+        python_eggs: settings.python_eggs.clone(),
         // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...;
         // the group's switch-interval= over WSGISwitchInterval.
         options: StartupOptions {

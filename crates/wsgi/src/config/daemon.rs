@@ -20,6 +20,8 @@ pub struct DaemonGroup {
     pub umask: Option<u32>,
     pub home: Option<String>,
     pub python_home: Option<String>,
+    /// `python-eggs=`: `PYTHON_EGG_CACHE` in the daemons (not WSGIPythonEggs).
+    pub python_eggs: Option<String>,
     pub python_path: Vec<String>,
     /// The process title; `%{GROUP}` expands to `(wsgi:NAME)`.
     pub display_name: Option<String>,
@@ -64,6 +66,7 @@ impl DaemonGroup {
             umask: None,
             home: None,
             python_home: None,
+            python_eggs: None,
             python_path: Vec::new(),
             display_name: None,
             lang: None,
@@ -205,6 +208,7 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                 }
                 group.home = Some(value.to_owned());
             }
+            "python-eggs" => group.python_eggs = Some(not_empty(key, value)?),
             "python-home" => {
                 group.python_home = Some(super::args::python_home(
                     "WSGIDaemonProcess: python-home",

@@ -50,6 +50,8 @@ pub struct ScriptAlias<R> {
 pub struct ServerSettings<R> {
     pub python_home: Option<String>,
     pub python_path: Option<String>,
+    /// `WSGIPythonEggs`: `PYTHON_EGG_CACHE` in the Apache children.
+    pub python_eggs: Option<String>,
     /// `WSGIVerboseDebugging`: obsolete in mod_wsgi 6 too; only noted.
     pub verbose_debugging: Option<bool>,
     pub aliases: Vec<ScriptAlias<R>>,
@@ -85,6 +87,7 @@ impl<R> Default for ServerSettings<R> {
         ServerSettings {
             python_home: None,
             python_path: None,
+            python_eggs: None,
             verbose_debugging: None,
             aliases: Vec::new(),
             named_application_groups: Vec::new(),
@@ -113,6 +116,7 @@ impl<R: Clone> ServerSettings<R> {
         ServerSettings {
             python_home: add.python_home.clone().or_else(|| base.python_home.clone()),
             python_path: add.python_path.clone().or_else(|| base.python_path.clone()),
+            python_eggs: add.python_eggs.clone().or_else(|| base.python_eggs.clone()),
             verbose_debugging: add.verbose_debugging.or(base.verbose_debugging),
             aliases,
             named_application_groups: groups,

@@ -75,6 +75,7 @@ pub enum Directive {
     VerboseDebugging,
     PerInterpreterGil,
     FreeThreading,
+    PythonEggs,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -161,7 +162,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIPythonOptimize", Take1, RSRC_CONF, MAIN, Supported(D::PythonOptimize), c"Set level of Python compiler optimisations."),
     entry(c"WSGIPythonHome", Take1, RSRC_CONF, MAIN, Supported(D::PythonHome), c"Python prefix/exec_prefix absolute path names."),
     entry(c"WSGIPythonPath", Take1, RSRC_CONF, MAIN, Supported(D::PythonPath), c"Python module search path."),
-    entry(c"WSGIPythonEggs", Take1, RSRC_CONF, MAIN, NotYet, c"Python eggs cache directory."),
+    entry(c"WSGIPythonEggs", Take1, RSRC_CONF, MAIN, Supported(D::PythonEggs), c"Python eggs cache directory."),
     entry(c"WSGIPythonHashSeed", Take1, RSRC_CONF, MAIN, Supported(D::PythonHashSeed), c"Python hash seed."),
     entry(c"WSGISwitchInterval", Take1, RSRC_CONF, MAIN, Supported(D::SwitchInterval), c"Override Python GIL switch interval (seconds)."),
     entry(c"WSGIDestroyInterpreter", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable destruction of Python interpreter."),
@@ -240,7 +241,7 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("locale", YES),
     option("python-home", YES),
     option("python-path", YES),
-    option("python-eggs", NOT_YET),
+    option("python-eggs", YES),
     option("switch-interval", YES),
     option("stack-size", NOT_YET),
     option("maximum-requests", YES),
@@ -317,7 +318,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 26);
+        assert_eq!(supported.len(), 27);
     }
 
     #[test]

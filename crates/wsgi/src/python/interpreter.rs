@@ -23,6 +23,10 @@ pub struct InterpreterSettings {
     pub python_home: Option<String>,
     /// `WSGIPythonPath` entries, added with `site.addsitedir`.
     pub python_path: Vec<String>,
+    /// `WSGIPythonEggs` (embedded) or `python-eggs=` (daemon): set as
+    /// `os.environ["PYTHON_EGG_CACHE"]` once Python runs, as mod_wsgi does,
+    /// for pkg_resources to extract zipped eggs into.
+    pub python_eggs: Option<String>,
     /// The main server's start-up options (`WSGIPythonOptimize`, ...).
     pub options: StartupOptions,
 }
@@ -82,7 +86,8 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
         .import("threading")
         .map(drop)
         .and_then(|()| install_process_log(py, sink))
-        .and_then(|()| add_python_path(py, &settings.python_path));
+        .and_then(|()| add_python_path(py, &settings.python_path))
+        .and_then(|()| set_egg_cache(py, settings.python_eggs.as_deref()));
     if let Err(e) = &setup {
         sink(
             Level::Error,
@@ -129,6 +134,16 @@ fn home_problem(home: &str) -> Option<String> {
             )),
             _ => None,
         },
+    }
+}
+
+fn set_egg_cache(py: Python<'_>, eggs: Option<&str>) -> PyResult<()> {
+    match eggs {
+        Some(eggs) => py
+            .import("os")?
+            .getattr("environ")?
+            .set_item("PYTHON_EGG_CACHE", eggs),
+        None => Ok(()),
     }
 }
 
