@@ -41,6 +41,11 @@ fn config_errors(mpm: Mpm) {
             &["WSGIPythonEggs", "VirtualHost"],
         ),
         (
+            "WSGIDestroyInterpreter sometimes\n",
+            "WSGIDestroyInterpreter",
+            &["WSGIDestroyInterpreter must be On or Off, not 'sometimes'"],
+        ),
+        (
             "WSGIDaemonProcess site python-eggs=\n",
             "python-eggs",
             &["WSGIDaemonProcess", "python-eggs"],

@@ -180,7 +180,8 @@ fn debian_python_in_child(mpm: Mpm) {
 under_all_mpms!(
     debian_python_in_child,
     atexit_after_stop,
-    atexit_after_graceful_stop
+    atexit_after_graceful_stop,
+    no_atexit_with_destroy_interpreter_off
 );
 
 // ---------------------------------------------------------------------------
@@ -333,11 +334,21 @@ fn python_path_adds_site_dirs(mpm: Mpm) {
 // atexit handlers run when a child exits (Python is finalised).
 
 fn atexit_runs_at_child_exit(mpm: Mpm, how: &str) {
+    atexit_at_child_exit(mpm, how, "", true);
+}
+
+/// `extra`: more configuration; `runs`: whether the handlers must run
+/// (with `WSGIDestroyInterpreter Off`, as in mod_wsgi, Python is not
+/// finalised and they must not).
+fn atexit_at_child_exit(mpm: Mpm, how: &str, extra: &str, runs: bool) {
     let stage = Stage::new("life-atexit");
     let run = stage.path("run");
     let server = Server::start(
         stage,
-        &Config::new(mpm, "WSGIScriptAlias /info @STAGE@/apps/life_info.wsgi\n"),
+        &Config::new(
+            mpm,
+            &format!("{extra}WSGIScriptAlias /info @STAGE@/apps/life_info.wsgi\n"),
+        ),
     );
     // Import the application (and so register its handler) in some children.
     let mut children = HashSet::new();
@@ -368,9 +379,11 @@ fn atexit_runs_at_child_exit(mpm: Mpm, how: &str) {
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     for pid in &children {
         let marker = run.join(format!("life_atexit-{pid}"));
-        assert!(
+        assert_eq!(
             marker.exists(),
-            "atexit did not run in child {pid} ({how}):\n{log}"
+            runs,
+            "atexit ran in child {pid} ({how}, {extra:?}): {}:\n{log}",
+            marker.exists()
         );
     }
     assert_clean(&log);
@@ -382,6 +395,10 @@ fn atexit_after_stop(mpm: Mpm) {
 
 fn atexit_after_graceful_stop(mpm: Mpm) {
     atexit_runs_at_child_exit(mpm, "graceful-stop");
+}
+
+fn no_atexit_with_destroy_interpreter_off(mpm: Mpm) {
+    atexit_at_child_exit(mpm, "stop", "WSGIDestroyInterpreter Off\n", false);
 }
 
 // ---------------------------------------------------------------------------

@@ -123,6 +123,10 @@ pub fn apply_directive<R: Clone>(
             server.switch_interval = Some(parse_switch_interval(name, &exactly_one(name, raw)?)?);
             Ok(())
         }
+        Directive::DestroyInterpreter => {
+            server.destroy_interpreter = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
         Directive::PythonEggs => {
             server.python_eggs = Some(exactly_one(name, raw)?);
             Ok(())

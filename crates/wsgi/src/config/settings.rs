@@ -50,6 +50,8 @@ pub struct ScriptAlias<R> {
 pub struct ServerSettings<R> {
     pub python_home: Option<String>,
     pub python_path: Option<String>,
+    /// `WSGIDestroyInterpreter` (On by default): finalise Python at exit.
+    pub destroy_interpreter: Option<bool>,
     /// `WSGIPythonEggs`: `PYTHON_EGG_CACHE` in the Apache children.
     pub python_eggs: Option<String>,
     /// `WSGIVerboseDebugging`: obsolete in mod_wsgi 6 too; only noted.
@@ -87,6 +89,7 @@ impl<R> Default for ServerSettings<R> {
         ServerSettings {
             python_home: None,
             python_path: None,
+            destroy_interpreter: None,
             python_eggs: None,
             verbose_debugging: None,
             aliases: Vec::new(),
@@ -116,6 +119,7 @@ impl<R: Clone> ServerSettings<R> {
         ServerSettings {
             python_home: add.python_home.clone().or_else(|| base.python_home.clone()),
             python_path: add.python_path.clone().or_else(|| base.python_path.clone()),
+            destroy_interpreter: add.destroy_interpreter.or(base.destroy_interpreter),
             python_eggs: add.python_eggs.clone().or_else(|| base.python_eggs.clone()),
             verbose_debugging: add.verbose_debugging.or(base.verbose_debugging),
             aliases,
@@ -153,6 +157,7 @@ impl<R: Clone> ServerSettings<R> {
             warnings: self.python_warnings.clone(),
             switch_interval: self.switch_interval,
             restrict_signal: self.restrict_signal.unwrap_or(true),
+            destroy_interpreter: self.destroy_interpreter.unwrap_or(true),
         }
     }
 

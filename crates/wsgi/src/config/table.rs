@@ -76,6 +76,7 @@ pub enum Directive {
     PerInterpreterGil,
     FreeThreading,
     PythonEggs,
+    DestroyInterpreter,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -165,7 +166,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIPythonEggs", Take1, RSRC_CONF, MAIN, Supported(D::PythonEggs), c"Python eggs cache directory."),
     entry(c"WSGIPythonHashSeed", Take1, RSRC_CONF, MAIN, Supported(D::PythonHashSeed), c"Python hash seed."),
     entry(c"WSGISwitchInterval", Take1, RSRC_CONF, MAIN, Supported(D::SwitchInterval), c"Override Python GIL switch interval (seconds)."),
-    entry(c"WSGIDestroyInterpreter", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable destruction of Python interpreter."),
+    entry(c"WSGIDestroyInterpreter", Take1, RSRC_CONF, MAIN, Supported(D::DestroyInterpreter), c"Enable/Disable destruction of Python interpreter."),
     entry(c"WSGIPerInterpreterGIL", Take1, RSRC_CONF, MAIN, Supported(D::PerInterpreterGil), c"Enable/Disable per-interpreter GIL for sub-interpreters (Python 3.12+)."),
     entry(c"WSGIFreeThreading", Take1, RSRC_CONF, MAIN, Supported(D::FreeThreading), c"Enable/Disable free-threaded Python (GIL disabled) for the matched process (Python 3.13+ free-threaded build)."),
     entry(c"<WSGIInterpreterOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Container scoping per-interpreter options to a named process-group and/or application-group."),
@@ -318,7 +319,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 27);
+        assert_eq!(supported.len(), 28);
     }
 
     #[test]

@@ -37,12 +37,19 @@ pub fn python_version() -> String {
     number.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
+/// `WSGIDestroyInterpreter`, as this process started Python with it.
+static DESTROY_AT_EXIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// Starts Python in this process. Called once per server process, after
 /// `fork` and after privileges are dropped; never in Apache's root parent.
 pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), String> {
     if ffi::is_initialized() {
         return Ok(());
     }
+    DESTROY_AT_EXIT.store(
+        settings.options.destroy_interpreter,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if let Some(problem) = settings.python_home.as_deref().and_then(home_problem) {
         sink(
             Level::Warning,
@@ -174,6 +181,13 @@ pub fn attach<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
 /// Called when a server process exits, on the thread that initialised it.
 pub fn finalize() -> Result<(), String> {
     if !ffi::is_initialized() {
+        return Ok(());
+    }
+    if !DESTROY_AT_EXIT.load(std::sync::atomic::Ordering::Relaxed) {
+        // WSGIDestroyInterpreter Off: only what is buffered goes out.
+        attach(|py| {
+            py.run(c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n", None, None).ok();
+        });
         return Ok(());
     }
     // SAFETY: Python is initialised (checked above); at process exit every

@@ -24,6 +24,10 @@ pub struct StartupOptions {
     pub switch_interval: Option<f64>,
     /// `WSGIRestrictSignal` (On by default): `signal.signal` installs nothing.
     pub restrict_signal: bool,
+    /// `WSGIDestroyInterpreter` (On by default): Python is finalised at
+    /// process exit (atexit handlers run). Off skips it, as mod_wsgi's
+    /// `wsgi_python_term` does, for extensions that crash in finalisation.
+    pub destroy_interpreter: bool,
 }
 
 impl Default for StartupOptions {
@@ -35,6 +39,7 @@ impl Default for StartupOptions {
             warnings: Vec::new(),
             switch_interval: None,
             restrict_signal: true,
+            destroy_interpreter: true,
         }
     }
 }
