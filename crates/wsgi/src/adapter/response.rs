@@ -26,24 +26,8 @@ pub(crate) fn log_exception(
     error: &PyErr,
 ) {
     exchange.log(Level::Error, id, text);
-    let formatted = py
-        .import("traceback")
-        .and_then(|tb| {
-            // The three-argument form: before Python 3.12 the value does not
-            // carry its traceback, which PyErr keeps apart.
-            tb.call_method1(
-                "format_exception",
-                (error.get_type(py), error.value(py), error.traceback(py)),
-            )
-        })
-        .and_then(|lines| lines.extract::<Vec<String>>());
-    match formatted {
-        Ok(lines) => {
-            for line in lines.concat().lines() {
-                exchange.log_raw(Level::Error, line);
-            }
-        }
-        Err(_) => exchange.log_raw(Level::Error, &error.to_string()),
+    for line in crate::python::module::events::traceback_lines(py, error) {
+        exchange.log_raw(Level::Error, &line);
     }
 }
 

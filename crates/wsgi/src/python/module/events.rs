@@ -130,11 +130,14 @@ fn report(py: Python<'_>, name: &str, error: &PyErr, on_error: CallbackErrorSink
     );
 }
 
-/// An exception's traceback, one string per line.
+/// An exception's traceback, one string per line (its text alone if the
+/// traceback cannot be formatted).
 pub fn traceback_lines(py: Python<'_>, error: &PyErr) -> Vec<String> {
     let formatted = py
         .import("traceback")
         .and_then(|tb| {
+            // The three-argument form: before Python 3.12 the value does not
+            // carry its traceback, which PyErr keeps apart.
             tb.call_method1(
                 "format_exception",
                 (error.get_type(py), error.value(py), error.traceback(py)),
