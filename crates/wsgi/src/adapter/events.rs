@@ -10,7 +10,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -49,6 +48,40 @@ fn publish(py: Python<'_>, exchange: &Exchange, name: &str, event: &Bound<'_, Py
             exchange.log_raw(Level::Error, &line);
         }
     });
+}
+
+/// Builds event `name` with `fill` and the thread's `request_data`, then
+/// publishes it; an event that could not be built is reported instead of
+/// published half-made. Returns the published event.
+fn emit<'py>(
+    py: Python<'py>,
+    exchange: &Exchange,
+    name: &str,
+    fill: impl FnOnce(&Bound<'py, PyDict>) -> PyResult<()>,
+) -> Option<Bound<'py, PyDict>> {
+    let event = PyDict::new(py);
+    let built = fill(&event).and_then(|()| match requests::current_data(py) {
+        Some(data) => event.set_item("request_data", data),
+        None => Ok(()),
+    });
+    match built {
+        Ok(()) => {
+            publish(py, exchange, name, &event);
+            Some(event)
+        }
+        Err(e) => {
+            report(exchange, name, &e);
+            None
+        }
+    }
+}
+
+/// The environ's `mod_wsgi.<key>` as an integer, 0 if absent or not one.
+fn environ_int(py: Python<'_>, environ: &Bound<'_, PyDict>, key: &str) -> PyResult<i64> {
+    Ok(environ
+        .get_item(pyo3::types::PyString::new(py, key))?
+        .and_then(|v| v.str().ok()?.to_str().ok()?.parse::<i64>().ok())
+        .unwrap_or(0))
 }
 
 /// Copies the environ's `mod_wsgi.<key>` into the event as `<key>`:
@@ -113,37 +146,19 @@ pub(crate) fn request_started<'py>(
         cpu: thread_cpu(py),
         application_start: now(),
     };
-    let event = PyDict::new(py);
-    let built = (|| {
-        common(environ, &event)?;
-        let connects = environ
-            .get_item(intern!(py, "mod_wsgi.daemon_connects"))?
-            .and_then(|v| v.str().ok()?.to_str().ok()?.parse::<i64>().ok())
-            .unwrap_or(0);
-        let restarts = environ
-            .get_item(intern!(py, "mod_wsgi.daemon_restarts"))?
-            .and_then(|v| v.str().ok()?.to_str().ok()?.parse::<i64>().ok())
-            .unwrap_or(0);
+    let published = emit(py, exchange, "request_started", |event| {
+        common(environ, event)?;
+        let connects = environ_int(py, environ, "mod_wsgi.daemon_connects")?;
+        let restarts = environ_int(py, environ, "mod_wsgi.daemon_restarts")?;
         event.set_item("daemon_connects", connects)?;
         event.set_item("daemon_restarts", restarts)?;
         event.set_item("application_object", application)?;
         event.set_item("callable_object", callable_object)?;
         event.set_item("request_environ", environ)?;
-        event.set_item("application_start", started.application_start)?;
-        if let Some(data) = requests::current_data(py) {
-            event.set_item("request_data", data)?;
-        }
-        Ok::<_, PyErr>(())
-    })();
-    if let Err(e) = built {
-        report(exchange, "request_started", &e);
-        return Some((application.clone(), started));
-    }
-    publish(py, exchange, "request_started", &event);
-    let application = event
-        .get_item("application_object")
-        .ok()
-        .flatten()
+        event.set_item("application_start", started.application_start)
+    });
+    let application = published
+        .and_then(|event| event.get_item("application_object").ok().flatten())
         .unwrap_or_else(|| application.clone());
     Some((application, started))
 }
@@ -159,26 +174,17 @@ pub(crate) fn response_started(
     if !events::subscribed(py) {
         return;
     }
-    let event = PyDict::new(py);
-    let built = (|| {
+    emit(py, exchange, "response_started", |event| {
         if let Some(environ) = requests::current_environ(py) {
-            copy_from_environ(&environ, &event, "request_id", Kind::Text)?;
+            copy_from_environ(&environ, event, "request_id", Kind::Text)?;
         }
         event.set_item("response_status", status)?;
         event.set_item("response_headers", headers)?;
         match exc_info {
-            Some(info) => event.set_item("exception_info", info)?,
-            None => event.set_item("exception_info", py.None())?,
+            Some(info) => event.set_item("exception_info", info),
+            None => event.set_item("exception_info", py.None()),
         }
-        if let Some(data) = requests::current_data(py) {
-            event.set_item("request_data", data)?;
-        }
-        Ok::<_, PyErr>(())
-    })();
-    match built {
-        Ok(()) => publish(py, exchange, "response_started", &event),
-        Err(e) => report(exchange, "response_started", &e),
-    }
+    });
 }
 
 /// Publishes `request_exception` for an exception the application raised
@@ -187,10 +193,9 @@ pub(crate) fn request_exception(py: Python<'_>, exchange: &Exchange, error: &PyE
     if !events::subscribed(py) {
         return;
     }
-    let event = PyDict::new(py);
-    let built = (|| {
+    emit(py, exchange, "request_exception", |event| {
         if let Some(environ) = requests::current_environ(py) {
-            copy_from_environ(&environ, &event, "request_id", Kind::Text)?;
+            copy_from_environ(&environ, event, "request_id", Kind::Text)?;
         }
         let info = PyTuple::new(
             py,
@@ -202,16 +207,8 @@ pub(crate) fn request_exception(py: Python<'_>, exchange: &Exchange, error: &PyE
                     .map_or_else(|| py.None().into_bound(py), Bound::into_any),
             ],
         )?;
-        event.set_item("exception_info", info)?;
-        if let Some(data) = requests::current_data(py) {
-            event.set_item("request_data", data)?;
-        }
-        Ok::<_, PyErr>(())
-    })();
-    match built {
-        Ok(()) => publish(py, exchange, "request_exception", &event),
-        Err(e) => report(exchange, "request_exception", &e),
-    }
+        event.set_item("exception_info", info)
+    });
 }
 
 /// Publishes `request_finished`, after the response and `close()`.
@@ -228,9 +225,8 @@ pub(crate) fn request_finished(
     let finish = now();
     let application_start = started.map_or(finish, |s| s.application_start);
     let application_time = (finish - application_start).max(0.0);
-    let event = PyDict::new(py);
-    let built = (|| {
-        common(environ, &event)?;
+    emit(py, exchange, "request_finished", |event| {
+        common(environ, event)?;
         let (input, output, status) = {
             let state = exchange.state();
             let status = match &state.response.head {
@@ -277,16 +273,8 @@ pub(crate) fn request_finished(
         event.set_item("status", status)?;
         // mod_wsgi measures the waits for the GIL; mod_wsgi_rs does not.
         event.set_item("gil_wait_time", 0.0)?;
-        event.set_item("gil_wait_count", 0)?;
-        if let Some(data) = requests::current_data(py) {
-            event.set_item("request_data", data)?;
-        }
-        Ok::<_, PyErr>(())
-    })();
-    match built {
-        Ok(()) => publish(py, exchange, "request_finished", &event),
-        Err(e) => report(exchange, "request_finished", &e),
-    }
+        event.set_item("gil_wait_count", 0)
+    });
 }
 
 /// An event that could not be built (an allocation failed, a hostile
