@@ -64,19 +64,7 @@ fn debian_layout(mpm: Mpm) {
         ("default.test", "/app", "'main'"),
         ("127.0.0.1", "/app", "'main'"),
     ] {
-        let r = server.request("GET", path, &[("Host", host)], b"");
-        assert_eq!(
-            r.status,
-            200,
-            "{host}{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        assert_eq!(
-            fact(&key_values(&r), "mod_wsgi.process_group"),
-            group,
-            "{host}{path}"
-        );
+        assert_process_group(&server, host, path, group);
     }
     for group in ["one", "two", "main"] {
         assert_eq!(daemon_pids(&server, group).len(), 1, "{group}");

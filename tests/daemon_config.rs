@@ -29,16 +29,7 @@ WSGIScriptAlias /env @STAGE@/apps/req_environ.wsgi
         ),
     );
     for host in ["127.0.0.1", "other.test"] {
-        let r = server.request("GET", "/env", &[("Host", host)], b"");
-        assert_eq!(
-            r.status,
-            200,
-            "{host}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        let facts = key_values(&r);
-        assert_eq!(fact(&facts, "mod_wsgi.process_group"), "'site'", "{host}");
+        assert_process_group(&server, host, "/env", "'site'");
     }
     assert!(
         !server.error_log().contains("WSGIRS0312"),
@@ -89,19 +80,7 @@ WSGIDaemonProcess shared processes=1 threads=2
         ("b.test", "/restricted-daemon", "'shared'"),
         ("b.test", "/restricted-global", "''"),
     ] {
-        let r = get(host, path);
-        assert_eq!(
-            r.status,
-            200,
-            "{host}{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
-        assert_eq!(
-            fact(&key_values(&r), "mod_wsgi.process_group"),
-            group,
-            "{host}{path}"
-        );
+        assert_process_group(&server, host, path, group);
     }
     // Another host's group: 500, and a line that says whose it is.
     let mark = server.log_mark();

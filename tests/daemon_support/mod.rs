@@ -299,3 +299,21 @@ pub fn holds_socket(pid: i32, inode: u64) -> bool {
 
 /// How long the tests wait for things that normally take well under a second.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// `path` asked for as `host` answers 200 from the process group `group`
+/// (as `mod_wsgi.process_group` reports it, quoted: `'site'`, `''`).
+pub fn assert_process_group(server: &Server, host: &str, path: &str, group: &str) {
+    let r = server.request("GET", path, &[("Host", host)], b"");
+    assert_eq!(
+        r.status,
+        200,
+        "{host}{path}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
+    assert_eq!(
+        crate::common::fact(&crate::common::key_values(&r), "mod_wsgi.process_group"),
+        group,
+        "{host}{path}"
+    );
+}
