@@ -51,6 +51,22 @@ pub struct DaemonGroup {
     pub memory_limit: u64,
     /// Seconds of CPU time after which the process is recycled.
     pub cpu_time_limit: u64,
+    /// `send-buffer-size=`, `receive-buffer-size=`: SO_SNDBUF and SO_RCVBUF
+    /// of the daemons' sockets; 0: the system's default.
+    pub send_buffer_size: u32,
+    pub receive_buffer_size: u32,
+    /// `header-buffer-size=`: the longest response header line (with its
+    /// CRLF) a child takes from a daemon; 0: mod_wsgi's 32768.
+    pub header_buffer_size: u32,
+    /// `response-buffer-size=`: response bytes a child passes to Apache's
+    /// filters between flushes; 0: mod_wsgi's 8 MB.
+    pub response_buffer_size: u32,
+    /// `response-socket-timeout=`, seconds: how long a write of the response
+    /// to the client may block; 0: socket-timeout's value.
+    pub response_socket_timeout: u64,
+    /// `response-flush-delay=`, milliseconds a child waits for more response
+    /// data before it flushes what it has (default 5; 0: flush at once).
+    pub response_flush_delay: u64,
 }
 
 impl DaemonGroup {
@@ -88,6 +104,12 @@ impl DaemonGroup {
             socket_user: None,
             memory_limit: 0,
             cpu_time_limit: 0,
+            send_buffer_size: 0,
+            receive_buffer_size: 0,
+            header_buffer_size: 0,
+            response_buffer_size: 0,
+            response_socket_timeout: 0,
+            response_flush_delay: 5,
         }
     }
 
@@ -119,7 +141,7 @@ impl DaemonGroup {
     }
 }
 
-fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
+pub(super) fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
     value.parse().map_err(|_| {
         format!(
             "WSGIDaemonProcess: invalid value '{value}' for {option} (a whole number is expected)"
@@ -250,6 +272,9 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "socket-user" => group.socket_user = Some(not_empty(key, value)?),
             "memory-limit" => group.memory_limit = number(key, value)?,
             "cpu-time-limit" => group.cpu_time_limit = number(key, value)?,
+            key if super::daemon_buffers::is_buffer_option(key) => {
+                super::daemon_buffers::parse(&mut group, key, value)?
+            }
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(
@@ -267,22 +292,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn receive_buffer_size_is_refused_as_not_supported_yet() {
-        // mod_wsgi spells it receive-buffer-size; a list that said
-        // recv-buffer-size answered "unknown option" to a real option.
-        let err = parse_daemon_process("s receive-buffer-size=65536").unwrap_err();
-        assert!(
-            err.contains("'receive-buffer-size' is not supported yet"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn the_parser_follows_the_option_table() {
         for option in DAEMON_OPTIONS {
             let value = match option.name {
                 "home" | "python-home" => "/",
                 "umask" => "022",
+                name if name.ends_with("-buffer-size") => "65536",
                 _ => "1",
             };
             let result = parse_daemon_process(&format!("s {}={value}", option.name));

@@ -260,12 +260,12 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("queue-timeout", YES),
     option("listen-backlog", YES),
     option("display-name", YES),
-    option("send-buffer-size", NOT_YET),
-    option("receive-buffer-size", NOT_YET),
-    option("header-buffer-size", NOT_YET),
-    option("response-buffer-size", NOT_YET),
-    option("response-socket-timeout", NOT_YET),
-    option("response-flush-delay", NOT_YET),
+    option("send-buffer-size", YES),
+    option("receive-buffer-size", YES),
+    option("header-buffer-size", YES),
+    option("response-buffer-size", YES),
+    option("response-socket-timeout", YES),
+    option("response-flush-delay", YES),
     option("socket-user", YES),
     option("script-user", NOT_YET),
     option("script-group", NOT_YET),
@@ -345,7 +345,7 @@ mod tests {
         // mod_wsgi's option is receive-buffer-size; recv-buffer-size is no
         // option of mod_wsgi at all.
         assert!(
-            !lookup_daemon_option("receive-buffer-size")
+            lookup_daemon_option("receive-buffer-size")
                 .unwrap()
                 .supported
         );
