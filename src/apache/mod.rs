@@ -14,6 +14,7 @@ pub mod bindings {
     include!(concat!(env!("OUT_DIR"), "/apache_bindings.rs"));
 }
 
+pub mod client_socket;
 pub mod commands;
 pub mod guard;
 pub mod hooks;

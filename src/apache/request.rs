@@ -66,6 +66,10 @@ impl Request {
         unsafe { &mut *self.raw }
     }
 
+    pub(super) fn connection(&self) -> *mut bindings::conn_rec {
+        self.r().connection
+    }
+
     fn pool(&self) -> *mut bindings::apr_pool_t {
         self.r().pool
     }
@@ -511,6 +515,23 @@ impl Request {
         self.pass_end(bb)
     }
 
+    /// Passes `data` (without copying) on down the filters, with what the
+    /// brigade holds, and no flush: Apache writes what it can without
+    /// blocking and sets the rest aside.
+    pub fn pass_on(&mut self, bb: *mut apr_bucket_brigade, data: &[u8]) -> io::Result<()> {
+        // SAFETY: filters that keep a transient bucket past the pass set it
+        // aside (copy it), as the filter API requires.
+        unsafe {
+            let b = bindings::apr_bucket_transient_create(
+                data.as_ptr().cast(),
+                data.len(),
+                self.bucket_alloc(),
+            );
+            bindings::wsgi_shim_brigade_append(bb, b);
+        }
+        self.pass(bb)
+    }
+
     fn pass(&mut self, bb: *mut apr_bucket_brigade) -> io::Result<()> {
         // SAFETY: the filter chain and brigade are live; the brigade is
         // emptied after the pass, as the filter API requires.
@@ -562,6 +583,8 @@ pub enum FileKind {
 fn status_to_io(rv: bindings::apr_status_t) -> io::Result<()> {
     if rv == 0 {
         Ok(())
+    } else if rv == bindings::APR_TIMEUP as bindings::apr_status_t {
+        Err(io::Error::new(io::ErrorKind::TimedOut, "write timeout"))
     } else {
         let mut buf = [0 as c_char; 256];
         // SAFETY: apr_strerror writes a NUL-terminated message into buf.

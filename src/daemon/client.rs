@@ -11,7 +11,9 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use wsgi::adapter::Outcome;
-use wsgi::channel::{EndFrame, Hello, Kind, Reader, RequestFrame, decode_head, push_frame};
+use wsgi::channel::{
+    EndFrame, Hello, Kind, Reader, RequestFrame, decode_head, overlong_line, push_frame,
+};
 use wsgi::messages::{self, Level};
 use wsgi::request::RequestMeta;
 use wsgi::sync::lock;
@@ -23,7 +25,8 @@ use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::{response_end, unix};
 
-/// Response bytes queued in the brigade beyond this are passed on.
+/// Response bytes queued in the brigade beyond this are passed on (without
+/// a flush: Apache writes what it can and sets the rest aside).
 const QUEUED_LIMIT: usize = 256 * 1024;
 
 /// A connection kept from an earlier request, used without a liveness
@@ -262,16 +265,44 @@ fn broken_end(r: &mut Request, brigade: *mut apr_bucket_brigade) -> Relay {
     Relay::Done(bindings::OK as c_int, false)
 }
 
+/// A response write to the client failed: the client went away, or (logged,
+/// as mod_wsgi does) it stopped reading for the client write timeout.
+/// Closing the connection to the daemon tells it, whose next write fails
+/// and ends the response.
+fn client_failed(r: &Request, group: &GroupRuntime, pid: u32, e: &io::Error) -> Relay {
+    if e.kind() == io::ErrorKind::TimedOut {
+        log_line(
+            r,
+            group,
+            pid,
+            messages::CLIENT_WRITE_TIMEOUT,
+            "Unable to proxy response to client (write timeout).",
+        );
+    }
+    Relay::Done(bindings::OK as c_int, false)
+}
+
 /// Reads the daemon's frames and carries them out until the response ends.
+///
+/// The body goes on as mod_wsgi 6.1's wsgi_transfer_response passes it:
+/// blocks without a flush while the daemon keeps sending; a flush when it
+/// pauses for longer than response-flush-delay (so a pacing filter such as
+/// mod_ratelimit sees whole blocks, and a streamed response still reaches
+/// the client), and after every response-buffer-size bytes. A frame already
+/// buffered behind the last one means no pause, and costs no system call.
 fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool) -> Relay {
     let brigade = r.new_brigade();
     let mut head_seen = false;
     let mut queued = 0usize;
+    let mut since_flush = 0usize;
+    let daemon_fd = conn.stream.as_raw_fd();
+    // Restores the client socket's timeout when the relay ends.
+    let mut _client_timeout = None;
     let header_wait = group.header_wait;
     conn.set_read_timeout(header_wait);
     let mut body = Vec::new();
     loop {
-        let (kind, payload) = match conn.read_frame() {
+        let (kind, payload, more) = match conn.read_frame_and_more() {
             Ok(frame) => frame,
             Err(e) => {
                 let pid = conn.peer_pid;
@@ -361,9 +392,27 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
             }
             Kind::Head => match decode_head(payload) {
                 Ok(head) => {
+                    let buffer = group.settings.header_buffer();
+                    if let Some(line) = overlong_line(&head, buffer) {
+                        return give_up(
+                            r,
+                            group,
+                            conn.peer_pid,
+                            bindings::HTTP_INTERNAL_SERVER_ERROR,
+                            messages::RESPONSE_HEADER_TOO_LONG,
+                            &format!(
+                                "Response header line too long from daemon process '{}' \
+                                 ({}, {} bytes, does not fit header-buffer-size {buffer}).",
+                                group.settings.name, line.name, line.length
+                            ),
+                        );
+                    }
                     r.set_response_head(head.status, &head.status_line, &head.headers);
                     head_seen = true;
                     conn.set_read_timeout(group.read_timeout);
+                    if let Some(timeout) = group.settings.client_write_timeout() {
+                        _client_timeout = r.override_client_timeout(timeout);
+                    }
                 }
                 Err(e) => {
                     return give_up(
@@ -377,17 +426,22 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
                 }
             },
             Kind::Data | Kind::DataFlush => {
-                let sent = if kind == Kind::Data && queued + payload.len() <= QUEUED_LIMIT {
+                let delay = Duration::from_millis(group.settings.response_flush_delay);
+                let paused = !more && !matches!(unix::wait_readable(daemon_fd, delay), Ok(true));
+                since_flush += payload.len();
+                let sent = if paused || since_flush > group.settings.response_buffer() {
+                    since_flush = 0;
+                    queued = 0;
+                    r.pass_now(brigade, payload)
+                } else if queued + payload.len() <= QUEUED_LIMIT {
                     queued += payload.len();
                     r.brigade_copy(brigade, payload)
                 } else {
                     queued = 0;
-                    r.pass_now(brigade, payload)
+                    r.pass_on(brigade, payload)
                 };
-                if sent.is_err() {
-                    // The client went away: closing the connection tells the
-                    // daemon, whose next write fails and ends the response.
-                    return Relay::Done(bindings::OK as c_int, false);
+                if let Err(e) = sent {
+                    return client_failed(r, group, conn.peer_pid, &e);
                 }
             }
             Kind::File => {
@@ -404,11 +458,10 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
                     );
                 };
                 queued = 0;
+                since_flush = 0;
                 // The file descriptor stays open until Apache has sent it (pass_file flushes).
-                if r.pass_file(brigade, file.as_raw_fd(), offset, len, sendfile)
-                    .is_err()
-                {
-                    return Relay::Done(bindings::OK as c_int, false);
+                if let Err(e) = r.pass_file(brigade, file.as_raw_fd(), offset, len, sendfile) {
+                    return client_failed(r, group, conn.peer_pid, &e);
                 }
             }
             Kind::End => {

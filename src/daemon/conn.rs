@@ -81,6 +81,13 @@ impl Conn {
     /// Reads the next frame. The payload borrows the connection's buffer
     /// until the next read.
     pub fn read_frame(&mut self) -> io::Result<(Kind, &[u8])> {
+        self.read_frame_and_more()
+            .map(|(kind, payload, _)| (kind, payload))
+    }
+
+    /// As [`Conn::read_frame`], and whether more bytes are already buffered
+    /// after it: if so, the peer has not paused.
+    pub fn read_frame_and_more(&mut self) -> io::Result<(Kind, &[u8], bool)> {
         self.fill(HEADER_LEN)?;
         let header: [u8; HEADER_LEN] = self.buffer[self.start..self.start + HEADER_LEN]
             .try_into()
@@ -94,6 +101,7 @@ impl Conn {
         Ok((
             header.kind,
             &self.buffer[payload_start..payload_start + header.len as usize],
+            self.end > self.start,
         ))
     }
 

@@ -9,6 +9,7 @@
 //! - `channel_transport`: the daemon's `Transport` for the shared adapter.
 //! - `client`: in the Apache children: relays a request to a daemon.
 //! - `conn`: framed reading and writing on either end.
+//! - `socket_buffers`: send-buffer-size and receive-buffer-size.
 
 pub mod channel_transport;
 pub mod client;
@@ -18,6 +19,7 @@ mod monitor;
 pub mod process;
 pub mod server;
 mod shared;
+mod socket_buffers;
 pub mod supervisor;
 mod worker;
 

@@ -24,6 +24,7 @@ use super::Registry;
 use super::conn::Conn;
 use super::monitor::{heartbeat_loop, monitor_loop};
 use super::shared::{RequestSlot, STOP, Shared};
+use super::socket_buffers;
 use super::worker::{refuse, worker_loop};
 use crate::apache::log;
 use crate::unix::{self, Epoll, Waker};
@@ -184,6 +185,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
     // group's other processes take the connections this one cannot serve
     // at once.
     let mut listening = true;
+    let buffers = socket_buffers::configured(&group.settings);
     let hello = {
         let mut out = Vec::new();
         Hello::encode(&mut out, unix::getpid() as u32);
@@ -248,6 +250,11 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                                 // The Hello goes out at once: the child waits
                                 // for it (within connect-timeout) before it
                                 // sends a request, and learns this pid.
+                                if buffers {
+                                    // Any failure was logged for the listener.
+                                    let _ =
+                                        socket_buffers::apply(stream.as_raw_fd(), &group.settings);
+                                }
                                 let mut conn = Conn::new(stream);
                                 if conn.write_all(&hello).is_ok() {
                                     admit(shared, conn);

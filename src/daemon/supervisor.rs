@@ -3,6 +3,7 @@
 //! a back-off so that a daemon that cannot start does not fork-bomb), kills
 //! the ones that stop answering, and stops them with Apache.
 
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -138,6 +139,9 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
                 settings.name
             )
         })?;
+        for warning in super::socket_buffers::apply(listener.as_raw_fd(), &settings) {
+            log_parent(Level::Warning, &warning);
+        }
         let preload = servers::preload_scripts(&all, &settings.name);
         let read_timeout = if settings.socket_timeout > 0 {
             Duration::from_secs(settings.socket_timeout)

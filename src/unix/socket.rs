@@ -256,3 +256,53 @@ pub fn recv_with_fds(
 pub fn set_read_timeout(stream: &UnixStream, timeout: Option<Duration>) -> io::Result<()> {
     stream.set_read_timeout(timeout.filter(|t| !t.is_zero()))
 }
+
+/// Which of a socket's kernel buffers.
+#[derive(Clone, Copy, Debug)]
+pub enum SocketBuffer {
+    Send,
+    Receive,
+}
+
+/// Sets SO_SNDBUF or SO_RCVBUF (the kernel doubles the value, and caps it
+/// at net.core.wmem_max/rmem_max).
+pub fn set_buffer_size(fd: RawFd, which: SocketBuffer, size: u32) -> io::Result<()> {
+    let option = match which {
+        SocketBuffer::Send => libc::SO_SNDBUF,
+        SocketBuffer::Receive => libc::SO_RCVBUF,
+    };
+    let value = size.min(i32::MAX as u32) as libc::c_int;
+    // SAFETY: `value` is a c_int that lives across the call, of the size given.
+    check(unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// Whether `fd` has something to read (or its peer closed) within
+/// `timeout`; a zero timeout only looks.
+pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    loop {
+        // SAFETY: one valid pollfd, as the count says.
+        let n = unsafe { libc::poll(&mut pollfd, 1, millis) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}

@@ -23,10 +23,12 @@
 //! its input.
 
 mod codec;
+mod head_limit;
 mod messages;
 mod token_table;
 
 pub use codec::{FrameHeader, HEADER_LEN, Kind, MAX_FRAME, Reader, Writer, push_frame};
+pub use head_limit::{OverlongLine, overlong_line};
 pub use messages::{CgiVariables, EndFrame, Hello, RequestFrame, decode_head, encode_head};
 pub use token_table::{FIRST_TOKEN, TokenTable};
 
