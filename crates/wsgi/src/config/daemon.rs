@@ -1,6 +1,8 @@
 //! `WSGIDaemonProcess NAME option=value ...`: one daemon process group,
 //! with mod_wsgi's option names, defaults and meaning.
 
+mod buffers;
+
 use super::args::split_arguments;
 use super::table::{DAEMON_OPTIONS, lookup_daemon_option};
 
@@ -141,7 +143,7 @@ impl DaemonGroup {
     }
 }
 
-pub(super) fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
     value.parse().map_err(|_| {
         format!(
             "WSGIDaemonProcess: invalid value '{value}' for {option} (a whole number is expected)"
@@ -272,9 +274,7 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "socket-user" => group.socket_user = Some(not_empty(key, value)?),
             "memory-limit" => group.memory_limit = number(key, value)?,
             "cpu-time-limit" => group.cpu_time_limit = number(key, value)?,
-            key if super::daemon_buffers::is_buffer_option(key) => {
-                super::daemon_buffers::parse(&mut group, key, value)?
-            }
+            key if buffers::is_buffer_option(key) => buffers::parse(&mut group, key, value)?,
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(

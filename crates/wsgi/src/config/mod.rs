@@ -6,7 +6,6 @@
 
 mod args;
 mod daemon;
-mod daemon_buffers;
 mod directive;
 mod groups;
 mod python_options;

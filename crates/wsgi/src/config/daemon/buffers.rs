@@ -3,7 +3,7 @@
 //! meaning): socket buffer sizes, the response header line limit, and how
 //! the child relays the response (flushes, flush delay, write timeout).
 
-use super::daemon::{DaemonGroup, number};
+use super::{DaemonGroup, number};
 
 const OPTIONS: [&str; 6] = [
     "send-buffer-size",
@@ -102,7 +102,7 @@ impl DaemonGroup {
 
 #[cfg(test)]
 mod tests {
-    use super::super::daemon::parse_daemon_process;
+    use super::super::parse_daemon_process;
 
     #[test]
     fn buffer_options_take_mod_wsgi_minimums_and_defaults() {
