@@ -150,9 +150,9 @@ fn inet_pton4(s: &str) -> Option<u32> {
         if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let octet = part
-            .bytes()
-            .try_fold(0u32, |n, d| Some(n * 10 + u32::from(d - b'0')).filter(|n| *n <= 255))?;
+        let octet = part.bytes().try_fold(0u32, |n, d| {
+            Some(n * 10 + u32::from(d - b'0')).filter(|n| *n <= 255)
+        })?;
         value = value << 8 | octet;
     }
     Some(value)

@@ -119,7 +119,10 @@ pub struct ParsedHeaders {
 /// case does not matter. A name with characters other than letters, digits
 /// and `-` can never be a request header's (Apache drops those headers);
 /// mod_wsgi 6.1.1 crashes on the first request with one, so it is refused.
-pub fn parse_trusted_proxy_headers(name: &str, words: Vec<String>) -> Result<ParsedHeaders, String> {
+pub fn parse_trusted_proxy_headers(
+    name: &str,
+    words: Vec<String>,
+) -> Result<ParsedHeaders, String> {
     let mut parsed = ParsedHeaders::default();
     for word in words {
         if word.is_empty() || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {

@@ -49,7 +49,11 @@ const REMOVED: Option<Option<String>> = Some(None);
 fn header_names_match_as_mod_wsgi_maps_them() {
     let parsed = parse_trusted_proxy_headers(
         "WSGITrustedProxyHeaders",
-        vec!["x-forwarded-for".into(), "X-FORWARDED-PROTO".into(), "X-Custom".into()],
+        vec![
+            "x-forwarded-for".into(),
+            "X-FORWARDED-PROTO".into(),
+            "X-Custom".into(),
+        ],
     )
     .unwrap();
     assert_eq!(parsed.known.len(), 2);
@@ -59,12 +63,20 @@ fn header_names_match_as_mod_wsgi_maps_them() {
     let err =
         parse_trusted_proxy_headers("WSGITrustedProxyHeaders", vec!["X_Forwarded_For".into()])
             .unwrap_err();
-    assert!(err.contains("'X_Forwarded_For' is not a request header name"), "{err}");
+    assert!(
+        err.contains("'X_Forwarded_For' is not a request header name"),
+        "{err}"
+    );
 }
 
 #[test]
 fn without_trusted_proxies_the_first_forwarded_address_is_the_client() {
-    let o = run("X-Forwarded-For", None, "127.0.0.1", &[("X-Forwarded-For", " , 1.2.3.4, 5.6.7.8")]);
+    let o = run(
+        "X-Forwarded-For",
+        None,
+        "127.0.0.1",
+        &[("X-Forwarded-For", " , 1.2.3.4, 5.6.7.8")],
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("1.2.3.4"));
     // The header itself is left as sent; its synonyms are removed.
     assert_eq!(text(&o, "HTTP_X_FORWARDED_FOR"), None);
@@ -75,7 +87,12 @@ fn without_trusted_proxies_the_first_forwarded_address_is_the_client() {
 #[test]
 fn trusted_proxies_are_skipped_from_the_end() {
     let sent = [("X-Forwarded-For", "9.9.9.9, 1.2.3.4, 10.0.0.2, 10.0.0.1")];
-    let o = run("X-Forwarded-For", Some("10.0.0.0/8 127.0.0.1"), "127.0.0.1", &sent);
+    let o = run(
+        "X-Forwarded-For",
+        Some("10.0.0.0/8 127.0.0.1"),
+        "127.0.0.1",
+        &sent,
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("1.2.3.4"));
     assert_eq!(
         text(&o, "HTTP_X_FORWARDED_FOR"),
@@ -83,12 +100,22 @@ fn trusted_proxies_are_skipped_from_the_end() {
     );
     // The last one untrusted: it is the client, and all the header keeps.
     let sent = [("X-Forwarded-For", "10.0.0.2, 1.2.3.4")];
-    let o = run("X-Forwarded-For", Some("10.0.0.0/8 127.0.0.1"), "127.0.0.1", &sent);
+    let o = run(
+        "X-Forwarded-For",
+        Some("10.0.0.0/8 127.0.0.1"),
+        "127.0.0.1",
+        &sent,
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("1.2.3.4"));
     assert_eq!(text(&o, "HTTP_X_FORWARDED_FOR"), set("1.2.3.4"));
     // All trusted: the first is taken.
     let sent = [("X-Forwarded-For", "10.0.0.3,10.0.0.2")];
-    let o = run("X-Forwarded-For", Some("10.0.0.0/8 127.0.0.1"), "127.0.0.1", &sent);
+    let o = run(
+        "X-Forwarded-For",
+        Some("10.0.0.0/8 127.0.0.1"),
+        "127.0.0.1",
+        &sent,
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("10.0.0.3"));
     assert_eq!(text(&o, "HTTP_X_FORWARDED_FOR"), set("10.0.0.3, 10.0.0.2"));
 }
@@ -96,9 +123,17 @@ fn trusted_proxies_are_skipped_from_the_end() {
 #[test]
 fn a_name_in_the_list_stops_the_walk_with_a_note() {
     let sent = [("X-Forwarded-For", "1.2.3.4, proxy.example, 10.0.0.1")];
-    let o = run("X-Forwarded-For", Some("10.0.0.0/8 127.0.0.1"), "127.0.0.1", &sent);
+    let o = run(
+        "X-Forwarded-For",
+        Some("10.0.0.0/8 127.0.0.1"),
+        "127.0.0.1",
+        &sent,
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("proxy.example"));
-    assert_eq!(text(&o, "HTTP_X_FORWARDED_FOR"), set("proxy.example, 10.0.0.1"));
+    assert_eq!(
+        text(&o, "HTTP_X_FORWARDED_FOR"),
+        set("proxy.example, 10.0.0.1")
+    );
     assert_eq!(
         o.notes,
         ["Forwarded IP of \"proxy.example\" is not a valid IP address."]
@@ -124,7 +159,12 @@ fn an_untrusted_peer_changes_nothing_and_loses_the_category() {
 #[test]
 fn the_last_applied_synonym_wins_and_survives() {
     let sent = [("X-Real-IP", "5.6.7.8"), ("X-Client-IP", "1.1.1.1")];
-    let o = run("X-Client-IP X-Real-IP X-Forwarded-For", None, "127.0.0.1", &sent);
+    let o = run(
+        "X-Client-IP X-Real-IP X-Forwarded-For",
+        None,
+        "127.0.0.1",
+        &sent,
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), set("5.6.7.8"));
     assert_eq!(text(&o, "HTTP_X_REAL_IP"), None);
     assert_eq!(text(&o, "HTTP_X_CLIENT_IP"), REMOVED);
@@ -160,17 +200,40 @@ fn scheme_headers() {
     let https = |names: &str, header: &str, value: &str| {
         run(names, None, "127.0.0.1", &[(header, value)]).https()
     };
-    assert_eq!(https("X-Forwarded-Proto", "X-Forwarded-Proto", "HTTPS"), Some(true));
-    assert_eq!(https("X-Forwarded-Proto", "X-Forwarded-Proto", "http"), Some(false));
+    assert_eq!(
+        https("X-Forwarded-Proto", "X-Forwarded-Proto", "HTTPS"),
+        Some(true)
+    );
+    assert_eq!(
+        https("X-Forwarded-Proto", "X-Forwarded-Proto", "http"),
+        Some(false)
+    );
     assert_eq!(https("X-Forwarded-Proto", "X-Forwarded-Proto", "ftp"), None);
-    assert_eq!(https("X-Forwarded-Scheme", "X-Forwarded-Scheme", "https"), Some(true));
+    assert_eq!(
+        https("X-Forwarded-Scheme", "X-Forwarded-Scheme", "https"),
+        Some(true)
+    );
     assert_eq!(https("X-Scheme", "X-Scheme", "https"), Some(true));
-    assert_eq!(https("X-Forwarded-HTTPS", "X-Forwarded-HTTPS", "on"), Some(true));
-    assert_eq!(https("X-Forwarded-SSL", "X-Forwarded-SSL", "true"), Some(true));
-    assert_eq!(https("X-Forwarded-SSL", "X-Forwarded-SSL", "0"), Some(false));
+    assert_eq!(
+        https("X-Forwarded-HTTPS", "X-Forwarded-HTTPS", "on"),
+        Some(true)
+    );
+    assert_eq!(
+        https("X-Forwarded-SSL", "X-Forwarded-SSL", "true"),
+        Some(true)
+    );
+    assert_eq!(
+        https("X-Forwarded-SSL", "X-Forwarded-SSL", "0"),
+        Some(false)
+    );
     assert_eq!(https("X-HTTPS", "X-HTTPS", "1"), Some(true));
     // Named but not sent: nothing decided, and every synonym removed.
-    let o = run("X-Forwarded-Proto", None, "127.0.0.1", &[("X-Scheme", "https")]);
+    let o = run(
+        "X-Forwarded-Proto",
+        None,
+        "127.0.0.1",
+        &[("X-Scheme", "https")],
+    );
     assert_eq!(o.https(), None);
     assert_eq!(text(&o, "HTTP_X_SCHEME"), REMOVED);
     assert_eq!(text(&o, "HTTP_X_FORWARDED_SSL"), REMOVED);
@@ -200,10 +263,16 @@ fn subnets_in_apr_forms() {
     assert!(subnet("10.0.0.1").contains(ip("10.0.0.1")));
     assert!(!subnet("10.0.0.1").contains(ip("10.0.0.2")));
     assert!(subnet("10.0.0.0/8").contains(ip("10.200.1.1")));
-    assert!(subnet("10.9.9.9/8").contains(ip("10.200.1.1")), "host bits cleared");
+    assert!(
+        subnet("10.9.9.9/8").contains(ip("10.200.1.1")),
+        "host bits cleared"
+    );
     assert!(subnet("10.1.0.0/255.255.0.0").contains(ip("10.1.7.7")));
     assert!(!subnet("10.1.0.0/255.255.0.0").contains(ip("10.2.7.7")));
-    assert!(subnet("10.1").contains(ip("10.1.7.7")), "legacy network form");
+    assert!(
+        subnet("10.1").contains(ip("10.1.7.7")),
+        "legacy network form"
+    );
     assert!(subnet("10.1.").contains(ip("10.1.7.7")));
     assert!(!subnet("10.1").contains(ip("10.2.7.7")));
     assert!(subnet("2001:db8::/32").contains(ip("2001:db8:1::5")));
@@ -218,10 +287,15 @@ fn subnets_in_apr_forms() {
 #[test]
 fn bad_subnets_are_refused_with_aprs_reason() {
     let err = |word: &str| parse_trusted_proxy(word).unwrap_err();
-    assert!(err("proxy.example").starts_with(
-        "Unable to parse trusted proxy IP address/subnet of \"proxy.example\". Give"
-    ));
-    assert!(err("2001:DB8::1").contains("of \"2001:DB8::1\". Give"), "upper case hex");
+    assert!(
+        err("proxy.example").starts_with(
+            "Unable to parse trusted proxy IP address/subnet of \"proxy.example\". Give"
+        )
+    );
+    assert!(
+        err("2001:DB8::1").contains("of \"2001:DB8::1\". Give"),
+        "upper case hex"
+    );
     assert!(err("10.0.0.0/33").contains("The specified network mask is invalid."));
     assert!(err("10.0.0.0/0").contains("The specified network mask is invalid."));
     assert!(err("10.0.0.0/").contains("The specified network mask is invalid."));
@@ -240,15 +314,32 @@ fn client_addresses_as_getaddrinfo_reads_them() {
     assert_eq!(ip("0177.0.0.1"), ip("127.0.0.1"));
     assert_eq!(ip("2130706433"), ip("127.0.0.1"));
     assert_eq!(ip("fe80::1%eth0"), ip("fe80::1"));
-    for bad in ["", "1.2.3.4.5", "256.0.0.1", "08.0.0.1", "host", "1.2.3.4:80", "[::1]", "0x"] {
+    for bad in [
+        "",
+        "1.2.3.4.5",
+        "256.0.0.1",
+        "08.0.0.1",
+        "host",
+        "1.2.3.4:80",
+        "[::1]",
+        "0x",
+    ] {
         assert_eq!(parse_client_ip(bad.as_bytes()), None, "{bad}");
     }
 }
 
 #[test]
 fn an_unparsable_peer_is_not_trusted() {
-    let o = run("X-Real-IP", Some("10.0.0.1"), "nonsense", &[("X-Real-IP", "1.2.3.4")]);
+    let o = run(
+        "X-Real-IP",
+        Some("10.0.0.1"),
+        "nonsense",
+        &[("X-Real-IP", "1.2.3.4")],
+    );
     assert_eq!(text(&o, "REMOTE_ADDR"), None);
     assert_eq!(text(&o, "HTTP_X_REAL_IP"), REMOVED);
-    assert_eq!(o.notes, ["REMOTE_ADDR of \"nonsense\" is not a valid IP address."]);
+    assert_eq!(
+        o.notes,
+        ["REMOTE_ADDR of \"nonsense\" is not a valid IP address."]
+    );
 }
