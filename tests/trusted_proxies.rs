@@ -228,3 +228,47 @@ fn bad_values_fail_configtest_on_their_line() {
         "{output}"
     );
 }
+
+/// The directives work in .htaccess (`AllowOverride FileInfo`, as
+/// mod_wsgi declares them), and a proxy's `http` wins over the connection's
+/// own HTTPS (here from SetEnv, as mod_ssl would set it).
+#[test]
+fn htaccess_and_the_proxys_scheme_over_the_connections() {
+    let stage = Stage::new("proxy-htaccess");
+    std::fs::create_dir_all(stage.path("site")).unwrap();
+    std::fs::copy(
+        stage.path("apps/req_environ.wsgi"),
+        stage.path("site/app.wsgi"),
+    )
+    .unwrap();
+    stage.write(
+        "site/.htaccess",
+        "SetEnv HTTPS on\nWSGITrustedProxyHeaders X-Forwarded-Proto X-Real-IP\n",
+    );
+    let mut config = Config::new(
+        Mpm::Event,
+        "<Directory @STAGE@/site>\n  AllowOverride FileInfo\n  Require all granted\n</Directory>\n\
+         WSGIScriptAlias /site @STAGE@/site/app.wsgi\n",
+    );
+    config.preamble = format!(
+        "LoadModule env_module {}/mod_env.so\n",
+        apache_modules_dir().display()
+    );
+    let server = Server::start(stage, &config);
+
+    let env = environ_of(&server, "/site", &[]);
+    env.assert_str("wsgi.url_scheme", "https");
+    env.assert_str("REMOTE_ADDR", "127.0.0.1");
+    let env = environ_of(
+        &server,
+        "/site",
+        &[("X-Forwarded-Proto", b"http"), ("X-Real-IP", b"192.0.2.1")],
+    );
+    env.assert_str("wsgi.url_scheme", "http");
+    env.assert_str("REMOTE_ADDR", "192.0.2.1");
+    assert!(!env.has("HTTPS"), "{env:?}");
+    // A value that is neither leaves the connection's scheme.
+    let env = environ_of(&server, "/site", &[("X-Forwarded-Proto", b"gopher")]);
+    env.assert_str("wsgi.url_scheme", "https");
+    assert_no_crash(&server.error_log());
+}
