@@ -160,12 +160,15 @@ fn warn_unknown_proxy_headers(cmd: &Command, name: &str, raw: &str) {
     else {
         return;
     };
+    if parsed.unknown.is_empty() {
+        return;
+    }
     let (file, line) = cmd.location();
+    let known: Vec<&str> = wsgi::proxy::REGISTRY
+        .iter()
+        .map(|h| h.header.to_str().unwrap_or_default())
+        .collect();
     for unknown in parsed.unknown {
-        let known: Vec<&str> = wsgi::proxy::REGISTRY
-            .iter()
-            .map(|h| h.header.to_str().unwrap_or_default())
-            .collect();
         log::server(
             Level::Warning,
             cmd.server(),
