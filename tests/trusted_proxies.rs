@@ -272,3 +272,62 @@ fn htaccess_and_the_proxys_scheme_over_the_connections() {
     env.assert_str("wsgi.url_scheme", "https");
     assert_no_crash(&server.error_log());
 }
+
+/// A real framework behind a TLS-terminating proxy, in a daemon: Flask
+/// builds its external URLs from what the trusted proxy said (scheme,
+/// host, mount point), and its redirects follow.
+#[test]
+fn flask_behind_a_proxy() {
+    let has_flask = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import flask"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_flask {
+        eprintln!(
+            "flask is not installed for /usr/bin/python3 (apt-get install python3-flask): skipped"
+        );
+        return;
+    }
+    let config = Config::new(
+        Mpm::Event,
+        "WSGIDaemonProcess flask threads=2\n\
+         WSGIScriptAlias /flask @STAGE@/apps/life_flask.wsgi process-group=flask\n\
+         WSGITrustedProxyHeaders X-Forwarded-Proto X-Forwarded-Host X-Forwarded-Script-Name\n\
+         WSGITrustedProxies 127.0.0.1\n",
+    );
+    let server = Server::start(Stage::new("proxy-flask"), &config);
+    let forwarded: &[(&str, &[u8])] = &[
+        ("Host", b"127.0.0.1"),
+        ("X-Forwarded-Proto", b"https"),
+        ("X-Forwarded-Host", b"www.example.com"),
+        ("X-Forwarded-Script-Name", b"/shop"),
+    ];
+    let r = server.raw(&raw_request(
+        "GET",
+        "/flask/greet/bob",
+        forwarded,
+        b"",
+        false,
+    ));
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    let json = r.text();
+    assert!(
+        json.contains("\"external_url\":\"https://www.example.com/shop/greet/bob\""),
+        "{json}"
+    );
+    assert!(json.contains("\"script_root\":\"/shop\""), "{json}");
+    let r = server.raw(&raw_request(
+        "GET",
+        "/flask/redirect",
+        forwarded,
+        b"",
+        false,
+    ));
+    assert_eq!(r.status, 302, "{}", r.text());
+    let location = r.header("location").unwrap();
+    assert!(
+        location == "/shop/" || location == "https://www.example.com/shop/",
+        "{location}"
+    );
+    assert_no_crash(&server.error_log());
+}
