@@ -7,12 +7,14 @@ use wsgi::config::{DirSettings, ServerSettings, apply_directive, lookup_directiv
 
 use crate::apache::bindings::{apr_pool_t, cmd_parms, server_rec};
 use crate::apache::commands::Command;
+use crate::apache::log;
 use crate::apache::pool::pool_box;
 use crate::apache::regex;
 pub use crate::apache::regex::CompiledRegex;
 use crate::apache::server::{self, Server};
 use crate::apache::strings::text;
 use crate::daemon::identity;
+use wsgi::messages::{self, Level};
 
 pub type ServerConfig = ServerSettings<CompiledRegex>;
 pub type DirConfig = DirSettings;
@@ -135,8 +137,51 @@ pub unsafe fn directive(
     let applied = apply_directive(&name, &raw, server, dir, &mut compile)
         .and_then(|()| check_against_system(&name, server));
     match applied {
-        Ok(()) => std::ptr::null(),
+        Ok(()) => {
+            warn_unknown_proxy_headers(&cmd, &name, &raw);
+            std::ptr::null()
+        }
         Err(message) => cmd.error(&message),
+    }
+}
+
+/// mod_wsgi ignores a `WSGITrustedProxyHeaders` name it does not know, so
+/// a misspelt one starts; it should not go unnoticed.
+fn warn_unknown_proxy_headers(cmd: &Command, name: &str, raw: &str) {
+    use wsgi::config::{Directive, Status};
+    if !matches!(
+        lookup_directive(name).map(|d| &d.status),
+        Some(Status::Supported(Directive::TrustedProxyHeaders))
+    ) {
+        return;
+    }
+    let Ok(parsed) = wsgi::config::split_arguments(raw)
+        .and_then(|words| wsgi::proxy::parse_trusted_proxy_headers(name, words))
+    else {
+        return;
+    };
+    if parsed.unknown.is_empty() {
+        return;
+    }
+    let (file, line) = cmd.location();
+    let known: Vec<&str> = wsgi::proxy::REGISTRY
+        .iter()
+        .map(|h| h.header.to_str().unwrap_or_default())
+        .collect();
+    for unknown in parsed.unknown {
+        log::server(
+            Level::Warning,
+            cmd.server(),
+            &messages::format_line(
+                "",
+                messages::PROXY_HEADER_UNKNOWN,
+                &format!(
+                    "{name} on line {line} of {file}: '{unknown}' is not a proxy header mod_wsgi \
+                     knows, and is ignored as mod_wsgi ignores it; the known ones are {}",
+                    known.join(", ")
+                ),
+            ),
+        );
     }
 }
 

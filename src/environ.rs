@@ -3,6 +3,8 @@
 
 use wsgi::alias::collapse_slashes;
 use wsgi::cgi::{HeaderVariable, header_variable};
+use wsgi::messages::{self, Level, LogContext};
+use wsgi::proxy::{ProxyHeader, ProxyOutcome, ProxyRequest, Subnet, apply_proxy_headers};
 
 use crate::apache::request::Request;
 
@@ -11,6 +13,43 @@ pub struct CgiOptions {
     pub pass_authorization: bool,
     /// Report a HEAD request as GET (`WSGIMapHEADToGET`).
     pub head_as_get: bool,
+    /// What `WSGITrustedProxyHeaders` changed; `None` where none are named.
+    pub proxy: Option<ProxyOutcome>,
+}
+
+/// Applies the context's `WSGITrustedProxyHeaders` to `r`, once, in the
+/// Apache child (in daemon mode too, as mod_wsgi does: the daemon gets the
+/// variables as rewritten). An address that could not be read is noted at
+/// debug level, as mod_wsgi notes it at TRACE1.
+pub fn trusted_proxy_headers(
+    r: &Request,
+    headers: &[&'static ProxyHeader],
+    proxies: Option<&[Subnet]>,
+) -> ProxyOutcome {
+    // mod_wsgi reads the variables, where a request header wins over the
+    // same name set by SetEnv or mod_rewrite.
+    let value_of = |h: &ProxyHeader| {
+        r.header_in(h.header)
+            .or_else(|| r.subprocess_env_bytes(h.key))
+    };
+    let outcome = apply_proxy_headers(
+        headers,
+        proxies,
+        &ProxyRequest {
+            remote_addr: r.useragent_ip(),
+            value_of: &value_of,
+        },
+    );
+    if !outcome.notes.is_empty() {
+        let context = LogContext::script(&String::from_utf8_lossy(r.filename()));
+        for note in &outcome.notes {
+            r.log(
+                Level::Debug,
+                &messages::format_line(&context, messages::PROXY_ADDRESS_INVALID, note),
+            );
+        }
+    }
+    outcome
 }
 
 /// This Apache child's pid in decimal, formatted on its first request
@@ -34,6 +73,22 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 pub fn visit_cgi_variables(r: &Request, options: &CgiOptions, visit: &mut dyn FnMut(&[u8], &[u8])) {
+    match &options.proxy {
+        None => visit_request_variables(r, options, visit),
+        // The proxy's values replace the request's own, and the headers it
+        // removed are not passed on.
+        Some(proxy) => {
+            visit_request_variables(r, options, &mut |key, value| {
+                if !proxy.replaces(key) {
+                    visit(key, value)
+                }
+            });
+            proxy.visit_set(visit);
+        }
+    }
+}
+
+fn visit_request_variables(r: &Request, options: &CgiOptions, visit: &mut dyn FnMut(&[u8], &[u8])) {
     // Variables other modules set (SetEnv, mod_rewrite, mod_ssl) come first
     // so that the request's own values below win. HTTPS is left out, from
     // mod_ssl or SetEnv alike: as in mod_wsgi, `wsgi.url_scheme` carries it

@@ -16,6 +16,7 @@ use wsgi::config::{
     is_global_group, restrict_process_allows,
 };
 use wsgi::messages::{self, Level};
+use wsgi::proxy::ProxyOutcome;
 use wsgi::request::{RequestMeta, RequestTimes, ScriptReloading};
 use wsgi::validate::parse_content_length;
 
@@ -23,7 +24,7 @@ use crate::apache::bindings;
 use crate::apache::request::{FileKind, Request};
 use crate::config::{CompiledRegex, DirConfig, ServerConfig};
 use crate::daemon::{GroupHome, GroupRuntime};
-use crate::environ::CgiOptions;
+use crate::environ::{self, CgiOptions};
 use crate::{child, daemon, embedded};
 
 const HANDLER: &std::ffi::CStr = c"wsgi-script";
@@ -193,6 +194,9 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
             .and_then(|o| o.pass_authorization)
             .unwrap_or(dir.pass_authorization()),
         head_as_get,
+        proxy: dir.trusted_proxy_headers.as_deref().map(|headers| {
+            environ::trusted_proxy_headers(r, headers, dir.trusted_proxies.as_deref())
+        }),
     };
     let script_reloading = match (dir.script_reloading(), &target) {
         (false, _) => ScriptReloading::Off,
@@ -210,7 +214,7 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
         body_length,
         error_override: dir.error_override(),
         discard_body: r.is_head(),
-        url_scheme: url_scheme(r),
+        url_scheme: url_scheme(r, cgi.proxy.as_ref()),
         process_group: process_group.into(),
         application_group: application_group(r, dir, options).into(),
         times: RequestTimes {
@@ -344,8 +348,13 @@ fn serves(home: &GroupHome, r: &Request) -> bool {
 /// `wsgi.url_scheme` as mod_wsgi decides it: "https" when the request's
 /// `HTTPS` variable is "on" (mod_ssl sets it on every TLS request) or "1"
 /// (SetEnv, e.g. behind a TLS-terminating proxy), otherwise "http". The
-/// variable itself is not passed on (see `environ`).
-fn url_scheme(r: &Request) -> Cow<'static, str> {
+/// variable itself is not passed on (see `environ`). A trusted proxy's
+/// scheme header, when it said https or http, decides instead (mod_wsgi
+/// then skips mod_ssl's view of the hop from the proxy).
+fn url_scheme(r: &Request, proxy: Option<&ProxyOutcome>) -> Cow<'static, str> {
+    if let Some(https) = proxy.and_then(ProxyOutcome::https) {
+        return Cow::Borrowed(if https { "https" } else { "http" });
+    }
     Cow::Borrowed(match r.subprocess_env_bytes(c"HTTPS") {
         Some(v) if v.eq_ignore_ascii_case(b"on") || v == b"1" => "https",
         _ => "http",

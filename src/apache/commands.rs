@@ -108,6 +108,30 @@ impl Command {
         unsafe { super::server::module_config((*self.0).server) }
     }
 
+    /// The server whose section is being read.
+    pub fn server(&self) -> *const bindings::server_rec {
+        // SAFETY: `cmd` is live (new).
+        unsafe { (*self.0).server }
+    }
+
+    /// The file and line of the directive being read, for a warning (an
+    /// error gets them from Apache itself).
+    pub fn location(&self) -> (Cow<'static, str>, u32) {
+        // SAFETY: `cmd` is live (new); while a directive is read,
+        // `cmd->directive` is its node of the configuration tree, whose
+        // file name lives as long as the configuration.
+        unsafe {
+            let directive = (*self.0).directive;
+            if directive.is_null() || (*directive).filename.is_null() {
+                return (Cow::Borrowed("?"), 0);
+            }
+            (
+                text((*directive).filename),
+                (*directive).line_num.try_into().unwrap_or(0),
+            )
+        }
+    }
+
     /// Apache's own refusal (naming the directive and the section) when the
     /// directive appears anywhere but the main server configuration.
     pub fn check_main_server_only(&self) -> Result<(), *const c_char> {

@@ -13,6 +13,7 @@ pub mod channel;
 pub mod config;
 pub mod fnv;
 pub mod messages;
+pub mod proxy;
 pub mod python;
 pub mod request;
 pub mod sync;

@@ -12,6 +12,7 @@ use super::settings::{
     DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
 use super::table::{Directive, Status, lookup_directive};
+use crate::proxy::{parse_trusted_proxies, parse_trusted_proxy_headers};
 
 fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
     let mut words = split_arguments(raw)?;
@@ -226,6 +227,22 @@ pub fn apply_directive<R: Clone>(
             } else {
                 HeadToGet::Off
             });
+            Ok(())
+        }
+        // Each line adds to its section's list; an inner section's list
+        // replaces the outer one (mod_wsgi's merge).
+        Directive::TrustedProxyHeaders => {
+            let parsed = parse_trusted_proxy_headers(name, split_arguments(raw)?)?;
+            dir.trusted_proxy_headers
+                .get_or_insert_with(Vec::new)
+                .extend(parsed.known);
+            Ok(())
+        }
+        Directive::TrustedProxies => {
+            let subnets = parse_trusted_proxies(&split_arguments(raw)?)?;
+            dir.trusted_proxies
+                .get_or_insert_with(Vec::new)
+                .extend(subnets);
             Ok(())
         }
     }

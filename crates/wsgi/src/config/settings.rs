@@ -1,5 +1,6 @@
 //! Typed settings produced by the directives, and their merge rules.
 
+use crate::proxy::{ProxyHeader, Subnet};
 use crate::python::StartupOptions;
 
 /// `WSGIMapHEADToGET`: Off, On, or Auto (map only when an output filter that
@@ -190,6 +191,10 @@ pub struct DirSettings {
     pub map_head_to_get: Option<HeadToGet>,
     pub error_override: Option<bool>,
     pub enable_sendfile: Option<bool>,
+    /// `WSGITrustedProxyHeaders`, the headers mod_wsgi knows, in order.
+    pub trusted_proxy_headers: Option<Vec<&'static ProxyHeader>>,
+    /// `WSGITrustedProxies`.
+    pub trusted_proxies: Option<Vec<Subnet>>,
 }
 
 impl DirSettings {
@@ -209,6 +214,8 @@ impl DirSettings {
             map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
             error_override: pick(&base.error_override, &add.error_override),
             enable_sendfile: pick(&base.enable_sendfile, &add.enable_sendfile),
+            trusted_proxy_headers: pick(&base.trusted_proxy_headers, &add.trusted_proxy_headers),
+            trusted_proxies: pick(&base.trusted_proxies, &add.trusted_proxies),
         }
     }
 

@@ -77,6 +77,8 @@ pub enum Directive {
     FreeThreading,
     PythonEggs,
     DestroyInterpreter,
+    TrustedProxyHeaders,
+    TrustedProxies,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -188,8 +190,8 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIChunkedRequest", Take1, OR_FILEINFO, ANY, Supported(D::ChunkedRequest), c"Enable/Disable support for chunked requests."),
     entry(c"WSGIMapHEADToGET", Take1, OR_FILEINFO, ANY, Supported(D::MapHeadToGet), c"Enable/Disable mapping of HEAD to GET."),
     entry(c"WSGIIgnoreActivity", Take1, OR_FILEINFO, ANY, NotYet, c"Enable/Disable reset of inactvity timeout."),
-    entry(c"WSGITrustedProxyHeaders", RawArgs, OR_FILEINFO, ANY, NotYet, c"Specify a list of trusted proxy headers."),
-    entry(c"WSGITrustedProxies", RawArgs, OR_FILEINFO, ANY, NotYet, c"Specify a list of trusted proxies."),
+    entry(c"WSGITrustedProxyHeaders", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxyHeaders), c"Specify a list of trusted proxy headers."),
+    entry(c"WSGITrustedProxies", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxies), c"Specify a list of trusted proxies."),
     entry(c"WSGIEnableSendfile", Take1, OR_FILEINFO, ANY, Supported(D::EnableSendfile), c"Enable/Disable support for kernel sendfile."),
     entry(c"WSGIAccessScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI host access script file."),
     entry(c"WSGIAuthUserScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI user auth script file."),
@@ -319,7 +321,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 28);
+        assert_eq!(supported.len(), 30);
     }
 
     #[test]
