@@ -51,6 +51,23 @@ pub struct DaemonGroup {
     pub memory_limit: u64,
     /// Seconds of CPU time after which the process is recycled.
     pub cpu_time_limit: u64,
+    /// `chroot=`: the root directory the daemons change to before they
+    /// switch user; scripts must lie under it.
+    pub chroot: Option<String>,
+    /// `stack-size=`, bytes: the worker threads' stack (None: the system's).
+    pub stack_size: Option<usize>,
+    /// `cpu-priority=`: the daemons' nice value (0: unchanged).
+    pub cpu_priority: i32,
+    /// `virtual-memory-limit=`, bytes: RLIMIT_AS of the daemons (0: none).
+    pub virtual_memory_limit: u64,
+    /// `script-user=`: the only owner (of the script and its directory)
+    /// whose scripts the group runs; a name or `#uid`.
+    pub script_user: Option<String>,
+    /// `script-group=`: the same for the file's group; a name or `#gid`.
+    pub script_group: Option<String>,
+    /// `eviction-timeout=`, seconds: on SIGUSR1 (Apache's graceful signal),
+    /// how long requests in flight may take, in place of graceful-timeout.
+    pub eviction_timeout: u64,
 }
 
 impl DaemonGroup {
@@ -88,6 +105,13 @@ impl DaemonGroup {
             socket_user: None,
             memory_limit: 0,
             cpu_time_limit: 0,
+            chroot: None,
+            stack_size: None,
+            cpu_priority: 0,
+            virtual_memory_limit: 0,
+            script_user: None,
+            script_group: None,
+            eviction_timeout: 0,
         }
     }
 
@@ -250,6 +274,32 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "socket-user" => group.socket_user = Some(not_empty(key, value)?),
             "memory-limit" => group.memory_limit = number(key, value)?,
             "cpu-time-limit" => group.cpu_time_limit = number(key, value)?,
+            "chroot" => {
+                if !value.starts_with('/') {
+                    return Err(format!(
+                        "WSGIDaemonProcess: invalid chroot directory '{value}' (an absolute path is expected)"
+                    ));
+                }
+                group.chroot = Some(value.to_owned());
+            }
+            "stack-size" => {
+                let size: usize = number(key, value)?;
+                if size == 0 {
+                    return Err("WSGIDaemonProcess: stack-size must be at least 1".to_owned());
+                }
+                group.stack_size = Some(size);
+            }
+            "cpu-priority" => {
+                group.cpu_priority = value.parse().map_err(|_| {
+                    format!(
+                        "WSGIDaemonProcess: invalid value '{value}' for cpu-priority (a whole number, a nice value from -20 to 19, is expected)"
+                    )
+                })?
+            }
+            "virtual-memory-limit" => group.virtual_memory_limit = number(key, value)?,
+            "script-user" => group.script_user = Some(not_empty(key, value)?),
+            "script-group" => group.script_group = Some(not_empty(key, value)?),
+            "eviction-timeout" => group.eviction_timeout = number(key, value)?,
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(
@@ -257,6 +307,11 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                 ));
             }
         }
+    }
+    if group.script_user.is_some() && group.script_group.is_some() {
+        return Err(
+            "WSGIDaemonProcess: only one of script-user and script-group is allowed".to_owned(),
+        );
     }
     Ok(group)
 }
@@ -278,10 +333,55 @@ mod tests {
     }
 
     #[test]
+    fn process_options_as_mod_wsgi() {
+        let g = parse_daemon_process(
+            "s stack-size=524288 cpu-priority=-5 virtual-memory-limit=1073741824 chroot=/srv/jail script-user=#33 eviction-timeout=20",
+        )
+        .unwrap();
+        assert_eq!(g.stack_size, Some(524_288));
+        assert_eq!(g.cpu_priority, -5);
+        assert_eq!(g.virtual_memory_limit, 1 << 30);
+        assert_eq!(g.chroot.as_deref(), Some("/srv/jail"));
+        assert_eq!(g.script_user.as_deref(), Some("#33"));
+        assert_eq!(g.eviction_timeout, 20);
+        let g = parse_daemon_process("s script-group=www-data").unwrap();
+        assert_eq!(g.script_group.as_deref(), Some("www-data"));
+        let d = parse_daemon_process("s").unwrap();
+        assert_eq!(
+            (d.stack_size, d.cpu_priority, d.virtual_memory_limit),
+            (None, 0, 0)
+        );
+        assert_eq!(
+            (d.chroot, d.script_user, d.script_group),
+            (None, None, None)
+        );
+        assert_eq!(d.eviction_timeout, 0);
+    }
+
+    #[test]
+    fn process_options_refuse_bad_values() {
+        let err = |raw: &str| parse_daemon_process(raw).unwrap_err();
+        assert!(err("s stack-size=0").contains("stack-size must be at least 1"));
+        assert!(err("s stack-size=-1").contains("invalid value '-1' for stack-size"));
+        assert!(err("s cpu-priority=high").contains("invalid value 'high' for cpu-priority"));
+        assert!(
+            err("s virtual-memory-limit=-1")
+                .contains("invalid value '-1' for virtual-memory-limit")
+        );
+        assert!(err("s eviction-timeout=x").contains("invalid value 'x' for eviction-timeout"));
+        assert!(err("s chroot=jail").contains("invalid chroot directory 'jail'"));
+        assert!(err("s script-user=").contains("script-user needs a value"));
+        assert!(
+            err("s script-user=a script-group=b")
+                .contains("only one of script-user and script-group")
+        );
+    }
+
+    #[test]
     fn the_parser_follows_the_option_table() {
         for option in DAEMON_OPTIONS {
             let value = match option.name {
-                "home" | "python-home" => "/",
+                "home" | "python-home" | "chroot" => "/",
                 "umask" => "022",
                 _ => "1",
             };
@@ -453,15 +553,17 @@ mod tests {
             err.contains("(known: user, group, ") && err.contains("processes, threads"),
             "{err}"
         );
-        assert!(
-            !err.contains("chroot"),
-            "not-yet options are not offered: {err}"
-        );
-        assert!(
-            parse_daemon_process("s chroot=/x")
-                .unwrap_err()
-                .contains("not supported yet")
-        );
+        if let Some(not_yet) = DAEMON_OPTIONS.iter().find(|o| !o.supported) {
+            assert!(
+                !err.contains(&format!(" {},", not_yet.name)),
+                "not-yet options are not offered: {err}"
+            );
+            assert!(
+                parse_daemon_process(&format!("s {}=1", not_yet.name))
+                    .unwrap_err()
+                    .contains("not supported yet")
+            );
+        }
         assert!(
             parse_daemon_process("s home=relative")
                 .unwrap_err()
