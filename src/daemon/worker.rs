@@ -254,20 +254,23 @@ fn script_changed(py: Python<'_>, worker: &LogContext, script: &str, mtime: i64)
 
 /// Starts the group's worker threads, with `stack-size=` as their stack
 /// when it is set (as mod_wsgi's `apr_threadattr_stacksize_set`; the system
-/// rounds it up to its minimum and to whole pages).
+/// rounds it up to its minimum and to whole pages), else the C library's
+/// default as mod_wsgi's threads (and Apache's) get: Rust's own default,
+/// 2 MiB, is a quarter of the usual 8 MiB, and deep recursion through C
+/// extensions that runs under mod_wsgi overflowed it.
 pub(super) fn spawn_workers(
     shared: &Arc<Shared>,
 ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
     let settings = &shared.group.settings;
+    let stack = settings
+        .stack_size
+        .unwrap_or_else(unix::default_thread_stack_size);
     (0..settings.threads as usize)
         .map(|w| {
             let shared = shared.clone();
-            let builder = std::thread::Builder::new();
-            let builder = match settings.stack_size {
-                Some(size) => builder.stack_size(size),
-                None => builder,
-            };
-            builder.spawn(move || worker_loop(shared, w))
+            std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn(move || worker_loop(shared, w))
         })
         .collect()
 }

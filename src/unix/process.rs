@@ -65,6 +65,22 @@ pub fn set_address_space_limit(bytes: u64) -> io::Result<()> {
     check(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }).map(|_| ())
 }
 
+/// The stack the C library gives a thread created without a size (what
+/// mod_wsgi's daemon threads and Apache's own get): glibc takes the soft
+/// RLIMIT_STACK, or 2 MiB when that is unlimited.
+pub fn default_thread_stack_size() -> usize {
+    const UNLIMITED_DEFAULT: usize = 2 << 20;
+    // SAFETY: rlimit is plain data that getrlimit fills.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to an rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return UNLIMITED_DEFAULT;
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(UNLIMITED_DEFAULT)
+}
+
 /// The name of `uid` in the password database.
 pub fn user_name(uid: u32) -> Option<String> {
     passwd_entry(Who::Uid(uid)).map(|p| p.name)
