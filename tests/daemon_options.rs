@@ -286,13 +286,15 @@ fn chroot_runs_the_daemon_inside_its_root(mpm: Mpm) {
     let app = std::fs::read_to_string(stage.path("apps/daemon_options.wsgi")).unwrap();
     stage.write("jail/srv/app.wsgi", &app);
     stage.write("jail/www/index.html", "static\n");
+    // A python-home that exists only inside the root: looked for there.
+    std::os::unix::fs::symlink("usr", jail.join("py")).unwrap();
     let server = Server::start(
         stage,
         &Config::new(
             mpm,
             "WSGISocketPrefix @STAGE@/run/wsgi
 DocumentRoot @STAGE@/jail/www
-WSGIDaemonProcess jailed threads=2 chroot=@STAGE@/jail python-home=/usr
+WSGIDaemonProcess jailed threads=2 python-home=/py chroot=@STAGE@/jail
 <Directory @STAGE@/jail/srv>
   Require all granted
 </Directory>
@@ -305,7 +307,8 @@ WSGIScriptAlias /outside @STAGE@/apps/daemon_options.wsgi process-group=jailed
     assert_eq!(fact(&facts, "file"), "/srv/app.wsgi");
     assert_eq!(fact(&facts, "script_filename"), "/srv/app.wsgi");
     assert_eq!(fact(&facts, "document_root"), "/www");
-    assert_eq!(fact(&facts, "root_entries"), "etc,srv,usr,www");
+    assert_eq!(fact(&facts, "root_entries"), "etc,py,srv,usr,www");
+    assert_eq!(fact(&facts, "prefix"), "/py");
 
     let mark = server.log_mark();
     let r = server.get("/outside/facts");
@@ -367,7 +370,7 @@ WSGIScriptAlias /graceful @STAGE@/apps/daemon_app.wsgi process-group=graceful
         assert!(!alive(before));
         (response, before, after)
     };
-    let (response, pid, _) = run("evicted");
+    let (response, pid, idle) = run("evicted");
     let response = response.expect("the evicted request completes");
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), format!("slept 4 in {pid}"));
@@ -378,6 +381,22 @@ WSGIScriptAlias /graceful @STAGE@/apps/daemon_app.wsgi process-group=graceful
         ) && log.contains("WSGIRS0324"),
         "{log}"
     );
+
+    // An idle daemon goes at once, and is replaced. (Once it serves: until
+    // it blocks the signal, SIGUSR1 would simply kill it.)
+    assert_eq!(pid_of(&server.get("/evicted/pid")), idle);
+    let mark = server.log_mark();
+    signal(idle, libc::SIGUSR1);
+    server.log_since(
+        mark,
+        "Process eviction requested; triggering immediate shutdown of daemon process 'evicted'.",
+        Duration::from_secs(10),
+    );
+    wait_until(Duration::from_secs(20), "the idle daemon replaced", || {
+        daemon_pids(&server, "evicted")
+            .into_iter()
+            .find(|p| *p != idle)
+    });
 
     // graceful-timeout (1 s) cuts the same request short without it.
     let (response, _, _) = run("graceful");

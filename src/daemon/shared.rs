@@ -147,16 +147,22 @@ impl Shared {
         if self.draining.load(Ordering::Acquire) {
             return;
         }
+        let settings = &self.group.settings;
+        // mod_wsgi's two lines: it says whether anything is to be waited for.
+        let text = if self.busy.load(Ordering::Acquire) > 0 {
+            format!(
+                "Process eviction requested; waiting up to {} s for in-flight requests to complete in daemon process '{}'.",
+                settings.eviction_timeout, settings.name
+            )
+        } else {
+            format!(
+                "Process eviction requested; triggering immediate shutdown of daemon process '{}'.",
+                settings.name
+            )
+        };
         log::process_sink(
             Level::Info,
-            &messages::format_line(
-                &self.context,
-                messages::DAEMON_EVICTION,
-                &format!(
-                    "Process eviction requested; waiting up to {} s for in-flight requests to complete in daemon process '{}'.",
-                    self.group.settings.eviction_timeout, self.group.settings.name
-                ),
-            ),
+            &messages::format_line(&self.context, messages::DAEMON_EVICTION, &text),
         );
         self.begin_drain_within("eviction requested", self.group.settings.eviction_timeout);
     }

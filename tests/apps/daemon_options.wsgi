@@ -24,6 +24,7 @@ def facts(environ, start_response):
         "document_root": environ.get("DOCUMENT_ROOT", "<unset>"),
         "cwd": os.getcwd(),
         "root_entries": ",".join(sorted(os.listdir("/"))),
+        "prefix": sys.prefix,
     }
     return text(start_response, "".join("%s=%s\n" % (k, values[k]) for k in sorted(values)))
 

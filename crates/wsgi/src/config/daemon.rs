@@ -233,12 +233,9 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                 group.home = Some(value.to_owned());
             }
             "python-eggs" => group.python_eggs = Some(not_empty(key, value)?),
-            "python-home" => {
-                group.python_home = Some(super::args::python_home(
-                    "WSGIDaemonProcess: python-home",
-                    &not_empty(key, value)?,
-                )?)
-            }
+            // Checked once every option is known: under chroot= it is a
+            // path inside the new root.
+            "python-home" => group.python_home = Some(not_empty(key, value)?),
             "python-path" => {
                 group.python_path = value
                     .split(':')
@@ -308,6 +305,25 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             }
         }
     }
+    if let Some(home) = &group.python_home {
+        let what = "WSGIDaemonProcess: python-home";
+        match &group.chroot {
+            None => {
+                super::args::python_home(what, home)?;
+            }
+            Some(root) => {
+                if !home.starts_with('/') {
+                    return Err(format!("{what} must be an absolute path, not '{home}'"));
+                }
+                let seen = format!("{}{home}", root.trim_end_matches('/'));
+                super::args::python_home(what, &seen).map_err(|_| {
+                    format!(
+                        "{what} '{home}' is not a directory inside the chroot directory ('{seen}')"
+                    )
+                })?;
+            }
+        }
+    }
     if group.script_user.is_some() && group.script_group.is_some() {
         return Err(
             "WSGIDaemonProcess: only one of script-user and script-group is allowed".to_owned(),
@@ -356,6 +372,25 @@ mod tests {
             (None, None, None)
         );
         assert_eq!(d.eviction_timeout, 0);
+    }
+
+    #[test]
+    fn python_home_is_looked_for_inside_the_chroot() {
+        // In either order of the two options.
+        for raw in [
+            "s chroot=/usr python-home=/lib",
+            "s python-home=/lib chroot=/usr/",
+        ] {
+            let g = parse_daemon_process(raw).unwrap();
+            assert_eq!(g.python_home.as_deref(), Some("/lib"), "{raw}");
+        }
+        let err = parse_daemon_process("s chroot=/usr python-home=/usr").unwrap_err();
+        assert!(
+            err.contains(
+                "python-home '/usr' is not a directory inside the chroot directory ('/usr/usr')"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
