@@ -463,7 +463,15 @@ fn bad_values_fail_configtest_on_their_line(mpm: Mpm) {
         ),
         (
             "script-group=no-such-group-here",
-            "the group 'no-such-group-here' of the daemon process group 'site' does not exist",
+            "the script-group 'no-such-group-here' of the daemon process group 'site' does not exist",
+        ),
+        (
+            "script-user=#987654",
+            "the script-user '#987654' of the daemon process group 'site' does not exist",
+        ),
+        (
+            "script-group=#987654",
+            "the script-group '#987654' of the daemon process group 'site' does not exist",
         ),
     ];
     if !is_root() {

@@ -26,19 +26,31 @@ pub fn check_names(group: &DaemonGroup) -> Result<(), String> {
             "cannot chroot the daemon process group '{name}' when Apache does not start as root"
         ));
     }
-    if let Some(user) = &group.script_user
-        && unix::lookup_user(user).is_none()
-    {
-        return Err(format!(
-            "the script-user '{user}' of the daemon process group '{name}' does not exist"
-        ));
+    // Scripts are compared by owner name, so a `#uid` must have one too
+    // (mod_wsgi: "Couldn't determine uid from script user.").
+    if let Some(user) = &group.script_user {
+        let named = match user.strip_prefix('#') {
+            Some(uid) => uid.parse().ok().and_then(unix::user_name).is_some(),
+            None => unix::lookup_user(user).is_some(),
+        };
+        if !named {
+            return Err(format!(
+                "the script-user '{user}' of the daemon process group '{name}' does not exist"
+            ));
+        }
     }
-    for gname in group
-        .group
-        .iter()
-        .chain(&group.supplementary_groups)
-        .chain(&group.script_group)
-    {
+    if let Some(gname) = &group.script_group {
+        let named = match gname.strip_prefix('#') {
+            Some(gid) => gid.parse().ok().and_then(unix::group_name).is_some(),
+            None => unix::lookup_group(gname).is_some(),
+        };
+        if !named {
+            return Err(format!(
+                "the script-group '{gname}' of the daemon process group '{name}' does not exist"
+            ));
+        }
+    }
+    for gname in group.group.iter().chain(&group.supplementary_groups) {
         if unix::lookup_group(gname).is_none() {
             return Err(format!(
                 "the group '{gname}' of the daemon process group '{name}' does not exist"
