@@ -174,6 +174,9 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
     let dir: &'c DirConfig = unsafe { &*r.dir_config().cast::<DirConfig>() };
     let options = alias.map(|a| &a.options);
     let target = target(r, dir, options)?;
+    if let Target::Daemon(group) = target {
+        check_script_owner(r, group)?;
+    }
     let process_group = match target {
         Target::Embedded(_) => "",
         Target::Daemon(group) => group.settings.name.as_str(),
@@ -227,6 +230,16 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
         meta,
         cgi,
         sendfile: dir.enable_sendfile(),
+    })
+}
+
+/// `script-user=` / `script-group=` of the daemon group (403 as mod_wsgi).
+fn check_script_owner(r: &Request, group: &'static GroupRuntime) -> Result<(), Refusal> {
+    use std::os::unix::ffi::OsStrExt;
+    let script = std::path::Path::new(std::ffi::OsStr::from_bytes(r.filename()));
+    daemon::script_owner::check(&group.settings, script).map_err(|text| Refusal {
+        group: Some(group.settings.name.as_str()),
+        ..Refusal::new(403, messages::SCRIPT_OWNER_REFUSED, text)
     })
 }
 

@@ -149,8 +149,8 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
             "unknown option 'proceses' (known: user, group, ",
         ),
         (
-            "WSGIDaemonProcess site chroot=/srv",
-            "'chroot' is not supported yet",
+            "WSGIDaemonProcess site chroot=srv",
+            "invalid chroot directory 'srv'",
         ),
         (
             "WSGIDaemonProcess site threads=many",

@@ -17,6 +17,7 @@ pub mod conn;
 pub mod identity;
 mod monitor;
 pub mod process;
+pub mod script_owner;
 pub mod server;
 mod shared;
 mod socket_buffers;

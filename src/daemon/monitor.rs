@@ -32,9 +32,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
             let since = shared.drain_elapsed();
             // The accept loop gives up waiting after graceful-timeout; this
             // is the last resort if even finalisation hangs.
-            if since
-                > Duration::from_secs(settings.graceful_timeout + settings.shutdown_timeout + 1)
-            {
+            if since > shared.drain_limit() + Duration::from_secs(settings.shutdown_timeout + 1) {
                 unix::exit_now(1);
             }
             continue;

@@ -76,6 +76,9 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
     if let Some(mask) = settings.umask {
         unix::set_umask(mask);
     }
+    if let Err(e) = super::identity::apply_limits_as_root(settings, &context) {
+        fail(&context, &e);
+    }
     if let Err(e) = unix::drop_privileges(group.uid, group.gid, &group.user_name, &group.extra_gids)
     {
         fail(
@@ -86,6 +89,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             ),
         );
     }
+    super::identity::apply_limits_as_user(settings, &context);
     let home = settings.home.clone().or_else(|| unix::home_of(group.uid));
     if let Some(home) = &home {
         let _ = std::env::set_current_dir(home);

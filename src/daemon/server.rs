@@ -25,7 +25,7 @@ use super::conn::Conn;
 use super::monitor::{heartbeat_loop, monitor_loop};
 use super::shared::{RequestSlot, STOP, Shared};
 use super::socket_buffers;
-use super::worker::{refuse, worker_loop};
+use super::worker::refuse;
 use crate::apache::log;
 use crate::unix::{self, Epoll, Waker};
 
@@ -103,6 +103,7 @@ pub fn serve(
         paused: AtomicBool::new(false),
         draining: AtomicBool::new(false),
         drain_started: Mutex::new(None),
+        drain_limit: AtomicU64::new(settings.graceful_timeout),
         busy: AtomicUsize::new(0),
         fresh: AtomicUsize::new(0),
         served: AtomicU64::new(0),
@@ -121,7 +122,13 @@ pub fn serve(
         std::thread::spawn(move || {
             loop {
                 let signal = unix::wait_signal(&signals);
-                shared.begin_drain(&format!("signal {signal} from Apache"));
+                // As mod_wsgi: Apache's graceful signal evicts when the
+                // group has an eviction-timeout.
+                if signal == libc::SIGUSR1 && shared.group.settings.eviction_timeout > 0 {
+                    shared.begin_eviction();
+                } else {
+                    shared.begin_drain(&format!("signal {signal} from Apache"));
+                }
             }
         });
     }
@@ -133,12 +140,21 @@ pub fn serve(
         let shared = shared.clone();
         std::thread::spawn(move || heartbeat_loop(shared));
     }
-    let workers: Vec<_> = (0..settings.threads as usize)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::spawn(move || worker_loop(shared, w))
-        })
-        .collect();
+    let workers = match super::worker::spawn_workers(&shared) {
+        Ok(workers) => workers,
+        Err(e) => {
+            // A stack-size the system cannot give, say.
+            log::process_sink(
+                Level::Error,
+                &messages::format_line(
+                    &shared.context,
+                    messages::DAEMON_STARTUP_FAILED,
+                    &format!("cannot start the worker threads: {e}"),
+                ),
+            );
+            return 1;
+        }
+    };
 
     let exit_code = accept_loop(&shared);
 
@@ -210,7 +226,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
             // A request stuck past request-timeout + interrupt-timeout is
             // not waited for (mod_wsgi 6's stale-aware drain).
             if shared.busy.load(Ordering::SeqCst) <= shared.stale_requests()
-                || since > Duration::from_secs(group.settings.graceful_timeout)
+                || since > shared.drain_limit()
             {
                 // No connection is closed without a word: a child that
                 // pooled one (or sent a request on it) gets Retry, not a

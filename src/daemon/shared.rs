@@ -34,6 +34,9 @@ pub(super) struct Shared {
     pub(super) paused: AtomicBool,
     pub(super) draining: AtomicBool,
     pub(super) drain_started: Mutex<Option<Instant>>,
+    /// How long the drain waits for requests in flight, in seconds:
+    /// graceful-timeout, or eviction-timeout for an eviction.
+    pub(super) drain_limit: AtomicU64,
     /// Workers holding a connection taken out of the table.
     pub(super) busy: AtomicUsize,
     /// Connections accepted whose first request no worker has taken yet.
@@ -52,7 +55,7 @@ pub(super) struct Shared {
 /// `begin_drain` was given. Its callers say it for the log; this keeps the
 /// mapping in one place rather than in each of them.
 fn mod_wsgi_reason(reason: &str) -> &'static str {
-    const NAMES: [(&str, &str); 9] = [
+    const NAMES: [(&str, &str); 10] = [
         ("maximum-requests", "maximum_requests"),
         ("request-timeout", "request_timeout"),
         ("restart-interval", "restart_interval"),
@@ -62,6 +65,7 @@ fn mod_wsgi_reason(reason: &str) -> &'static str {
         ("no WSGI script loaded", "startup_timeout"),
         ("the script", "script_reload"),
         ("signal 10 ", "graceful_signal"),
+        ("eviction", "eviction_signal"),
     ];
     for (prefix, name) in NAMES {
         if reason.starts_with(prefix) {
@@ -130,11 +134,50 @@ impl Shared {
             .count()
     }
 
-    /// Starts a graceful recycle: no new requests, in-flight ones finish.
+    /// Starts a graceful recycle: no new requests, in-flight ones finish
+    /// within graceful-timeout.
     pub(super) fn begin_drain(&self, reason: &str) {
+        self.begin_drain_within(reason, self.group.settings.graceful_timeout);
+    }
+
+    /// mod_wsgi's eviction (SIGUSR1 with `eviction-timeout=`): a graceful
+    /// recycle whose requests in flight get eviction-timeout instead.
+    /// Ignored while the process already drains, as in mod_wsgi.
+    pub(super) fn begin_eviction(&self) {
+        if self.draining.load(Ordering::Acquire) {
+            return;
+        }
+        let settings = &self.group.settings;
+        // mod_wsgi's two lines: it says whether anything is to be waited for.
+        let text = if self.busy.load(Ordering::Acquire) > 0 {
+            format!(
+                "Process eviction requested; waiting up to {} s for in-flight requests to complete in daemon process '{}'.",
+                settings.eviction_timeout, settings.name
+            )
+        } else {
+            format!(
+                "Process eviction requested; triggering immediate shutdown of daemon process '{}'.",
+                settings.name
+            )
+        };
+        log::process_sink(
+            Level::Info,
+            &messages::format_line(&self.context, messages::DAEMON_EVICTION, &text),
+        );
+        self.begin_drain_within("eviction requested", self.group.settings.eviction_timeout);
+    }
+
+    /// How long this drain waits for requests in flight.
+    pub(super) fn drain_limit(&self) -> Duration {
+        Duration::from_secs(self.drain_limit.load(Ordering::Acquire))
+    }
+
+    fn begin_drain_within(&self, reason: &str, limit_seconds: u64) {
         if self.draining.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Before the drain is seen: the accept loop and monitor read it.
+        self.drain_limit.store(limit_seconds, Ordering::Release);
         *lock(&self.drain_started) = Some(Instant::now());
         *lock(&self.shutdown_reason) = mod_wsgi_reason(reason);
         log::process_sink(

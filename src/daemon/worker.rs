@@ -59,7 +59,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     let RequestFrame {
         mut meta,
         queue_start,
-        variables,
+        mut variables,
     } = loop {
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
@@ -94,6 +94,20 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         return None;
     }
     let settings = &shared.group.settings;
+    if let Some(root) = &settings.chroot
+        && let Err(text) = enter_root(root, &mut meta, &mut variables)
+    {
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(
+                worker.context.clone().with_script(&meta.script),
+                messages::SCRIPT_OUTSIDE_CHROOT,
+                &text,
+            ),
+        );
+        EndFrame::encode(out, Outcome::ErrorOverride(500));
+        return conn.write_all(out).ok().map(|()| conn);
+    }
     // Measured from when the Apache child started handing the request
     // over, as mod_wsgi does: waits in the listen backlog count too.
     let waited = Duration::from_micros(
@@ -177,6 +191,45 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         .then_some(transport.conn)
 }
 
+/// A path under `root` as seen from inside it (`root` itself is "/").
+fn inside_root<'p>(root: &str, path: &'p str) -> Option<&'p str> {
+    let root = root.trim_end_matches('/');
+    let rest = path.strip_prefix(root)?;
+    (rest.starts_with('/') || rest.is_empty()).then_some(rest)
+}
+
+/// `chroot=`: the Apache child names the script by its path outside the
+/// root; as mod_wsgi, the daemon takes it (and SCRIPT_FILENAME) relative to
+/// the root, and DOCUMENT_ROOT too, dropped when it lies outside. A script
+/// outside the root cannot be run.
+fn enter_root(
+    root: &str,
+    meta: &mut wsgi::request::RequestMeta<'static>,
+    variables: &mut wsgi::channel::CgiVariables,
+) -> Result<(), String> {
+    let script = match inside_root(root, &meta.script) {
+        Some(inner) if !inner.is_empty() => inner.to_owned(),
+        _ => {
+            return Err(format!(
+                "WSGI script '{}' is not located within chroot directory '{root}'; rejecting request.",
+                meta.script
+            ));
+        }
+    };
+    variables.replace(b"SCRIPT_FILENAME", Some(script.as_bytes()));
+    meta.script = Cow::Owned(script);
+    let document_root = variables
+        .get(b"DOCUMENT_ROOT")
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    if let Some(document_root) = document_root {
+        match inside_root(root, &document_root) {
+            Some(inner) => variables.replace(b"DOCUMENT_ROOT", Some(inner.as_bytes())),
+            None => variables.replace(b"DOCUMENT_ROOT", None),
+        }
+    }
+    Ok(())
+}
+
 /// Whether the loaded script needs reloading (loader::reload_required); a
 /// `reload_required` hook that raised is logged with its traceback.
 fn script_changed(py: Python<'_>, worker: &LogContext, script: &str, mtime: i64) -> bool {
@@ -199,7 +252,30 @@ fn script_changed(py: Python<'_>, worker: &LogContext, script: &str, mtime: i64)
     check.required
 }
 
-pub(super) fn worker_loop(shared: Arc<Shared>, index: usize) {
+/// Starts the group's worker threads, with `stack-size=` as their stack
+/// when it is set (as mod_wsgi's `apr_threadattr_stacksize_set`; the system
+/// rounds it up to its minimum and to whole pages), else the C library's
+/// default as mod_wsgi's threads (and Apache's) get: Rust's own default,
+/// 2 MiB, is a quarter of the usual 8 MiB, and deep recursion through C
+/// extensions that runs under mod_wsgi overflowed it.
+pub(super) fn spawn_workers(
+    shared: &Arc<Shared>,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let settings = &shared.group.settings;
+    let stack = settings
+        .stack_size
+        .unwrap_or_else(unix::default_thread_stack_size);
+    (0..settings.threads as usize)
+        .map(|w| {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn(move || worker_loop(shared, w))
+        })
+        .collect()
+}
+
+fn worker_loop(shared: Arc<Shared>, index: usize) {
     let worker = Worker {
         shared: &shared,
         index,

@@ -36,6 +36,75 @@ pub fn drop_privileges(
     Ok(())
 }
 
+/// `chroot(root)`, then `chdir("/")` so that no directory outside the new
+/// root stays reachable through the working directory.
+pub fn change_root(root: &str) -> io::Result<()> {
+    let root = CString::new(root).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: chroot and chdir read NUL-terminated paths.
+    unsafe {
+        check(libc::chroot(root.as_ptr()))?;
+        check(libc::chdir(c"/".as_ptr()))?;
+    }
+    Ok(())
+}
+
+/// `setpriority(PRIO_PROCESS, 0, nice)`: this process's nice value, as
+/// mod_wsgi's `cpu-priority=`.
+pub fn set_cpu_priority(nice: i32) -> io::Result<()> {
+    // SAFETY: setpriority has no memory preconditions.
+    check(unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) }).map(|_| ())
+}
+
+/// RLIMIT_AS, soft and hard, as mod_wsgi's `virtual-memory-limit=`.
+pub fn set_address_space_limit(bytes: u64) -> io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: a valid pointer to an rlimit.
+    check(unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) }).map(|_| ())
+}
+
+/// The stack the C library gives a thread created without a size (what
+/// mod_wsgi's daemon threads and Apache's own get): glibc takes the soft
+/// RLIMIT_STACK, or 2 MiB when that is unlimited.
+pub fn default_thread_stack_size() -> usize {
+    const UNLIMITED_DEFAULT: usize = 2 << 20;
+    // SAFETY: rlimit is plain data that getrlimit fills.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to an rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return UNLIMITED_DEFAULT;
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(UNLIMITED_DEFAULT)
+}
+
+/// The name of `uid` in the password database.
+pub fn user_name(uid: u32) -> Option<String> {
+    passwd_entry(Who::Uid(uid)).map(|p| p.name)
+}
+
+/// The name of `gid` in the group database.
+pub fn group_name(gid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: group is plain data; getgrgid_r writes into our buffers.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: all pointers refer to live buffers of the stated sizes.
+    let rv = unsafe { libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rv != 0 || result.is_null() || grp.gr_name.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL gr_name points into `buf`, NUL-terminated.
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(grp.gr_name) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
 /// The home directory of `uid` from the password database.
 pub fn home_of(uid: u32) -> Option<String> {
     passwd_entry(Who::Uid(uid))?.home
@@ -209,6 +278,7 @@ enum Who<'a> {
 }
 
 struct Passwd {
+    name: String,
     uid: u32,
     gid: u32,
     home: Option<String>,
@@ -247,7 +317,16 @@ fn passwd_entry(who: Who<'_>) -> Option<Passwd> {
             .to_string_lossy()
             .into_owned()
     });
+    let name = if pwd.pw_name.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a non-NULL pw_name points into `buf`, NUL-terminated.
+        unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }
+            .to_string_lossy()
+            .into_owned()
+    };
     Some(Passwd {
+        name,
         uid: pwd.pw_uid,
         gid: pwd.pw_gid,
         home,

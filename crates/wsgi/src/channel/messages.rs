@@ -86,6 +86,27 @@ impl CgiVariables {
             visit(name, value);
         }
     }
+
+    /// Sets the variable `name` to `value` where the request has it, or
+    /// drops it (`None`). For the rare daemon that rewrites its requests
+    /// (chroot=): it copies the section.
+    pub fn replace(&mut self, name: &[u8], value: Option<&[u8]>) {
+        let mut section = Vec::with_capacity(self.0.len());
+        let mut put = |v: &[u8]| {
+            section.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            section.extend_from_slice(v);
+        };
+        for (key, old) in self.pairs() {
+            if key != name {
+                put(key);
+                put(old);
+            } else if let Some(new) = value {
+                put(key);
+                put(new);
+            }
+        }
+        self.0 = section;
+    }
 }
 
 const FLAG_RELOADING: u8 = 1;
@@ -397,5 +418,22 @@ mod tests {
             assert_eq!(EndFrame::decode(payload(&out)).unwrap(), outcome);
         }
         assert!(EndFrame::decode(&[9, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn cgi_variables_replace_sets_or_drops_one_variable() {
+        let mut out = Vec::new();
+        let mut w = crate::channel::codec::Writer::begin(&mut out, Kind::Request);
+        w.bytes(b"A").bytes(b"1").bytes(b"B").bytes(b"2");
+        w.finish();
+        let mut vars = CgiVariables::parse(&out[HEADER_LEN..]).unwrap();
+        vars.replace(b"A", Some(b"one"));
+        vars.replace(b"C", Some(b"3"));
+        assert_eq!(vars.get(b"A"), Some(&b"one"[..]));
+        assert_eq!(vars.get(b"B"), Some(&b"2"[..]));
+        assert_eq!(vars.get(b"C"), None);
+        vars.replace(b"B", None);
+        assert_eq!(vars.get(b"B"), None);
+        assert_eq!(vars.pairs().count(), 1);
     }
 }

@@ -69,6 +69,23 @@ pub struct DaemonGroup {
     /// `response-flush-delay=`, milliseconds a child waits for more response
     /// data before it flushes what it has (default 5; 0: flush at once).
     pub response_flush_delay: u64,
+    /// `chroot=`: the root directory the daemons change to before they
+    /// switch user; scripts must lie under it.
+    pub chroot: Option<String>,
+    /// `stack-size=`, bytes: the worker threads' stack (None: the system's).
+    pub stack_size: Option<usize>,
+    /// `cpu-priority=`: the daemons' nice value (0: unchanged).
+    pub cpu_priority: i32,
+    /// `virtual-memory-limit=`, bytes: RLIMIT_AS of the daemons (0: none).
+    pub virtual_memory_limit: u64,
+    /// `script-user=`: the only owner (of the script and its directory)
+    /// whose scripts the group runs; a name or `#uid`.
+    pub script_user: Option<String>,
+    /// `script-group=`: the same for the file's group; a name or `#gid`.
+    pub script_group: Option<String>,
+    /// `eviction-timeout=`, seconds: on SIGUSR1 (Apache's graceful signal),
+    /// how long requests in flight may take, in place of graceful-timeout.
+    pub eviction_timeout: u64,
 }
 
 impl DaemonGroup {
@@ -112,6 +129,13 @@ impl DaemonGroup {
             response_buffer_size: 0,
             response_socket_timeout: 0,
             response_flush_delay: 5,
+            chroot: None,
+            stack_size: None,
+            cpu_priority: 0,
+            virtual_memory_limit: 0,
+            script_user: None,
+            script_group: None,
+            eviction_timeout: 0,
         }
     }
 
@@ -233,12 +257,9 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                 group.home = Some(value.to_owned());
             }
             "python-eggs" => group.python_eggs = Some(not_empty(key, value)?),
-            "python-home" => {
-                group.python_home = Some(super::args::python_home(
-                    "WSGIDaemonProcess: python-home",
-                    &not_empty(key, value)?,
-                )?)
-            }
+            // Checked once every option is known: under chroot= it is a
+            // path inside the new root.
+            "python-home" => group.python_home = Some(not_empty(key, value)?),
             "python-path" => {
                 group.python_path = value
                     .split(':')
@@ -275,6 +296,32 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "memory-limit" => group.memory_limit = number(key, value)?,
             "cpu-time-limit" => group.cpu_time_limit = number(key, value)?,
             key if buffers::is_buffer_option(key) => buffers::parse(&mut group, key, value)?,
+            "chroot" => {
+                if !value.starts_with('/') {
+                    return Err(format!(
+                        "WSGIDaemonProcess: invalid chroot directory '{value}' (an absolute path is expected)"
+                    ));
+                }
+                group.chroot = Some(value.to_owned());
+            }
+            "stack-size" => {
+                let size: usize = number(key, value)?;
+                if size == 0 {
+                    return Err("WSGIDaemonProcess: stack-size must be at least 1".to_owned());
+                }
+                group.stack_size = Some(size);
+            }
+            "cpu-priority" => {
+                group.cpu_priority = value.parse().map_err(|_| {
+                    format!(
+                        "WSGIDaemonProcess: invalid value '{value}' for cpu-priority (a whole number, a nice value from -20 to 19, is expected)"
+                    )
+                })?
+            }
+            "virtual-memory-limit" => group.virtual_memory_limit = number(key, value)?,
+            "script-user" => group.script_user = Some(not_empty(key, value)?),
+            "script-group" => group.script_group = Some(not_empty(key, value)?),
+            "eviction-timeout" => group.eviction_timeout = number(key, value)?,
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(
@@ -283,8 +330,35 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             }
         }
     }
+    if let Some(home) = &group.python_home {
+        let what = "WSGIDaemonProcess: python-home";
+        match &group.chroot {
+            None => {
+                super::args::python_home(what, home)?;
+            }
+            Some(root) => {
+                if !home.starts_with('/') {
+                    return Err(format!("{what} must be an absolute path, not '{home}'"));
+                }
+                let seen = format!("{}{home}", root.trim_end_matches('/'));
+                super::args::python_home(what, &seen).map_err(|_| {
+                    format!(
+                        "{what} '{home}' is not a directory inside the chroot directory ('{seen}')"
+                    )
+                })?;
+            }
+        }
+    }
+    if group.script_user.is_some() && group.script_group.is_some() {
+        return Err(
+            "WSGIDaemonProcess: only one of script-user and script-group is allowed".to_owned(),
+        );
+    }
     Ok(group)
 }
+
+#[cfg(test)]
+mod process_option_tests;
 
 #[cfg(test)]
 mod tests {
@@ -295,7 +369,7 @@ mod tests {
     fn the_parser_follows_the_option_table() {
         for option in DAEMON_OPTIONS {
             let value = match option.name {
-                "home" | "python-home" => "/",
+                "home" | "python-home" | "chroot" => "/",
                 "umask" => "022",
                 name if name.ends_with("-buffer-size") => "65536",
                 _ => "1",
@@ -468,15 +542,17 @@ mod tests {
             err.contains("(known: user, group, ") && err.contains("processes, threads"),
             "{err}"
         );
-        assert!(
-            !err.contains("chroot"),
-            "not-yet options are not offered: {err}"
-        );
-        assert!(
-            parse_daemon_process("s chroot=/x")
-                .unwrap_err()
-                .contains("not supported yet")
-        );
+        if let Some(not_yet) = DAEMON_OPTIONS.iter().find(|o| !o.supported) {
+            assert!(
+                !err.contains(&format!(" {},", not_yet.name)),
+                "not-yet options are not offered: {err}"
+            );
+            assert!(
+                parse_daemon_process(&format!("s {}=1", not_yet.name))
+                    .unwrap_err()
+                    .contains("not supported yet")
+            );
+        }
         assert!(
             parse_daemon_process("s home=relative")
                 .unwrap_err()
