@@ -87,11 +87,11 @@ pub fn apply_directive<R: Clone>(
         }
         Directive::HandlerScript => {
             let handler = parse_handler_script(raw)?;
-            if let Some(group) = &handler.process_group {
+            if let Some(group) = &handler.options.process_group {
                 check_process_group(name, group)?;
                 note_process_group(server, group);
             }
-            if let Some(group) = &handler.application_group
+            if let Some(group) = &handler.options.application_group
                 && !is_global_group(group)
             {
                 server.named_application_groups.push(group.clone());

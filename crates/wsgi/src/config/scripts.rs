@@ -5,7 +5,7 @@
 
 use super::args::split_arguments;
 use super::groups::{check_application_group, is_global_group};
-use super::settings::{HandlerScript, ImportScript};
+use super::settings::{HandlerScript, ImportScript, ScriptAliasOptions};
 
 /// Options come as `name=value` words, as mod_wsgi's `wsgi_parse_option`.
 fn option<'a>(word: &'a str, invalid: &str, known: &str) -> Result<(&'a str, &'a str), String> {
@@ -97,7 +97,10 @@ pub fn parse_handler_script(raw: &str) -> Result<HandlerScript, String> {
     let mut handler = HandlerScript {
         name: name.clone(),
         script: script.clone(),
-        ..HandlerScript::default()
+        options: ScriptAliasOptions {
+            callable_object: Some("handle_request".to_owned()),
+            ..ScriptAliasOptions::default()
+        },
     };
     for word in &words[2..] {
         match option(word, INVALID, KNOWN)? {
@@ -105,14 +108,14 @@ pub fn parse_handler_script(raw: &str) -> Result<HandlerScript, String> {
                 if value.is_empty() {
                     process_group(value)?;
                 }
-                handler.process_group = Some(value.to_owned());
+                handler.options.process_group = Some(value.to_owned());
             }
             ("application-group", value) => {
                 application_group(value)?;
-                handler.application_group = Some(value.to_owned());
+                handler.options.application_group = Some(value.to_owned());
             }
             (_, value) => {
-                handler.pass_authorization = Some(if value.eq_ignore_ascii_case("on") {
+                handler.options.pass_authorization = Some(if value.eq_ignore_ascii_case("on") {
                     true
                 } else if value.eq_ignore_ascii_case("off") {
                     false
@@ -188,10 +191,12 @@ mod tests {
         .unwrap();
         assert_eq!(handler.name, "wsgi-resource");
         assert_eq!(handler.script, "/srv/h.wsgi");
-        assert_eq!(handler.process_group.as_deref(), Some("site"));
-        assert_eq!(handler.application_group.as_deref(), Some("%{GLOBAL}"));
-        assert_eq!(handler.pass_authorization, Some(true));
-        let bare = parse_handler_script("h /srv/h.wsgi").unwrap();
+        let options = &handler.options;
+        assert_eq!(options.process_group.as_deref(), Some("site"));
+        assert_eq!(options.application_group.as_deref(), Some("%{GLOBAL}"));
+        assert_eq!(options.pass_authorization, Some(true));
+        assert_eq!(options.callable_object.as_deref(), Some("handle_request"));
+        let bare = parse_handler_script("h /srv/h.wsgi").unwrap().options;
         assert_eq!((bare.process_group, bare.application_group), (None, None));
         for (raw, message) in [
             ("", "Name for handler script not supplied"),

@@ -57,14 +57,14 @@ pub struct ImportScript {
 }
 
 /// `WSGIHandlerScript NAME SCRIPT [options]`: requests whose handler is
-/// NAME run SCRIPT's `handle_request`.
+/// NAME run SCRIPT's `handle_request`. Its options override the
+/// directory's as a `WSGIScriptAlias`'s do, so routing treats both alike.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HandlerScript {
     pub name: String,
     pub script: String,
-    pub process_group: Option<String>,
-    pub application_group: Option<String>,
-    pub pass_authorization: Option<bool>,
+    /// `callable_object` is always `handle_request`, as in mod_wsgi.
+    pub options: ScriptAliasOptions,
 }
 
 /// mod_wsgi's `apr_hash_overlay`: `add`'s entries, then `base`'s whose
