@@ -73,6 +73,11 @@ pub fn overlay_handler_scripts(
     base: &[HandlerScript],
     add: &[HandlerScript],
 ) -> Vec<HandlerScript> {
+    // Apache merges directory settings on every request: the usual case,
+    // no handler script anywhere, must cost no more than a check.
+    if base.is_empty() {
+        return add.to_vec();
+    }
     let mut merged = add.to_vec();
     merged.extend(
         base.iter()
