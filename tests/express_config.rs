@@ -128,6 +128,11 @@ fn setup_server_conf_starts_and_serves(mpm: Mpm) {
         &format!("Loading WSGI script '{handler}'"),
         Duration::from_secs(15),
     );
+    // The venv's mod_wsgi package lent its __path__ to the module.
+    server.wait_for_log(
+        "Imported existing 'mod_wsgi' Python extension module.",
+        Duration::from_secs(15),
+    );
 
     // Any URL without a file goes to the application, in the daemon group.
     let r = server.get("/some/path?x=1");
