@@ -5,8 +5,9 @@
 use std::sync::OnceLock;
 
 use wsgi::adapter::ProcessInfo;
-use wsgi::messages::{self, Level};
-use wsgi::python::{self, InterpreterSettings};
+use wsgi::config::servers;
+use wsgi::messages::{self, Level, LogContext};
+use wsgi::python::{self, InterpreterSettings, loader};
 
 use crate::apache::bindings;
 use crate::apache::pool::Pool;
@@ -60,6 +61,12 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
             let _ = PROCESS.set(Some(info));
             // The child pool is destroyed when the child exits.
             pchild.on_cleanup(stop_python);
+            // Before this child's first request, as mod_wsgi's child init.
+            let all = config::all_server_settings(main);
+            let imports = servers::preload_scripts(&all, "");
+            if !imports.is_empty() {
+                loader::import_scripts(&imports, &LogContext::default(), log::process_sink);
+            }
         }
         Err(e) => {
             let _ = PROCESS.set(None);

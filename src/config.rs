@@ -187,7 +187,8 @@ fn warn_unknown_proxy_headers(cmd: &Command, name: &str, raw: &str) {
 
 /// What a directive's line can only be checked against outside its own
 /// settings, while the line is still known: the users and groups a daemon
-/// group names, and the group a preloading alias needs defined before it.
+/// group names, and the group a preloading alias or `WSGIImportScript`
+/// needs defined before it.
 fn check_against_system(name: &str, server: &ServerConfig) -> Result<(), String> {
     use wsgi::config::{Directive, Status};
     match lookup_directive(name).map(|d| &d.status) {
@@ -203,6 +204,10 @@ fn check_against_system(name: &str, server: &ServerConfig) -> Result<(), String>
                 None => Ok(()),
             }
         }
+        Some(Status::Supported(Directive::ImportScript)) => match server.imports.last() {
+            Some(import) => servers::check_import_group_defined(import, &groups_defined_so_far()),
+            None => Ok(()),
+        },
         _ => Ok(()),
     }
 }

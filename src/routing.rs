@@ -12,11 +12,12 @@ use std::fmt;
 use wsgi::adapter::ProcessInfo;
 use wsgi::alias::{alias_matches, mapped_filename};
 use wsgi::config::{
-    GroupContext, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, expand_application_group,
-    is_global_group, restrict_process_allows,
+    GroupContext, HandlerScript, HeadToGet, Location, ScriptAlias, ScriptAliasOptions,
+    expand_application_group, is_global_group, restrict_process_allows,
 };
 use wsgi::messages::{self, Level};
 use wsgi::proxy::ProxyOutcome;
+use wsgi::python::loader;
 use wsgi::request::{RequestMeta, RequestTimes, ScriptReloading};
 use wsgi::validate::parse_content_length;
 
@@ -144,13 +145,34 @@ impl fmt::Display for RefusalContext<'_> {
     }
 }
 
-/// The response handler: plans `wsgi-script` requests and has them run.
+/// What made a request ours: its handler is `wsgi-script` (the script is
+/// the request's file), or a `WSGIHandlerScript`'s name (the script is
+/// that line's, whatever the URL maps to).
+enum Route<'c> {
+    Script,
+    Handler(&'c HandlerScript),
+}
+
+/// The response handler: plans the requests that are ours and has them run.
 pub fn handler(mut r: Request) -> c_int {
     let handler = r.handler();
-    if handler != HANDLER.to_bytes() && handler != HANDLER_MIME {
-        return DECLINED;
-    }
-    match plan(&mut r) {
+    let route = if handler == HANDLER.to_bytes() || handler == HANDLER_MIME {
+        Route::Script
+    } else {
+        // SAFETY: the per-directory slot holds our merged DirConfig, which
+        // lives for the generation.
+        let dir: &DirConfig = unsafe { &*r.dir_config().cast::<DirConfig>() };
+        // Costs one empty-list check when no WSGIHandlerScript is configured.
+        match dir
+            .handler_scripts
+            .iter()
+            .find(|h| h.name.as_bytes() == handler)
+        {
+            Some(script) => Route::Handler(script),
+            None => return DECLINED,
+        }
+    };
+    match plan(&mut r, route) {
         Ok(plan) => match plan.target {
             Target::Embedded(process) => {
                 embedded::execute(r, process, &plan.meta, plan.cgi, plan.sendfile)
@@ -164,15 +186,32 @@ pub fn handler(mut r: Request) -> c_int {
 }
 
 /// Decides where and how `r` runs.
-fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
-    let alias = r.request_config().cast::<ScriptAlias<CompiledRegex>>();
-    // SAFETY: when set, it points at an alias of this generation's configuration.
-    let alias: Option<&'c ScriptAlias<CompiledRegex>> = unsafe { alias.as_ref() };
-    check_script(r, alias.is_some())?;
+fn plan<'c>(r: &mut Request, route: Route<'c>) -> Result<Plan<'c>, Refusal> {
+    // mod_wsgi checks ExecCGI and the file only for `wsgi-script`: a
+    // handler script serves URLs that need not map to any file.
+    let (options, script, script_mtime): (Option<&'c ScriptAliasOptions>, Cow<'c, str>, i64) =
+        match route {
+            Route::Script => {
+                let alias = r.request_config().cast::<ScriptAlias<CompiledRegex>>();
+                // SAFETY: when set, it points at an alias of this generation's configuration.
+                let alias: Option<&'c ScriptAlias<CompiledRegex>> = unsafe { alias.as_ref() };
+                check_script(r, alias.is_some())?;
+                let script = String::from_utf8_lossy(r.filename()).into_owned().into();
+                (alias.map(|a| &a.options), script, r.script_mtime())
+            }
+            Route::Handler(handler) => {
+                check_path_info(r)?;
+                let mtime = loader::file_mtime(&handler.script).unwrap_or(0);
+                (
+                    Some(&handler.options),
+                    handler.script.as_str().into(),
+                    mtime,
+                )
+            }
+        };
     // SAFETY: the per-directory slot holds our merged DirConfig, which lives
     // for the generation.
     let dir: &'c DirConfig = unsafe { &*r.dir_config().cast::<DirConfig>() };
-    let options = alias.map(|a| &a.options);
     let target = target(r, dir, options)?;
     if let Target::Daemon(group) = target {
         check_script_owner(r, group)?;
@@ -207,8 +246,8 @@ fn plan<'c>(r: &mut Request) -> Result<Plan<'c>, Refusal> {
         (true, Target::Daemon(_)) => ScriptReloading::Process,
     };
     let meta = RequestMeta {
-        script: String::from_utf8_lossy(r.filename()).into_owned().into(),
-        script_mtime: r.script_mtime(),
+        script,
+        script_mtime,
         script_reloading,
         callable_object: options
             .and_then(|o| o.callable_object.as_deref())
@@ -270,6 +309,11 @@ fn check_script(r: &Request, aliased: bool) -> Result<(), Refusal> {
         }
         FileKind::File => {}
     }
+    check_path_info(r)
+}
+
+/// `AcceptPathInfo Off` refuses a URL with extra path.
+fn check_path_info(r: &Request) -> Result<(), Refusal> {
     if r.rejects_path_info() && !r.path_info().is_empty() {
         return Err(Refusal::new(
             bindings::HTTP_NOT_FOUND,

@@ -31,9 +31,9 @@ fn config_errors(mpm: Mpm) {
             &["WSGIDispatchScript", "not support"],
         ),
         (
-            "WSGIImportScript /x.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}\n",
+            "WSGIImportScript /x.wsgi process-group=%{GLOBAL}\n",
             "WSGIImportScript",
-            &["WSGIImportScript", "not support"],
+            &["Name of WSGI application group required"],
         ),
         (
             "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGIPythonEggs /tmp/eggs\n</VirtualHost>\n",

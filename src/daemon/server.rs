@@ -14,7 +14,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::ProcessInfo;
 use wsgi::channel::{Hello, TokenTable};
 use wsgi::messages::{self, Level, LogContext};
@@ -46,33 +45,7 @@ fn refuse_waiting(shared: &Shared) {
 }
 
 fn preload(shared: &Shared) {
-    for script in &shared.group.preload {
-        let mtime = loader::file_mtime(script).unwrap_or(0);
-        let loaded = python::attach(|py| {
-            loader::load_script(py, script, mtime, true, &mut |_| {})
-                .map(|_| ())
-                .map_err(|e| {
-                    let traceback = e.to_string();
-                    (
-                        traceback,
-                        e.traceback(py)
-                            .and_then(|t| t.format().ok())
-                            .unwrap_or_default(),
-                    )
-                })
-        });
-        if let Err((error, traceback)) = loaded {
-            let line = messages::format_line(
-                shared.context.clone().with_script(script),
-                messages::SCRIPT_LOAD_FAILED,
-                &format!("failed to preload the WSGI script: {error}"),
-            );
-            log::process_sink(Level::Error, &line);
-            for l in traceback.lines() {
-                log::process_sink(Level::Error, l);
-            }
-        }
-    }
+    loader::import_scripts(&shared.group.preload, &shared.context, log::process_sink);
 }
 
 /// Serves requests until the process is recycled or stopped; returns the exit code.

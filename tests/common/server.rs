@@ -42,6 +42,13 @@ pub struct Config {
     /// Start Apache itself as this user (as root only), with no `User`
     /// line: the stage then belongs to that user.
     pub run_as: Option<&'static str>,
+    /// A whole configuration written elsewhere (mod_wsgi-express's), used
+    /// instead of the generated one; `@PORT@` becomes the port. It must
+    /// keep its PidFile at run/httpd.pid and its ErrorLog at error.log.
+    pub full: Option<String>,
+    /// Arguments for `apache2` after `-f FILE` (`-D NAME`, as an apachectl
+    /// script passes them).
+    pub args: Vec<String>,
 }
 
 impl Config {
@@ -55,10 +62,15 @@ impl Config {
             env: Vec::new(),
             env_remove: Vec::new(),
             run_as: None,
+            full: None,
+            args: Vec::new(),
         }
     }
 
     pub fn render(&self, stage: &Stage, port: u16) -> String {
+        if let Some(full) = &self.full {
+            return full.replace("@PORT@", &port.to_string());
+        }
         let d = stage.dir.display();
         let m = apache_modules_dir();
         let m = m.display();
@@ -97,6 +109,8 @@ pub fn config_test(stage: &Stage, config: &Config) -> Result<String, String> {
         .arg("-t")
         .arg("-f")
         .arg(&conf)
+        .args(&config.args)
+        .envs(config.env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
     let text = format!(
@@ -404,6 +418,7 @@ fn launch(stage: &Stage, config: &Config, port: u16) -> Launch {
         .arg(apache_binary())
         .arg("-f")
         .arg(&conf)
+        .args(&config.args)
         .args(["-k", "start"])
         .envs(config.env.iter().map(|(k, v)| (k, v)))
         .output()

@@ -3,7 +3,10 @@
 
 /// Splits `raw` into words: whitespace separates them, and a word that starts
 /// with `"` or `'` runs to the matching unescaped quote (a backslash escapes
-/// the quote character and is then dropped, as in `ap_getword_conf`).
+/// the quote character and is then dropped, as in `ap_getword_conf`). An
+/// option's value may be quoted the same way after its `=`
+/// (`home='/srv/my app'`, as mod_wsgi's `wsgi_parse_option` reads it, and
+/// as mod_wsgi-express writes every value): the word is then `name=value`.
 pub fn split_arguments(raw: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut chars = raw.chars().peekable();
@@ -14,22 +17,7 @@ pub fn split_arguments(raw: &str) -> Result<Vec<String>, String> {
         let Some(&first) = chars.peek() else { break };
         let mut word = String::new();
         if first == '"' || first == '\'' {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                if c == '\\' && chars.peek() == Some(&first) {
-                    word.push(first);
-                    chars.next();
-                } else if c == first {
-                    closed = true;
-                    break;
-                } else {
-                    word.push(c);
-                }
-            }
-            if !closed {
-                return Err(format!("unterminated quoted argument: {first}{word}"));
-            }
+            quoted(&mut chars, &mut word)?;
         } else {
             while let Some(&c) = chars.peek() {
                 if c.is_whitespace() {
@@ -37,11 +25,39 @@ pub fn split_arguments(raw: &str) -> Result<Vec<String>, String> {
                 }
                 word.push(c);
                 chars.next();
+                if c == '='
+                    && matches!(chars.peek(), Some('"' | '\''))
+                    && !word[..word.len() - 1].contains('=')
+                {
+                    quoted(&mut chars, &mut word)?;
+                    break;
+                }
             }
         }
         words.push(word);
     }
     Ok(words)
+}
+
+/// Reads a quoted run (the quote is next) into `word`.
+fn quoted(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    word: &mut String,
+) -> Result<(), String> {
+    let Some(quote) = chars.next() else {
+        return Ok(());
+    };
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&quote) {
+            word.push(quote);
+            chars.next();
+        } else if c == quote {
+            return Ok(());
+        } else {
+            word.push(c);
+        }
+    }
+    Err(format!("unterminated quoted argument: {quote}{word}"))
 }
 
 #[cfg(test)]
@@ -62,6 +78,28 @@ mod tests {
         assert_eq!(
             split_arguments(r#""/my app" '/srv/it''s' "a\"b""#).unwrap(),
             ["/my app", "/srv/it", "s", "a\"b"]
+        );
+    }
+
+    #[test]
+    fn option_values_may_be_quoted_as_mod_wsgi_express_writes_them() {
+        assert_eq!(
+            split_arguments(
+                "'site' home='/srv/my app' python-path='' display-name=\"(wsgi:x)\" threads=5"
+            )
+            .unwrap(),
+            [
+                "site",
+                "home=/srv/my app",
+                "python-path=",
+                "display-name=(wsgi:x)",
+                "threads=5"
+            ]
+        );
+        assert!(
+            split_arguments("home='/srv")
+                .unwrap_err()
+                .contains("unterminated")
         );
     }
 

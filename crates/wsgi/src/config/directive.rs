@@ -8,8 +8,10 @@ use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
     check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
 };
+use super::scripts::{parse_handler_script, parse_import_script};
+use super::servers::preload_group;
 use super::settings::{
-    DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+    DirSettings, HeadToGet, ImportScript, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
 use super::table::{Directive, Status, lookup_directive};
 use crate::proxy::{parse_trusted_proxies, parse_trusted_proxy_headers};
@@ -33,13 +35,6 @@ fn on_off(name: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-/// What a user of a not-yet-supported directive can do instead today.
-fn alternative(name: &str) -> Option<&'static str> {
-    name.eq_ignore_ascii_case("WSGIImportScript").then_some(
-        "to load a script when a daemon process starts, give its WSGIScriptAlias both process-group= and application-group=: the daemon then preloads it",
-    )
-}
-
 /// Applies one directive. `compile` turns a `WSGIScriptAliasMatch` pattern
 /// into the host's compiled form (Apache's regex engine).
 pub fn apply_directive<R: Clone>(
@@ -53,10 +48,7 @@ pub fn apply_directive<R: Clone>(
         Some(Status::Supported(directive)) => directive,
         Some(Status::NotYet) => {
             return Err(format!(
-                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README){}",
-                alternative(name)
-                    .map(|a| format!("; {a}"))
-                    .unwrap_or_default()
+                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
             ));
         }
         None => return Err(format!("{name} is not a mod_wsgi directive")),
@@ -72,7 +64,46 @@ pub fn apply_directive<R: Clone>(
             if let Some(group) = &alias.options.process_group {
                 note_process_group(server, group);
             }
+            // mod_wsgi keeps one import list, in the order of the lines.
+            if let Some(group) = preload_group(&alias) {
+                server.imports.push(ImportScript {
+                    script: alias.target.clone(),
+                    process_group: group.to_owned(),
+                    application_group: String::new(),
+                });
+            }
             server.aliases.push(alias);
+            Ok(())
+        }
+        Directive::ImportScript => {
+            let import = parse_import_script(raw)?;
+            if !import.application_group.is_empty() {
+                server
+                    .named_application_groups
+                    .push(import.application_group.clone());
+            }
+            note_process_group(server, &import.process_group);
+            server.imports.push(import);
+            Ok(())
+        }
+        Directive::HandlerScript => {
+            let handler = parse_handler_script(raw)?;
+            if let Some(group) = &handler.options.process_group {
+                check_process_group(name, group)?;
+                note_process_group(server, group);
+            }
+            if let Some(group) = &handler.options.application_group
+                && !is_global_group(group)
+            {
+                server.named_application_groups.push(group.clone());
+            }
+            // mod_wsgi keeps server-level lines in the server's table and
+            // lays the directory's over it per request. Apache hands a
+            // server-level line the server's default directory settings,
+            // which every section of that server (and a virtual host's,
+            // the main server's) is merged over: the same precedence.
+            dir.handler_scripts.retain(|h| h.name != handler.name);
+            dir.handler_scripts.push(handler);
             Ok(())
         }
         Directive::PythonHome => {
@@ -565,18 +596,11 @@ mod tests {
 
     #[test]
     fn unsupported_directives_say_so() {
-        let err = apply("WSGIImportScript", "/x.py process-group=site").unwrap_err();
-        assert!(
-            err.contains("WSGIImportScript") && err.contains("does not support yet"),
-            "{err}"
-        );
-        // The refusal says what works instead.
-        assert!(
-            err.contains("process-group= and application-group=") && err.contains("preloads"),
-            "{err}"
-        );
         let err = apply("WSGIDispatchScript", "/x.py").unwrap_err();
-        assert!(!err.contains("preloads"), "{err}");
+        assert!(
+            err.contains("WSGIDispatchScript") && err.contains("does not support yet"),
+            "{err}"
+        );
         let err = apply("WSGINoSuchDirective", "x").unwrap_err();
         assert!(err.contains("not a mod_wsgi directive"), "{err}");
     }

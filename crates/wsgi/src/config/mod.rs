@@ -11,6 +11,7 @@ mod groups;
 mod python_options;
 #[cfg(test)]
 mod readme;
+mod scripts;
 pub mod servers;
 mod settings;
 mod table;
@@ -22,7 +23,8 @@ pub use groups::{
     GroupContext, expand_application_group, is_global_group, restrict_process_allows,
 };
 pub use settings::{
-    DirSettings, HashSeed, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+    DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript, Location, ScriptAlias,
+    ScriptAliasOptions, ServerSettings,
 };
 pub use table::{
     ACCESS_CONF, ArgsForm, DAEMON_OPTIONS, DIRECTIVES, DaemonOption, Directive, DirectiveInfo,

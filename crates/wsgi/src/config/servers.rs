@@ -2,7 +2,7 @@
 //! virtual host), which no single server's settings can check: the host
 //! collects every server's settings, main server first, and asks here.
 
-use super::{DaemonGroup, Location, ScriptAlias, ServerSettings};
+use super::{DaemonGroup, ImportScript, Location, ScriptAlias, ServerSettings};
 
 /// Every daemon group configured anywhere, with duplicate names refused.
 pub fn daemon_groups<R>(servers: &[&ServerSettings<R>]) -> Result<Vec<DaemonGroup>, String> {
@@ -62,13 +62,33 @@ pub fn check_preload_group_defined<R>(
     }
 }
 
-/// Scripts `group` loads at start: aliases with both process-group= and
-/// application-group= (mod_wsgi's preloading rule).
+/// A `WSGIImportScript` for a daemon group needs the group defined on an
+/// earlier line (mod_wsgi's message is kept).
+pub fn check_import_group_defined(
+    import: &ImportScript,
+    defined_so_far: &[String],
+) -> Result<(), String> {
+    let group = &import.process_group;
+    if group.is_empty() || defined_so_far.iter().any(|g| g == group) {
+        return Ok(());
+    }
+    Err(format!(
+        "WSGI process group not yet configured: no WSGIDaemonProcess before this line \
+         defines '{group}' (WSGIImportScript loads the script into the group's processes \
+         at start, so the group must come first; process-group=%{{GLOBAL}} loads it in \
+         the Apache children)"
+    ))
+}
+
+/// Scripts the processes of `group` (empty: the Apache children) load at
+/// start, once each, in the order of their lines: `WSGIImportScript`, and
+/// aliases with both process-group= and application-group= (mod_wsgi's
+/// import list).
 pub fn preload_scripts<R>(servers: &[&ServerSettings<R>], group: &str) -> Vec<String> {
     let mut scripts: Vec<String> = Vec::new();
-    for alias in servers.iter().flat_map(|s| &s.aliases) {
-        if preload_group(alias) == Some(group) && !scripts.contains(&alias.target) {
-            scripts.push(alias.target.clone());
+    for import in servers.iter().flat_map(|s| &s.imports) {
+        if import.process_group == group && !scripts.contains(&import.script) {
+            scripts.push(import.script.clone());
         }
     }
     scripts
@@ -177,6 +197,30 @@ mod tests {
             ["/srv/a.wsgi", "/srv/d.wsgi"]
         );
         assert!(preload_scripts(&[&main], "none").is_empty());
+    }
+
+    #[test]
+    fn import_scripts_join_the_preloading_aliases_in_line_order() {
+        let main = server(&[
+            "WSGIImportScript /srv/first.py process-group=site application-group=%{GLOBAL}",
+            "WSGIScriptAlias /a /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
+            "WSGIImportScript /srv/kids.py process-group=%{GLOBAL} application-group=%{GLOBAL}",
+            "WSGIImportScript /srv/a.wsgi process-group=site application-group=x",
+            "WSGIImportScript /srv/other.py process-group=other application-group=%{GLOBAL}",
+        ]);
+        assert_eq!(
+            preload_scripts(&[&main], "site"),
+            ["/srv/first.py", "/srv/a.wsgi"]
+        );
+        assert_eq!(preload_scripts(&[&main], ""), ["/srv/kids.py"]);
+        let none: &[String] = &[];
+        let error = check_import_group_defined(&main.imports[0], none).unwrap_err();
+        assert!(
+            error.starts_with("WSGI process group not yet configured") && error.contains("'site'"),
+            "{error}"
+        );
+        assert!(check_import_group_defined(&main.imports[0], &["site".to_owned()]).is_ok());
+        assert!(check_import_group_defined(&main.imports[2], none).is_ok());
     }
 
     #[test]

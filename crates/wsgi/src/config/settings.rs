@@ -46,6 +46,48 @@ pub struct ScriptAlias<R> {
     pub options: ScriptAliasOptions,
 }
 
+/// A script a process loads at its start (`WSGIImportScript`, or a
+/// `WSGIScriptAlias` with both groups given), as mod_wsgi's import list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportScript {
+    pub script: String,
+    /// The daemon group that loads it; empty for the Apache children.
+    pub process_group: String,
+    /// Empty for `%{GLOBAL}`.
+    pub application_group: String,
+}
+
+/// `WSGIHandlerScript NAME SCRIPT [options]`: requests whose handler is
+/// NAME run SCRIPT's `handle_request`. Its options override the
+/// directory's as a `WSGIScriptAlias`'s do, so routing treats both alike.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HandlerScript {
+    pub name: String,
+    pub script: String,
+    /// `callable_object` is always `handle_request`, as in mod_wsgi.
+    pub options: ScriptAliasOptions,
+}
+
+/// mod_wsgi's `apr_hash_overlay`: `add`'s entries, then `base`'s whose
+/// names `add` does not have.
+pub fn overlay_handler_scripts(
+    base: &[HandlerScript],
+    add: &[HandlerScript],
+) -> Vec<HandlerScript> {
+    // Apache merges directory settings on every request: the usual case,
+    // no handler script anywhere, must cost no more than a check.
+    if base.is_empty() {
+        return add.to_vec();
+    }
+    let mut merged = add.to_vec();
+    merged.extend(
+        base.iter()
+            .filter(|b| !add.iter().any(|a| a.name == b.name))
+            .cloned(),
+    );
+    merged
+}
+
 /// Per-server settings (the main server or one virtual host).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerSettings<R> {
@@ -83,6 +125,9 @@ pub struct ServerSettings<R> {
     pub switch_interval: Option<f64>,
     /// `WSGIRestrictSignal`.
     pub restrict_signal: Option<bool>,
+    /// Scripts loaded at process start, in the order of their lines (this
+    /// server's own lines: the host collects them from every server).
+    pub imports: Vec<ImportScript>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -105,6 +150,7 @@ impl<R> Default for ServerSettings<R> {
             python_warnings: Vec::new(),
             switch_interval: None,
             restrict_signal: None,
+            imports: Vec::new(),
         }
     }
 }
@@ -142,6 +188,7 @@ impl<R: Clone> ServerSettings<R> {
             },
             switch_interval: add.switch_interval.or(base.switch_interval),
             restrict_signal: add.restrict_signal.or(base.restrict_signal),
+            imports: add.imports.clone(),
         }
     }
 
@@ -195,6 +242,9 @@ pub struct DirSettings {
     pub trusted_proxy_headers: Option<Vec<&'static ProxyHeader>>,
     /// `WSGITrustedProxies`.
     pub trusted_proxies: Option<Vec<Subnet>>,
+    /// `WSGIHandlerScript` lines of this section (a server-level line is in
+    /// the server's default directory settings).
+    pub handler_scripts: Vec<HandlerScript>,
 }
 
 impl DirSettings {
@@ -216,6 +266,7 @@ impl DirSettings {
             enable_sendfile: pick(&base.enable_sendfile, &add.enable_sendfile),
             trusted_proxy_headers: pick(&base.trusted_proxy_headers, &add.trusted_proxy_headers),
             trusted_proxies: pick(&base.trusted_proxies, &add.trusted_proxies),
+            handler_scripts: overlay_handler_scripts(&base.handler_scripts, &add.handler_scripts),
         }
     }
 
@@ -240,6 +291,10 @@ impl DirSettings {
     /// mod_wsgi's default is Off: files go out with mmap and writev.
     pub fn enable_sendfile(&self) -> bool {
         self.enable_sendfile.unwrap_or(false)
+    }
+    /// The `WSGIHandlerScript` for a request whose handler is `handler`.
+    pub fn handler_script(&self, handler: &str) -> Option<&HandlerScript> {
+        self.handler_scripts.iter().find(|h| h.name == handler)
     }
 }
 

@@ -79,6 +79,8 @@ pub enum Directive {
     DestroyInterpreter,
     TrustedProxyHeaders,
     TrustedProxies,
+    ImportScript,
+    HandlerScript,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -181,7 +183,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIProcessGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ProcessGroup), c"Name of the WSGI process group."),
     entry(c"WSGIApplicationGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ApplicationGroup), c"Application interpreter group."),
     entry(c"WSGICallableObject", Take1, OR_FILEINFO, ANY, Supported(D::CallableObject), c"Name of entry point in WSGI script file."),
-    entry(c"WSGIImportScript", RawArgs, RSRC_CONF, ANY, NotYet, c"Location of WSGI import script."),
+    entry(c"WSGIImportScript", RawArgs, RSRC_CONF, ANY, Supported(D::ImportScript), c"Location of WSGI import script."),
     entry(c"WSGIDispatchScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Location of WSGI dispatch script."),
     entry(c"WSGIPassApacheRequest", Take1, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Enable/Disable Apache request object."),
     entry(c"WSGIPassAuthorization", Take1, OR_FILEINFO, ANY, Supported(D::PassAuthorization), c"Enable/Disable WSGI authorization."),
@@ -197,7 +199,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIAuthUserScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI user auth script file."),
     entry(c"WSGIAuthGroupScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI group auth script file."),
     entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, NotYet, c"Enable/Disable as being authoritative on groups."),
-    entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Location of WSGI handler script file."),
+    entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::HandlerScript), c"Location of WSGI handler script file."),
     entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, NotYet, c"Enabled/Disable access to server metrics."),
     entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, NotYet, c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
     entry(c"WSGISlowRequests", Take1, RSRC_CONF, MAIN, NotYet, c"Enable slow-request reporting. Arg: threshold in seconds."),
@@ -321,7 +323,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 30);
+        assert_eq!(supported.len(), 32);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
+use crate::messages::{Level, LogContext};
+
 struct LoadedScript {
     module: Py<PyModule>,
 }
@@ -204,6 +206,43 @@ pub fn load_script<'py>(
             },
         );
     Ok(module)
+}
+
+/// Loads a process's import list at its start (`WSGIImportScript`, and
+/// aliases with both groups given), as mod_wsgi's `wsgi_python_child_init`:
+/// each script once, in order; one that raises is logged with its traceback
+/// (mod_wsgi: "Unable to execute Python script file '...'.") and the process
+/// goes on. The module is the one requests use, so they do not load it again.
+pub fn import_scripts(scripts: &[String], context: &LogContext, sink: fn(Level, &str)) {
+    use pyo3::types::PyTracebackMethods;
+    for script in scripts {
+        let mtime = file_mtime(script).unwrap_or(0);
+        let loaded = crate::python::attach(|py| {
+            load_script(py, script, mtime, true, &mut |_| {})
+                .map(|_| ())
+                .map_err(|e| {
+                    let traceback = e
+                        .traceback(py)
+                        .and_then(|t| t.format().ok())
+                        .unwrap_or_default();
+                    (e.to_string(), traceback)
+                })
+        });
+        if let Err((error, traceback)) = loaded {
+            let line = crate::messages::format_line(
+                context.clone().with_script(script),
+                crate::messages::SCRIPT_LOAD_FAILED,
+                &format!(
+                    "failed to preload the WSGI script at process start (Unable to execute \
+                     Python script file '{script}'); the process goes on: {error}"
+                ),
+            );
+            sink(Level::Error, &line);
+            for l in traceback.lines() {
+                sink(Level::Error, l);
+            }
+        }
+    }
 }
 
 /// mod_wsgi's info line, in the words of 4.x and 6.x that people grep for.

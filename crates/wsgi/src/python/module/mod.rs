@@ -78,6 +78,11 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
     let mut problem = None;
     match py.import("mod_wsgi") {
         Ok(package) => {
+            // mod_wsgi's words, which people search the log for.
+            process_log(
+                Level::Info,
+                &messages::process_note("Imported existing 'mod_wsgi' Python extension module."),
+            );
             if let Ok(path) = package.getattr("__path__") {
                 module.setattr("__path__", path)?;
             }
