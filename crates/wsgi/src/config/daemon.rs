@@ -51,6 +51,9 @@ pub struct DaemonGroup {
     pub memory_limit: u64,
     /// Seconds of CPU time after which the process is recycled.
     pub cpu_time_limit: u64,
+    /// `server-metrics=On`: `mod_wsgi.server_metrics()` reads Apache's
+    /// scoreboard in this group's processes (Off by default, as mod_wsgi).
+    pub server_metrics: bool,
 }
 
 impl DaemonGroup {
@@ -88,6 +91,7 @@ impl DaemonGroup {
             socket_user: None,
             memory_limit: 0,
             cpu_time_limit: 0,
+            server_metrics: false,
         }
     }
 
@@ -250,6 +254,17 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "socket-user" => group.socket_user = Some(not_empty(key, value)?),
             "memory-limit" => group.memory_limit = number(key, value)?,
             "cpu-time-limit" => group.cpu_time_limit = number(key, value)?,
+            "server-metrics" => {
+                group.server_metrics = if value.eq_ignore_ascii_case("on") {
+                    true
+                } else if value.eq_ignore_ascii_case("off") {
+                    false
+                } else {
+                    return Err(format!(
+                        "WSGIDaemonProcess: invalid server-metrics flag '{value}' (On or Off)"
+                    ));
+                }
+            }
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(
@@ -283,6 +298,7 @@ mod tests {
             let value = match option.name {
                 "home" | "python-home" => "/",
                 "umask" => "022",
+                "server-metrics" => "On",
                 _ => "1",
             };
             let result = parse_daemon_process(&format!("s {}={value}", option.name));

@@ -131,6 +131,10 @@ pub fn apply_directive<R: Clone>(
             server.python_eggs = Some(exactly_one(name, raw)?);
             Ok(())
         }
+        Directive::ServerMetrics => {
+            server.server_metrics = Some(on_off(name, &exactly_one(name, raw)?)?);
+            Ok(())
+        }
         Directive::VerboseDebugging => {
             server.verbose_debugging = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())

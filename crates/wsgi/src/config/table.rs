@@ -77,6 +77,7 @@ pub enum Directive {
     FreeThreading,
     PythonEggs,
     DestroyInterpreter,
+    ServerMetrics,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -196,7 +197,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIAuthGroupScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI group auth script file."),
     entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, NotYet, c"Enable/Disable as being authoritative on groups."),
     entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Location of WSGI handler script file."),
-    entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, NotYet, c"Enabled/Disable access to server metrics."),
+    entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, Supported(D::ServerMetrics), c"Enabled/Disable access to server metrics."),
     entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, NotYet, c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
     entry(c"WSGISlowRequests", Take1, RSRC_CONF, MAIN, NotYet, c"Enable slow-request reporting. Arg: threshold in seconds."),
     entry(c"WSGITelemetryOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Toggle metrics capture options. Args: [+|-]Flag... | None | All. Flags: CaptureUserAgent."),
@@ -273,7 +274,7 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("cpu-priority", NOT_YET),
     option("memory-limit", YES),
     option("virtual-memory-limit", NOT_YET),
-    option("server-metrics", NOT_YET),
+    option("server-metrics", YES),
 ];
 
 /// Finds a daemon option by name (case-sensitively, as mod_wsgi does).
@@ -319,7 +320,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 28);
+        assert_eq!(supported.len(), 29);
     }
 
     #[test]
