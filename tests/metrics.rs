@@ -1,6 +1,7 @@
 //! mod_wsgi 6's metrics through a real Apache: `WSGIServerMetrics` and the
 //! daemon option `server-metrics=` (what `mod_wsgi.server_metrics()`
-//! returns), and their bad values at configtest.
+//! returns), `start_recording_metrics()` and `process_metrics()`, and the
+//! bad values at configtest.
 
 mod common;
 
@@ -157,9 +158,75 @@ fn bad_values_fail_configtest(mpm: Mpm) {
     }
 }
 
+/// `process_metrics()` is None until `start_recording_metrics()`; then it
+/// counts this process's finished requests, per thread, with the one in
+/// flight among `active_requests`.
+fn process_metrics_after_recording_starts(server: &Server, path: &str) {
+    let before = facts(server, &format!("{path}?plain"));
+    assert_eq!(fact(&before, "process"), "None", "{before:#?}");
+    // Per process: each process's first recording request starts it there.
+    let mut seen: HashMap<String, Vec<HashMap<String, String>>> = HashMap::new();
+    for i in 0..12 {
+        let f = facts(server, &format!("{path}?record-{i}"));
+        seen.entry(fact(&f, "pid").to_owned()).or_default().push(f);
+    }
+    for (pid, answers) in &seen {
+        for (n, f) in answers.iter().enumerate() {
+            assert_eq!(fact(f, "process"), "dict", "{pid}: {f:#?}");
+            assert_eq!(
+                fact(f, "process_metrics_keys"),
+                "active_requests,cpu_system_time,cpu_time,cpu_user_time,current_time,memory_max_rss,memory_rss,pid,request_busy_time,request_count,request_threads,restart_time,running_time,threads"
+            );
+            assert_eq!(fact(f, "process_pid_is_mine"), "True");
+            // The request that started recording is not counted; each
+            // later one counts the ones before it, except that a daemon
+            // may have sent the previous response before counting it.
+            let count: usize = fact(f, "request_count").parse().unwrap();
+            assert!(
+                count <= n && count + 1 >= n,
+                "{pid}, answer {n}: {answers:#?}"
+            );
+            assert_eq!(fact(f, "cpu_adds_up"), "True");
+            assert_eq!(fact(f, "memory_ok"), "True");
+            assert_eq!(fact(f, "times_ok"), "True");
+            if n > 0 {
+                // This request is in flight, on a thread that is listed.
+                assert!(fact(f, "active_requests").parse::<u32>().unwrap() >= 1);
+                assert!(fact(f, "request_threads").parse::<u32>().unwrap() >= 1);
+                assert_ne!(fact(f, "this_thread_count"), "missing", "{f:#?}");
+                assert!(fact(f, "busy_time").parse::<f64>().unwrap() > 0.0);
+            }
+        }
+    }
+    // Not done: request_metrics() stays absent rather than wrong.
+    assert_eq!(fact(&before, "has_request_metrics"), "False");
+}
+
+fn process_metrics_in_embedded_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-process-embedded"),
+        &Config::new(mpm, "WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi\n"),
+    );
+    process_metrics_after_recording_starts(&server, "/metrics");
+}
+
+fn process_metrics_in_daemon_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-process-daemon"),
+        &Config::new(
+            mpm,
+            "WSGIDaemonProcess site processes=2 threads=3\n\
+             WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi process-group=site\n",
+        ),
+    );
+    process_metrics_after_recording_starts(&server, "/metrics");
+}
+
 under_event_and_prefork!(
     server_metrics_on_in_embedded_mode,
     server_metrics_off_in_embedded_mode,
     server_metrics_in_daemon_mode,
     bad_values_fail_configtest,
+    process_metrics_in_embedded_mode,
+    process_metrics_in_daemon_mode,
 );

@@ -36,9 +36,37 @@ def server_facts(environ):
     return lines
 
 
+def process_facts(environ):
+    if "record" in environ.get("QUERY_STRING", ""):
+        mod_wsgi.start_recording_metrics()
+    metrics = mod_wsgi.process_metrics()
+    if metrics is None:
+        return ["process=None"]
+    me = environ["mod_wsgi.thread_id"]
+    mine = [t["request_count"] for t in metrics["threads"] if t["thread_id"] == me]
+    return [
+        "process=dict",
+        "process_metrics_keys=%s" % ",".join(sorted(metrics)),
+        "process_pid_is_mine=%s" % (metrics["pid"] == os.getpid()),
+        "request_count=%d" % metrics["request_count"],
+        "active_requests=%d" % metrics["active_requests"],
+        "request_threads=%d" % metrics["request_threads"],
+        "this_thread_count=%s" % (mine[0] if mine else "missing"),
+        "busy_time=%r" % metrics["request_busy_time"],
+        "cpu_adds_up=%s" % (
+            abs(metrics["cpu_time"] - metrics["cpu_user_time"] - metrics["cpu_system_time"]) < 1e-9),
+        "memory_ok=%s" % (0 < metrics["memory_rss"] <= metrics["memory_max_rss"]),
+        "times_ok=%s" % (
+            metrics["restart_time"] <= metrics["current_time"]
+            and isinstance(metrics["running_time"], int)),
+    ]
+
+
 def application(environ, start_response):
     lines = ["pid=%d" % os.getpid()]
     lines += server_facts(environ)
+    lines += process_facts(environ)
+    lines.append("has_request_metrics=%s" % hasattr(mod_wsgi, "request_metrics"))
     body = ("\n".join(lines) + "\n").encode()
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body]
