@@ -57,7 +57,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     };
     match python::initialize(&interpreter, log::process_sink) {
         Ok(()) => {
-            crate::process_facts::install_embedded();
+            crate::process_facts::install_embedded(settings.server_metrics == Some(true));
             let _ = PROCESS.set(Some(info));
             // The child pool is destroyed when the child exits.
             pchild.on_cleanup(stop_python);

@@ -4,7 +4,7 @@
 use wsgi::config::DaemonGroup;
 use wsgi::python::module::{self, ApacheFacts, ProcessFacts};
 
-use crate::apache::httpd;
+use crate::apache::{httpd, scoreboard};
 
 fn apache() -> ApacheFacts {
     let (maximum_processes, threads_per_process) = httpd::mpm_limits();
@@ -19,7 +19,11 @@ fn apache() -> ApacheFacts {
 }
 
 /// In an Apache child: mod_wsgi's values are the MPM's.
-pub fn install_embedded() {
+/// `server_metrics`: the main server's `WSGIServerMetrics`.
+pub fn install_embedded(server_metrics: bool) {
+    if server_metrics {
+        module::metrics::enable_server_metrics(scoreboard::read);
+    }
     let apache = apache();
     module::install(&ProcessFacts {
         process_group: String::new(),
@@ -31,6 +35,9 @@ pub fn install_embedded() {
 
 /// In a daemon process: mod_wsgi's values are the group's.
 pub fn install_daemon(group: &DaemonGroup) {
+    if group.server_metrics {
+        module::metrics::enable_server_metrics(scoreboard::read);
+    }
     module::install(&ProcessFacts {
         process_group: group.name.clone(),
         maximum_processes: group.processes,

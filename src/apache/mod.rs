@@ -24,5 +24,6 @@ pub mod pool;
 pub mod process;
 pub mod regex;
 pub mod request;
+pub mod scoreboard;
 pub mod server;
 pub mod strings;

@@ -18,4 +18,5 @@
 #include <unixd.h>
 #include <ap_listen.h>
 #include <mpm_common.h>
+#include <scoreboard.h>
 #include "shim.h"

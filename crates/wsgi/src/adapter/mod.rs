@@ -27,7 +27,7 @@ pub use crate::python::log::{LogSink, install_process_log};
 use crate::messages::{self, Level, LogContext};
 use crate::python::loader;
 use crate::python::log;
-use crate::python::module::requests;
+use crate::python::module::{recording, requests};
 use crate::request::{RequestMeta, ScriptReloading};
 
 /// Runs one request through the application. Returns how it ended and the
@@ -50,8 +50,10 @@ pub fn handle_request<T: Transport>(
     // The thread's request, for request_data() and active_requests, from
     // before the script is loaded until request_finished was published.
     requests::begin(py);
+    recording::request_began(|| thread_id(py));
     let outcome = run(py, process, request, &exchange);
     requests::end(py);
+    recording::request_ended();
     let transport: Box<dyn std::any::Any> = exchange.finish(py);
     let transport = transport
         .downcast::<T>()

@@ -86,6 +86,9 @@ pub struct DaemonGroup {
     /// `eviction-timeout=`, seconds: on SIGUSR1 (Apache's graceful signal),
     /// how long requests in flight may take, in place of graceful-timeout.
     pub eviction_timeout: u64,
+    /// `server-metrics=On`: `mod_wsgi.server_metrics()` reads Apache's
+    /// scoreboard in this group's processes (Off by default, as mod_wsgi).
+    pub server_metrics: bool,
 }
 
 impl DaemonGroup {
@@ -136,6 +139,7 @@ impl DaemonGroup {
             script_user: None,
             script_group: None,
             eviction_timeout: 0,
+            server_metrics: false,
         }
     }
 
@@ -322,6 +326,17 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "script-user" => group.script_user = Some(not_empty(key, value)?),
             "script-group" => group.script_group = Some(not_empty(key, value)?),
             "eviction-timeout" => group.eviction_timeout = number(key, value)?,
+            "server-metrics" => {
+                group.server_metrics = if value.eq_ignore_ascii_case("on") {
+                    true
+                } else if value.eq_ignore_ascii_case("off") {
+                    false
+                } else {
+                    return Err(format!(
+                        "WSGIDaemonProcess: invalid server-metrics flag '{value}' (On or Off)"
+                    ));
+                }
+            }
             // The table says supported but no arm parses it: a bug here.
             _ => {
                 return Err(format!(
@@ -372,6 +387,7 @@ mod tests {
                 "home" | "python-home" | "chroot" => "/",
                 "umask" => "022",
                 name if name.ends_with("-buffer-size") => "65536",
+                "server-metrics" => "On",
                 _ => "1",
             };
             let result = parse_daemon_process(&format!("s {}={value}", option.name));

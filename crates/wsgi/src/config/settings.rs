@@ -99,6 +99,10 @@ pub struct ServerSettings<R> {
     pub python_eggs: Option<String>,
     /// `WSGIVerboseDebugging`: obsolete in mod_wsgi 6 too; only noted.
     pub verbose_debugging: Option<bool>,
+    /// `WSGIServerMetrics` (main server only; Off by default): whether
+    /// `mod_wsgi.server_metrics()` in the Apache children reads the
+    /// scoreboard. Daemons follow their own `server-metrics=`.
+    pub server_metrics: Option<bool>,
     pub aliases: Vec<ScriptAlias<R>>,
     /// Application groups other than %{GLOBAL} named anywhere in this
     /// server's configuration; they all share the main interpreter.
@@ -138,6 +142,7 @@ impl<R> Default for ServerSettings<R> {
             destroy_interpreter: None,
             python_eggs: None,
             verbose_debugging: None,
+            server_metrics: None,
             aliases: Vec::new(),
             named_application_groups: Vec::new(),
             daemon_groups: Vec::new(),
@@ -169,6 +174,7 @@ impl<R: Clone> ServerSettings<R> {
             destroy_interpreter: add.destroy_interpreter.or(base.destroy_interpreter),
             python_eggs: add.python_eggs.clone().or_else(|| base.python_eggs.clone()),
             verbose_debugging: add.verbose_debugging.or(base.verbose_debugging),
+            server_metrics: add.server_metrics.or(base.server_metrics),
             aliases,
             named_application_groups: groups,
             daemon_groups: add.daemon_groups.clone(),

@@ -77,6 +77,7 @@ pub enum Directive {
     FreeThreading,
     PythonEggs,
     DestroyInterpreter,
+    ServerMetrics,
     TrustedProxyHeaders,
     TrustedProxies,
     ImportScript,
@@ -200,7 +201,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIAuthGroupScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI group auth script file."),
     entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, NotYet, c"Enable/Disable as being authoritative on groups."),
     entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::HandlerScript), c"Location of WSGI handler script file."),
-    entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, NotYet, c"Enabled/Disable access to server metrics."),
+    entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, Supported(D::ServerMetrics), c"Enabled/Disable access to server metrics."),
     entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, NotYet, c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
     entry(c"WSGISlowRequests", Take1, RSRC_CONF, MAIN, NotYet, c"Enable slow-request reporting. Arg: threshold in seconds."),
     entry(c"WSGITelemetryOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Toggle metrics capture options. Args: [+|-]Flag... | None | All. Flags: CaptureUserAgent."),
@@ -226,7 +227,6 @@ const fn option(name: &'static str, supported: bool) -> DaemonOption {
 }
 
 const YES: bool = true;
-const NOT_YET: bool = false;
 
 /// Every option of mod_wsgi 6.1.1's `WSGIDaemonProcess`
 /// (`wsgi_add_daemon_process` in src/server/wsgi_daemon.c), in its order.
@@ -277,7 +277,7 @@ pub const DAEMON_OPTIONS: &[DaemonOption] = &[
     option("cpu-priority", YES),
     option("memory-limit", YES),
     option("virtual-memory-limit", YES),
-    option("server-metrics", NOT_YET),
+    option("server-metrics", YES),
 ];
 
 /// Finds a daemon option by name (case-sensitively, as mod_wsgi does).
@@ -323,7 +323,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 32);
+        assert_eq!(supported.len(), 33);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 mod apache;
 pub mod events;
 mod facts;
+pub mod metrics;
+pub mod recording;
 pub mod requests;
 
 use pyo3::exceptions::PyModuleNotFoundError;
@@ -104,6 +106,13 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
     module.add_function(wrap_pyfunction!(events::subscribe_shutdown, &module)?)?;
     module.add_function(wrap_pyfunction!(events::subscribe_signals, &module)?)?;
     module.add_function(wrap_pyfunction!(requests::request_data, &module)?)?;
+    module.add_function(wrap_pyfunction!(metrics::server_metrics, &module)?)?;
+    module.add_function(wrap_pyfunction!(recording::process_metrics, &module)?)?;
+    module.add_function(wrap_pyfunction!(
+        recording::start_recording_metrics,
+        &module
+    )?)?;
+    recording::note_process_start();
     let lists = events::callbacks(py);
     module.add("event_callbacks", lists.events.bind(py))?;
     module.add("shutdown_callbacks", lists.shutdown.bind(py))?;

@@ -1,0 +1,252 @@
+//! mod_wsgi 6's metrics through a real Apache: `WSGIServerMetrics` and the
+//! daemon option `server-metrics=` (what `mod_wsgi.server_metrics()`
+//! returns), `start_recording_metrics()` and `process_metrics()`, and the
+//! bad values at configtest.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn metrics(server: &Server, tag: &str) -> HashMap<String, String> {
+    facts(server, &format!("/metrics?{tag}"))
+}
+
+/// `WSGIServerMetrics On`: an Apache child reads the scoreboard, which
+/// lists the child itself and shows this very request being written.
+fn server_metrics_on_in_embedded_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-embedded-on"),
+        &Config::new(
+            mpm,
+            "ExtendedStatus On\nWSGIServerMetrics On\nWSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi\n",
+        ),
+    );
+    let f = metrics(&server, "embedded-on");
+    assert_eq!(fact(&f, "server"), "dict", "{f:#?}");
+    assert_eq!(
+        fact(&f, "server_keys"),
+        "current_time,processes,restart_time,running_generation,running_time,server_limit,thread_limit"
+    );
+    assert_eq!(
+        fact(&f, "process_keys"),
+        "generation,pid,process_num,quiescing,workers"
+    );
+    assert_eq!(
+        fact(&f, "worker_keys"),
+        "access_count,bytes_served,client,generation,last_used,request,start_time,status,stop_time,thread_num,vhost"
+    );
+    let (server_limit, thread_limit) = match mpm {
+        // tests/common's event settings: ServerLimit 2, ThreadLimit's default.
+        Mpm::Event | Mpm::Worker => ("2", "64"),
+        // prefork: ServerLimit's default, one thread per process.
+        Mpm::Prefork => ("256", "1"),
+    };
+    assert_eq!(fact(&f, "server_limit"), server_limit);
+    assert_eq!(fact(&f, "thread_limit"), thread_limit);
+    assert_eq!(fact(&f, "processes"), server_limit);
+    assert_eq!(fact(&f, "workers_per_process"), format!("[{thread_limit}]"));
+    assert_eq!(fact(&f, "running_time_type"), "int");
+    assert_eq!(fact(&f, "restart_before_now"), "True");
+    assert_eq!(fact(&f, "this_pid_listed"), "True");
+    // The worker serving this request is busy writing ('W'); with
+    // ExtendedStatus On its entry holds the request line.
+    assert!(fact(&f, "this_process_statuses").contains('W'), "{f:#?}");
+    assert_eq!(fact(&f, "this_request_status"), "W");
+}
+
+/// Without the directive, or with Off, `server_metrics()` is None, as in
+/// mod_wsgi (its default is Off).
+fn server_metrics_off_in_embedded_mode(mpm: Mpm) {
+    for (name, directive) in [("default", ""), ("off", "WSGIServerMetrics Off\n")] {
+        let server = Server::start(
+            Stage::new(&format!("metrics-embedded-{name}")),
+            &Config::new(
+                mpm,
+                &format!("{directive}WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi\n"),
+            ),
+        );
+        assert_eq!(fact(&metrics(&server, name), "server"), "None", "{name}");
+    }
+}
+
+/// A daemon follows its group's `server-metrics=`, not WSGIServerMetrics.
+/// A daemon forked before the MPM made the scoreboard has none (as under
+/// mod_wsgi, which forks its daemons at the same point), so the On case
+/// recycles daemons (maximum-requests=1) until one started after it.
+fn server_metrics_in_daemon_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-daemon"),
+        &Config::new(
+            mpm,
+            "ExtendedStatus On\nWSGIServerMetrics On\n\
+             WSGIDaemonProcess on processes=1 threads=2 maximum-requests=1 server-metrics=On\n\
+             WSGIDaemonProcess off processes=1 threads=2 maximum-requests=1 server-metrics=Off\n\
+             WSGIDaemonProcess unset processes=1 threads=2\n\
+             WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi process-group=on\n\
+             WSGIScriptAlias /off @STAGE@/apps/metrics.wsgi process-group=off\n\
+             WSGIScriptAlias /unset @STAGE@/apps/metrics.wsgi process-group=unset\n",
+        ),
+    );
+    let mut attempt = 0;
+    let f = wait_until(WAIT, "a daemon with a scoreboard", || {
+        // A fresh URL each time: the scoreboard keeps earlier request lines.
+        attempt += 1;
+        let f = metrics(&server, &format!("daemon-on-{attempt}"));
+        (fact(&f, "server") == "dict").then_some(f)
+    });
+    // The Apache child relaying this request shows it; the daemon itself
+    // is no Apache child.
+    assert_eq!(fact(&f, "this_request_status"), "W", "{f:#?}");
+    assert_eq!(fact(&f, "this_pid_listed"), "False");
+    let mut daemon_pids = std::collections::HashSet::new();
+    for tag in ["off", "unset"] {
+        for i in 0..3 {
+            let f = facts(&server, &format!("/{tag}?{i}"));
+            assert_eq!(fact(&f, "server"), "None", "{tag}");
+            daemon_pids.insert(fact(&f, "pid").to_owned());
+        }
+    }
+    // The 'off' group recycled after each request: later daemons too say None.
+    assert!(daemon_pids.len() >= 3, "{daemon_pids:?}");
+}
+
+/// Bad values fail configtest on their line, with mod_wsgi's rules: On or
+/// Off, in the main server only. The telemetry directives, not done, fail
+/// it too, saying why.
+fn bad_values_fail_configtest(mpm: Mpm) {
+    let stage = Stage::new("metrics-config-t");
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "WSGIServerMetrics maybe\n",
+            "WSGIServerMetrics",
+            &["WSGIServerMetrics must be On or Off, not 'maybe'"],
+        ),
+        (
+            "<VirtualHost 127.0.0.1:*>\n  ServerName v.test\n  WSGIServerMetrics On\n</VirtualHost>\n",
+            "WSGIServerMetrics",
+            &["WSGIServerMetrics", "VirtualHost"],
+        ),
+        (
+            "WSGIDaemonProcess site server-metrics=yes\n",
+            "server-metrics",
+            &["WSGIDaemonProcess", "server-metrics", "'yes'"],
+        ),
+        (
+            "WSGIDaemonProcess site server-metrics=\n",
+            "server-metrics",
+            &["WSGIDaemonProcess", "server-metrics"],
+        ),
+        // Not done: refused, saying why and what to do, never ignored.
+        (
+            "WSGITelemetryService unix:/run/telemetry.sock interval=5\n",
+            "WSGITelemetryService",
+            &["no telemetry reporter", "process_metrics()"],
+        ),
+        (
+            "WSGISlowRequests 2.5\n",
+            "WSGISlowRequests",
+            &[
+                "no telemetry reporter",
+                "slow requests only to a WSGITelemetryService",
+            ],
+        ),
+        (
+            "WSGITelemetryOptions +CaptureUserAgent\n",
+            "WSGITelemetryOptions",
+            &["no telemetry reporter", "remove it"],
+        ),
+    ];
+    for (body, offending, fragments) in cases {
+        let config = Config::new(mpm, body);
+        let line = line_of(&config.render(&stage, 0), offending);
+        let error = config_test(&stage, &config).expect_err(body);
+        assert!(
+            error.contains(&format!("Syntax error on line {line} of")),
+            "expected an error on line {line} for {body:?}:\n{error}"
+        );
+        for fragment in *fragments {
+            assert!(
+                error.contains(fragment),
+                "{fragment:?} missing for {body:?}:\n{error}"
+            );
+        }
+    }
+}
+
+/// `process_metrics()` is None until `start_recording_metrics()`; then it
+/// counts this process's finished requests, per thread, with the one in
+/// flight among `active_requests`.
+fn process_metrics_after_recording_starts(server: &Server, path: &str) {
+    let before = facts(server, &format!("{path}?plain"));
+    assert_eq!(fact(&before, "process"), "None", "{before:#?}");
+    // Per process: each process's first recording request starts it there.
+    let mut seen: HashMap<String, Vec<HashMap<String, String>>> = HashMap::new();
+    for i in 0..12 {
+        let f = facts(server, &format!("{path}?record-{i}"));
+        seen.entry(fact(&f, "pid").to_owned()).or_default().push(f);
+    }
+    for (pid, answers) in &seen {
+        for (n, f) in answers.iter().enumerate() {
+            assert_eq!(fact(f, "process"), "dict", "{pid}: {f:#?}");
+            assert_eq!(
+                fact(f, "process_metrics_keys"),
+                "active_requests,cpu_system_time,cpu_time,cpu_user_time,current_time,memory_max_rss,memory_rss,pid,request_busy_time,request_count,request_threads,restart_time,running_time,threads"
+            );
+            assert_eq!(fact(f, "process_pid_is_mine"), "True");
+            // The request that started recording is not counted; each
+            // later one counts the ones before it, except that a daemon
+            // may have sent the previous response before counting it.
+            let count: usize = fact(f, "request_count").parse().unwrap();
+            assert!(
+                count <= n && count + 1 >= n,
+                "{pid}, answer {n}: {answers:#?}"
+            );
+            assert_eq!(fact(f, "cpu_adds_up"), "True");
+            assert_eq!(fact(f, "memory_ok"), "True");
+            assert_eq!(fact(f, "times_ok"), "True");
+            if n > 0 {
+                // This request is in flight, on a thread that is listed.
+                assert!(fact(f, "active_requests").parse::<u32>().unwrap() >= 1);
+                assert!(fact(f, "request_threads").parse::<u32>().unwrap() >= 1);
+                assert_ne!(fact(f, "this_thread_count"), "missing", "{f:#?}");
+                assert!(fact(f, "busy_time").parse::<f64>().unwrap() > 0.0);
+            }
+        }
+    }
+    // Not done: request_metrics() stays absent rather than wrong.
+    assert_eq!(fact(&before, "has_request_metrics"), "False");
+}
+
+fn process_metrics_in_embedded_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-process-embedded"),
+        &Config::new(mpm, "WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi\n"),
+    );
+    process_metrics_after_recording_starts(&server, "/metrics");
+}
+
+fn process_metrics_in_daemon_mode(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-process-daemon"),
+        &Config::new(
+            mpm,
+            "WSGIDaemonProcess site processes=2 threads=3\n\
+             WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi process-group=site\n",
+        ),
+    );
+    process_metrics_after_recording_starts(&server, "/metrics");
+}
+
+under_event_and_prefork!(
+    server_metrics_on_in_embedded_mode,
+    server_metrics_off_in_embedded_mode,
+    server_metrics_in_daemon_mode,
+    bad_values_fail_configtest,
+    process_metrics_in_embedded_mode,
+    process_metrics_in_daemon_mode,
+);
