@@ -13,7 +13,7 @@ use super::settings::{
 };
 use super::table::{Directive, Status, lookup_directive};
 
-fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
+pub(super) fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
     let mut words = split_arguments(raw)?;
     match words.len() {
         1 => Ok(words.remove(0)),
@@ -22,7 +22,7 @@ fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
     }
 }
 
-fn on_off(name: &str, value: &str) -> Result<bool, String> {
+pub(super) fn on_off(name: &str, value: &str) -> Result<bool, String> {
     if value.eq_ignore_ascii_case("on") {
         Ok(true)
     } else if value.eq_ignore_ascii_case("off") {
@@ -161,6 +161,15 @@ pub fn apply_directive<R: Clone>(
         Directive::RestrictSignal => {
             server.restrict_signal = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())
+        }
+        d @ (Directive::RestrictStdin
+        | Directive::RestrictStdout
+        | Directive::CaseSensitivity
+        | Directive::SocketRotation
+        | Directive::AcceptMutex
+        | Directive::IgnoreActivity
+        | Directive::InterpreterOptions) => {
+            super::process_directives::apply(d, name, raw, server, dir)
         }
         Directive::CallableObject => {
             let value = exactly_one(name, raw)?;

@@ -82,6 +82,18 @@ pub struct ServerSettings<R> {
     pub switch_interval: Option<f64>,
     /// `WSGIRestrictSignal`.
     pub restrict_signal: Option<bool>,
+    /// `WSGIRestrictStdin` (Off by default): `sys.stdin` refuses every use.
+    pub restrict_stdin: Option<bool>,
+    /// `WSGIRestrictStdout` (Off by default): `sys.stdout` refuses every use.
+    pub restrict_stdout: Option<bool>,
+    /// `WSGICaseSensitivity` (On by default, as mod_wsgi on Linux).
+    pub case_sensitivity: Option<bool>,
+    /// `WSGISocketRotation` (On by default): a new socket name per restart.
+    pub socket_rotation: Option<bool>,
+    /// `WSGIAcceptMutex`: the mechanism named, lower case.
+    pub accept_mutex: Option<String>,
+    /// `<WSGIInterpreterOptions>` sections, in the order read.
+    pub interpreter_options: Vec<super::InterpreterOptionsBlock>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -104,6 +116,12 @@ impl<R> Default for ServerSettings<R> {
             python_warnings: Vec::new(),
             switch_interval: None,
             restrict_signal: None,
+            restrict_stdin: None,
+            restrict_stdout: None,
+            case_sensitivity: None,
+            socket_rotation: None,
+            accept_mutex: None,
+            interpreter_options: Vec::new(),
         }
     }
 }
@@ -141,6 +159,20 @@ impl<R: Clone> ServerSettings<R> {
             },
             switch_interval: add.switch_interval.or(base.switch_interval),
             restrict_signal: add.restrict_signal.or(base.restrict_signal),
+            restrict_stdin: add.restrict_stdin.or(base.restrict_stdin),
+            restrict_stdout: add.restrict_stdout.or(base.restrict_stdout),
+            case_sensitivity: add.case_sensitivity.or(base.case_sensitivity),
+            socket_rotation: add.socket_rotation.or(base.socket_rotation),
+            accept_mutex: add
+                .accept_mutex
+                .clone()
+                .or_else(|| base.accept_mutex.clone()),
+            // Main server only: a host's list is its main server's.
+            interpreter_options: if add.interpreter_options.is_empty() {
+                base.interpreter_options.clone()
+            } else {
+                add.interpreter_options.clone()
+            },
         }
     }
 
@@ -157,6 +189,8 @@ impl<R: Clone> ServerSettings<R> {
             warnings: self.python_warnings.clone(),
             switch_interval: self.switch_interval,
             restrict_signal: self.restrict_signal.unwrap_or(true),
+            restrict_stdin: self.restrict_stdin.unwrap_or(false),
+            restrict_stdout: self.restrict_stdout.unwrap_or(false),
             destroy_interpreter: self.destroy_interpreter.unwrap_or(true),
         }
     }
@@ -190,6 +224,9 @@ pub struct DirSettings {
     pub map_head_to_get: Option<HeadToGet>,
     pub error_override: Option<bool>,
     pub enable_sendfile: Option<bool>,
+    /// `WSGIIgnoreActivity`: these requests do not reset a daemon's
+    /// inactivity-timeout.
+    pub ignore_activity: Option<bool>,
 }
 
 impl DirSettings {
@@ -209,6 +246,7 @@ impl DirSettings {
             map_head_to_get: pick(&base.map_head_to_get, &add.map_head_to_get),
             error_override: pick(&base.error_override, &add.error_override),
             enable_sendfile: pick(&base.enable_sendfile, &add.enable_sendfile),
+            ignore_activity: pick(&base.ignore_activity, &add.ignore_activity),
         }
     }
 
@@ -233,6 +271,9 @@ impl DirSettings {
     /// mod_wsgi's default is Off: files go out with mmap and writev.
     pub fn enable_sendfile(&self) -> bool {
         self.enable_sendfile.unwrap_or(false)
+    }
+    pub fn ignore_activity(&self) -> bool {
+        self.ignore_activity.unwrap_or(false)
     }
 }
 
