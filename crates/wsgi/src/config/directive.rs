@@ -2,7 +2,7 @@
 //! settings (or an error naming the problem) out. Apache prefixes errors with
 //! the file and line.
 
-use super::args::{self, split_arguments};
+use super::args::{self, exactly_one, on_off, split_arguments};
 use super::daemon::parse_daemon_process;
 use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
@@ -12,25 +12,6 @@ use super::settings::{
     DirSettings, HeadToGet, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
 use super::table::{Directive, Status, lookup_directive};
-
-pub(super) fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
-    let mut words = split_arguments(raw)?;
-    match words.len() {
-        1 => Ok(words.remove(0)),
-        0 => Err(format!("{name} takes one argument")),
-        n => Err(format!("{name} takes one argument, {n} were given")),
-    }
-}
-
-pub(super) fn on_off(name: &str, value: &str) -> Result<bool, String> {
-    if value.eq_ignore_ascii_case("on") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("off") {
-        Ok(false)
-    } else {
-        Err(format!("{name} must be On or Off, not '{value}'"))
-    }
-}
 
 /// What a user of a not-yet-supported directive can do instead today.
 fn alternative(name: &str) -> Option<&'static str> {

@@ -77,7 +77,7 @@ pub(super) fn apply_in_block(
     value: &str,
     block: &mut InterpreterOptionsBlock,
 ) -> Option<Result<(), String>> {
-    let on_off = |value: &str| super::directive::on_off(name, value);
+    let on_off = |value: &str| super::args::on_off(name, value);
     let result = match name.to_ascii_lowercase().as_str() {
         "wsgipythonpath" => {
             block.python_path = Some(value.to_owned());

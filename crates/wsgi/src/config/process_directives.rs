@@ -3,7 +3,7 @@
 //! `WSGISocketRotation`, `WSGIAcceptMutex`, `WSGIIgnoreActivity`, and the
 //! opening tag of `<WSGIInterpreterOptions>`.
 
-use super::directive::exactly_one;
+use super::args::exactly_one;
 use super::interpreter_options::parse_section;
 use super::settings::{DirSettings, ServerSettings};
 use super::table::Directive;

@@ -79,5 +79,6 @@ pub(super) fn apply_after_start(
     if options.restrict_signal {
         super::restrict_signal::install(py, sink)?;
     }
+    super::restrict_stdio::install(py, options.restrict_stdin, options.restrict_stdout)?;
     Ok(())
 }
