@@ -107,3 +107,9 @@ pub(super) fn on_off(name: &str, value: &str) -> Result<bool, String> {
         Err(format!("{name} must be On or Off, not '{value}'"))
     }
 }
+
+/// On or Off in mod_wsgi 6's words ("X must be one of: Off | On"), for the
+/// directives whose refusal this module words as mod_wsgi does.
+pub(super) fn off_or_on(name: &str, value: &str) -> Result<bool, String> {
+    on_off(name, value).map_err(|_| format!("{name} must be one of: Off | On, not '{value}'"))
+}

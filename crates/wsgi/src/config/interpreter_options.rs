@@ -77,7 +77,7 @@ pub(super) fn apply_in_block(
     value: &str,
     block: &mut InterpreterOptionsBlock,
 ) -> Option<Result<(), String>> {
-    let on_off = |value: &str| super::args::on_off(name, value);
+    let on_off = |value: &str| super::args::off_or_on(name, value);
     let result = match name.to_ascii_lowercase().as_str() {
         "wsgipythonpath" => {
             block.python_path = Some(value.to_owned());
@@ -230,7 +230,7 @@ mod tests {
             apply_in_block("WSGIRestrictStdout", "maybe", &mut block)
                 .unwrap()
                 .unwrap_err()
-                .contains("On or Off")
+                .contains("must be one of: Off | On")
         );
         assert!(
             apply_in_block("WSGISwitchInterval", "0", &mut block)

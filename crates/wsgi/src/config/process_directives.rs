@@ -3,21 +3,10 @@
 //! `WSGISocketRotation`, `WSGIAcceptMutex`, `WSGIIgnoreActivity`, and the
 //! opening tag of `<WSGIInterpreterOptions>`.
 
-use super::args::exactly_one;
+use super::args::{exactly_one, off_or_on as on_off};
 use super::interpreter_options::parse_section;
 use super::settings::{DirSettings, ServerSettings};
 use super::table::Directive;
-
-/// mod_wsgi's On/Off, in its words.
-fn on_off(name: &str, value: &str) -> Result<bool, String> {
-    if value.eq_ignore_ascii_case("on") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("off") {
-        Ok(false)
-    } else {
-        Err(format!("{name} must be one of: Off | On, not '{value}'"))
-    }
-}
 
 /// The lock mechanisms APR has on Linux, as mod_wsgi lists them.
 const ACCEPT_MUTEXES: &[&str] = &[
