@@ -377,12 +377,12 @@ fn application_group(r: &Request, dir: &DirConfig, options: Option<&ScriptAliasO
 
 /// The script's URL as `%{RESOURCE}` names it: lower-cased with
 /// `WSGICaseSensitivity Off`, as mod_wsgi's `wsgi_script_name`.
-fn script_name(uri: &[u8]) -> String {
+fn script_name(uri: &[u8]) -> std::borrow::Cow<'_, str> {
     let name = String::from_utf8_lossy(uri);
     if wsgi::python::loader::case_sensitive() {
-        name.into_owned()
+        name
     } else {
-        name.to_ascii_lowercase()
+        name.to_ascii_lowercase().into()
     }
 }
 
