@@ -46,9 +46,14 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     }
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
-        python_path: settings.python_path_entries(),
+        python_path: settings
+            .python_path_entries()
+            .into_iter()
+            .chain(settings.python_path_layers(""))
+            .collect(),
         python_eggs: settings.python_eggs.clone(),
-        options: settings.python_options(),
+        // "": an Apache child, which `process-group=%{GLOBAL}` selects.
+        options: settings.python_options_for(""),
     };
     let info = ProcessInfo {
         multithread: httpd::mpm_threaded(),

@@ -129,6 +129,16 @@ pub unsafe fn directive(
             &mut *dir_config.cast::<DirConfig>(),
         )
     };
+    if cmd
+        .section()
+        .is_some_and(|s| s.eq_ignore_ascii_case("<WSGIInterpreterOptions"))
+        && let Some(applied) = wsgi::config::apply_in_options_section(&name, &raw, server)
+    {
+        return match applied {
+            Ok(()) => std::ptr::null(),
+            Err(message) => cmd.error(&message),
+        };
+    }
     let pool = cmd.pool();
     let mut compile = |pattern: &str| {
         // SAFETY: the configuration pool is live and outlives the settings.
@@ -137,6 +147,11 @@ pub unsafe fn directive(
     let applied = apply_directive(&name, &raw, server, dir, &mut compile)
         .and_then(|()| check_against_system(&name, server));
     match applied {
+        // A section's directives are run by its handler (Apache's rule),
+        // each reporting its own line.
+        Ok(()) if name.eq_ignore_ascii_case("<WSGIInterpreterOptions") => {
+            cmd.walk_section().err().unwrap_or(std::ptr::null())
+        }
         Ok(()) => {
             warn_unknown_proxy_headers(&cmd, &name, &raw);
             std::ptr::null()

@@ -256,6 +256,7 @@ fn plan<'c>(r: &mut Request, route: Route<'c>) -> Result<Plan<'c>, Refusal> {
         body_length,
         error_override: dir.error_override(),
         discard_body: r.is_head(),
+        ignore_activity: dir.ignore_activity(),
         url_scheme: url_scheme(r, cgi.proxy.as_ref()),
         process_group: process_group.into(),
         application_group: application_group(r, dir, options).into(),
@@ -434,10 +435,21 @@ fn application_group(r: &Request, dir: &DirConfig, options: Option<&ScriptAliasO
             server_hostname: &String::from_utf8_lossy(facts.hostname),
             requested_host: &String::from_utf8_lossy(r.hostname()),
             server_port: facts.port,
-            script_name: &String::from_utf8_lossy(&r.uri()[..script_name_len]),
+            script_name: &script_name(&r.uri()[..script_name_len]),
             env: &|name| env(r, name),
         },
     )
+}
+
+/// The script's URL as `%{RESOURCE}` names it: lower-cased with
+/// `WSGICaseSensitivity Off`, as mod_wsgi's `wsgi_script_name`.
+fn script_name(uri: &[u8]) -> std::borrow::Cow<'_, str> {
+    let name = String::from_utf8_lossy(uri);
+    if wsgi::python::loader::case_sensitive() {
+        name
+    } else {
+        name.to_ascii_lowercase().into()
+    }
 }
 
 /// Checks how the body is framed and prepares to read it. Returns the

@@ -141,6 +141,40 @@ impl Command {
         if error.is_null() { Ok(()) } else { Err(error) }
     }
 
+    /// The name of the section this directive sits in (`<Directory` ...),
+    /// if any.
+    pub fn section(&self) -> Option<Cow<'static, str>> {
+        // SAFETY: `cmd` is live (new); `cmd->directive` is NULL or the node
+        // being run, whose parent is NULL or a live node of the same tree,
+        // kept for the whole configuration read.
+        unsafe {
+            let node = (*self.0).directive;
+            if node.is_null() || (*node).parent.is_null() {
+                return None;
+            }
+            Some(text((*(*node).parent).directive))
+        }
+    }
+
+    /// Runs the directives inside this section (Apache leaves that to the
+    /// section's handler), in the server being read.
+    pub fn walk_section(&self) -> Result<(), *const c_char> {
+        // SAFETY: `cmd` is live (new); its directive node is this section,
+        // whose children Apache has parsed; the server is live.
+        let error = unsafe {
+            let node = (*self.0).directive;
+            if node.is_null() {
+                return Ok(());
+            }
+            bindings::ap_walk_config(
+                (*node).first_child,
+                self.0,
+                (*(*self.0).server).lookup_defaults,
+            )
+        };
+        if error.is_null() { Ok(()) } else { Err(error) }
+    }
+
     /// `message` copied into the configuration pool, for Apache to print
     /// with the file name and line after the handler returns.
     pub fn error(&self, message: &str) -> *const c_char {

@@ -35,6 +35,11 @@ fn mpm_query(query: u32) -> Option<i32> {
     (rv == 0).then_some(value)
 }
 
+/// The MPM's restart generation: 0 at start, one more at each restart.
+pub fn mpm_generation() -> i32 {
+    mpm_query(bindings::AP_MPMQ_GENERATION).unwrap_or(0)
+}
+
 /// The MPM runs more than one thread per child.
 pub fn mpm_threaded() -> bool {
     mpm_query(bindings::AP_MPMQ_MAX_THREADS).unwrap_or(0) > 1

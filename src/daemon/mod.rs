@@ -38,6 +38,14 @@ use crate::unix::SharedSlots;
 /// A daemon process group as this generation runs it.
 pub struct GroupRuntime {
     pub settings: DaemonGroup,
+    /// How Python starts in the group's daemons: the main server's options
+    /// (mod_wsgi 6's wsgi_python_init reads them in the children and the
+    /// daemons alike), with the `<WSGIInterpreterOptions>` sections that
+    /// select the group over them and its `switch-interval=` over all.
+    pub python_options: StartupOptions,
+    /// `WSGIPythonPath` entries of the sections that select the group, added
+    /// after its `python-path=`.
+    pub python_path_layers: Vec<String>,
     pub socket_path: String,
     pub listener: OwnedFd,
     pub uid: u32,
@@ -105,11 +113,6 @@ pub struct Registry {
     /// One heartbeat per daemon process (`unix::monotonic_micros`), written by
     /// the daemon, read by the parent to find stopped or deadlocked daemons.
     pub heartbeats: SharedSlots,
-    /// How Python starts in the daemons: the main server's options, as in
-    /// the Apache children (mod_wsgi 6's wsgi_python_init reads them in
-    /// both, and applies WSGISwitchInterval and WSGIRestrictSignal to every
-    /// interpreter it creates, a daemon's too).
-    pub python_options: StartupOptions,
     /// `WSGIPythonHome`, for the groups without `python-home=`.
     pub python_home: Option<String>,
 }
@@ -149,9 +152,12 @@ pub fn find_group(name: &str) -> Option<&'static GroupRuntime> {
     registry()?.groups.iter().find(|g| g.settings.name == name)
 }
 
-/// The group's socket: stable across restarts of the same Apache parent, so
-/// that children of an old generation reach the new daemons.
-pub fn socket_path(prefix: &str, parent_pid: i32, group: &str) -> String {
+/// The group's socket, named as mod_wsgi names it (with a hash of the group
+/// name where mod_wsgi puts the group's index): `rotation` is the restart
+/// generation (`WSGISocketRotation On`) or `u` and the daemons' uid (Off:
+/// the same name across restarts, so an old generation's children reach
+/// the new daemons).
+pub fn socket_path(prefix: &str, parent_pid: i32, rotation: &str, group: &str) -> String {
     let hash = wsgi::fnv::fnv1a(group.as_bytes());
-    format!("{prefix}.{parent_pid}.{hash:08x}.sock")
+    format!("{prefix}.{parent_pid}.{rotation}.{hash:08x}.sock")
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wsgi::adapter::ProcessInfo;
 use wsgi::messages::{self, Level, LogContext};
-use wsgi::python::{self, InterpreterSettings, StartupOptions};
+use wsgi::python::{self, InterpreterSettings};
 
 use super::Registry;
 use crate::apache::{httpd, log, process, server};
@@ -113,16 +113,14 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             .python_home
             .clone()
             .or_else(|| registry.python_home.clone()),
-        python_path: settings.python_path.clone(),
+        python_path: settings
+            .python_path
+            .iter()
+            .chain(&group.python_path_layers)
+            .cloned()
+            .collect(),
         python_eggs: settings.python_eggs.clone(),
-        // The main server's WSGIPythonOptimize, WSGIRestrictSignal, ...;
-        // the group's switch-interval= over WSGISwitchInterval.
-        options: StartupOptions {
-            switch_interval: settings
-                .switch_interval
-                .or(registry.python_options.switch_interval),
-            ..registry.python_options.clone()
-        },
+        options: group.python_options.clone(),
     };
     if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));

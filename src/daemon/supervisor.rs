@@ -83,6 +83,9 @@ fn home_of(main: Server<'_>, name: &str) -> GroupHome {
 /// post_config (second pass): `pconf` lives as long as this generation.
 pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
     let all = all_server_settings(main);
+    note_settings_without_effect(all[0]);
+    // Inherited by every child and daemon forked from here on.
+    wsgi::python::loader::set_case_sensitive(all[0].case_sensitivity.unwrap_or(true));
     let groups = servers::daemon_groups(&all)?;
     for name in servers::undefined_process_groups(&all, &groups) {
         log_parent(
@@ -127,7 +130,16 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             }
             None => apache_uid,
         };
-        let path = socket_path(&prefix, parent_pid, &settings.name);
+        // WSGISocketRotation On (mod_wsgi's default): a name per restart
+        // generation, so an old generation's children never reach the new
+        // daemons (their requests fail while the restart lasts); Off: one
+        // name across restarts, owned by the daemons' uid, as mod_wsgi.
+        let rotation = if main_settings.socket_rotation.unwrap_or(true) {
+            httpd::mpm_generation().to_string()
+        } else {
+            format!("u{uid}")
+        };
+        let path = socket_path(&prefix, parent_pid, &rotation, &settings.name);
         let listener = unix::listen(
             &path,
             settings.listen_backlog,
@@ -152,7 +164,13 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         let first_slot = slots;
         slots += settings.processes as usize;
         let home = home_of(main, &settings.name);
+        let mut python_options = main_settings.python_options_for(&settings.name);
+        python_options.switch_interval =
+            settings.switch_interval.or(python_options.switch_interval);
+        let python_path_layers = main_settings.python_path_layers(&settings.name);
         runtimes.push(GroupRuntime {
+            python_options,
+            python_path_layers,
             settings,
             home,
             socket_path: path,
@@ -175,7 +193,6 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
     let registry = pconf.alloc(Registry {
         groups: runtimes,
         heartbeats,
-        python_options: main_settings.python_options(),
         python_home: main_settings.python_home.clone(),
     });
     set_registry(registry);
@@ -203,6 +220,41 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Once per start: the main server's settings that this module accepts
+/// but that cannot act here, each with why.
+fn note_settings_without_effect(main: &crate::config::ServerConfig) {
+    if let Some(mechanism) = &main.accept_mutex {
+        log_parent(
+            Level::Notice,
+            &messages::format_line(
+                "",
+                messages::ACCEPT_MUTEX_UNUSED,
+                &format!(
+                    "WSGIAcceptMutex {mechanism} has no effect: the daemon processes of a group \
+                     accept from their shared socket without a lock (the kernel hands each \
+                     connection to one of them)"
+                ),
+            ),
+        );
+    }
+    let groups = main.unmatched_application_group_sections();
+    if !groups.is_empty() {
+        log_parent(
+            Level::Notice,
+            &messages::format_line(
+                "",
+                messages::OPTIONS_SECTION_UNMATCHED,
+                &format!(
+                    "<WSGIInterpreterOptions> sections for application groups {} select \
+                     nothing: mod_wsgi_rs runs every script in the main interpreter \
+                     (application-group=%{{GLOBAL}})",
+                    groups.join(", ")
+                ),
+            ),
+        );
+    }
 }
 
 /// On restart or stop: the sockets go (the daemons get SIGTERM and are

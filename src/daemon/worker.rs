@@ -177,7 +177,9 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         *out = Vec::with_capacity(KEPT_BUFFER);
     }
     shared.request_ended(worker.index);
-    *lock(&shared.last_activity) = Instant::now();
+    if !meta.ignore_activity {
+        *lock(&shared.last_activity) = Instant::now();
+    }
     let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
     if settings.maximum_requests > 0 && served >= settings.maximum_requests {
         shared.begin_drain(&format!(

@@ -199,12 +199,13 @@ pub fn socket_files(server: &Server) -> Vec<PathBuf> {
     out
 }
 
-/// The socket path of `group`, as src/daemon/mod.rs names it.
+/// The socket path of `group` in the first generation (0), as
+/// src/daemon/mod.rs names it with `WSGISocketRotation On`, the default.
 pub fn socket_path(server: &Server, group: &str) -> PathBuf {
     let hash = wsgi::fnv::fnv1a(group.as_bytes());
     server
         .stage()
-        .path(&format!("run/wsgi.{}.{hash:08x}.sock", server.pid))
+        .path(&format!("run/wsgi.{}.0.{hash:08x}.sock", server.pid))
 }
 
 /// How many lines of the error log carry message `id`.

@@ -40,6 +40,9 @@ pub struct RequestMeta<'a> {
     pub error_override: bool,
     /// The response body will not be sent (HEAD): skip the length check.
     pub discard_body: bool,
+    /// `WSGIIgnoreActivity On`: the request does not reset its daemon's
+    /// inactivity-timeout.
+    pub ignore_activity: bool,
     pub url_scheme: Cow<'a, str>,
     /// The daemon process group serving the request ("" in embedded mode).
     /// Not sent over the channel: a daemon knows its own group.

@@ -303,6 +303,7 @@ pub(crate) fn request<'a>(
         body_length: options.body_length.unwrap_or(Some(body_length)),
         error_override: options.error_override,
         discard_body: options.discard_body,
+        ignore_activity: false,
         url_scheme: "http".into(),
         process_group: "".into(),
         application_group: "unit|/app".into(),

@@ -113,6 +113,7 @@ const FLAG_RELOADING: u8 = 1;
 const FLAG_ERROR_OVERRIDE: u8 = 2;
 const FLAG_DISCARD_BODY: u8 = 4;
 const FLAG_BODY_LENGTH: u8 = 8;
+const FLAG_IGNORE_ACTIVITY: u8 = 16;
 
 impl RequestFrame {
     /// Encodes `meta` and, through `variables`, the CGI variables, straight
@@ -138,6 +139,9 @@ impl RequestFrame {
         }
         if meta.body_length.is_some() {
             flags |= FLAG_BODY_LENGTH;
+        }
+        if meta.ignore_activity {
+            flags |= FLAG_IGNORE_ACTIVITY;
         }
         let mut w = Writer::begin(out, Kind::Request);
         w.u8(flags)
@@ -188,6 +192,7 @@ impl RequestFrame {
                 body_length: (flags & FLAG_BODY_LENGTH != 0).then_some(body_length),
                 error_override: flags & FLAG_ERROR_OVERRIDE != 0,
                 discard_body: flags & FLAG_DISCARD_BODY != 0,
+                ignore_activity: flags & FLAG_IGNORE_ACTIVITY != 0,
                 url_scheme,
                 process_group: Cow::Borrowed(""),
                 application_group: application_group.into(),
@@ -312,6 +317,7 @@ mod tests {
             script_reloading: ScriptReloading::Process,
             error_override: false,
             discard_body: true,
+            ignore_activity: true,
             body_length: Some(0),
             url_scheme: "https".into(),
             process_group: "".into(),

@@ -2,7 +2,7 @@
 //! settings (or an error naming the problem) out. Apache prefixes errors with
 //! the file and line.
 
-use super::args::{self, split_arguments};
+use super::args::{self, exactly_one, on_off, split_arguments};
 use super::daemon::parse_daemon_process;
 use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
@@ -15,25 +15,6 @@ use super::settings::{
 };
 use super::table::{Directive, Status, lookup_directive};
 use crate::proxy::{parse_trusted_proxies, parse_trusted_proxy_headers};
-
-fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
-    let mut words = split_arguments(raw)?;
-    match words.len() {
-        1 => Ok(words.remove(0)),
-        0 => Err(format!("{name} takes one argument")),
-        n => Err(format!("{name} takes one argument, {n} were given")),
-    }
-}
-
-fn on_off(name: &str, value: &str) -> Result<bool, String> {
-    if value.eq_ignore_ascii_case("on") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("off") {
-        Ok(false)
-    } else {
-        Err(format!("{name} must be On or Off, not '{value}'"))
-    }
-}
 
 /// Why a not-yet-supported directive is refused, where more can be said
 /// than "not yet": mod_wsgi 6's telemetry directives all feed its
@@ -217,6 +198,15 @@ pub fn apply_directive<R: Clone>(
         Directive::RestrictSignal => {
             server.restrict_signal = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())
+        }
+        d @ (Directive::RestrictStdin
+        | Directive::RestrictStdout
+        | Directive::CaseSensitivity
+        | Directive::SocketRotation
+        | Directive::AcceptMutex
+        | Directive::IgnoreActivity
+        | Directive::InterpreterOptions) => {
+            super::process_directives::apply(d, name, raw, server, dir)
         }
         Directive::CallableObject => {
             let value = exactly_one(name, raw)?;

@@ -8,6 +8,8 @@ mod args;
 mod daemon;
 mod directive;
 mod groups;
+mod interpreter_options;
+mod process_directives;
 mod python_options;
 #[cfg(test)]
 mod readme;
@@ -22,6 +24,8 @@ pub use directive::apply_directive;
 pub use groups::{
     GroupContext, expand_application_group, is_global_group, restrict_process_allows,
 };
+pub use interpreter_options::InterpreterOptionsBlock;
+pub use process_directives::apply_in_options_section;
 pub use settings::{
     DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript, Location, ScriptAlias,
     ScriptAliasOptions, ServerSettings,

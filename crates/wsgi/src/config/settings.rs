@@ -132,6 +132,18 @@ pub struct ServerSettings<R> {
     /// Scripts loaded at process start, in the order of their lines (this
     /// server's own lines: the host collects them from every server).
     pub imports: Vec<ImportScript>,
+    /// `WSGIRestrictStdin` (Off by default): `sys.stdin` refuses every use.
+    pub restrict_stdin: Option<bool>,
+    /// `WSGIRestrictStdout` (Off by default): `sys.stdout` refuses every use.
+    pub restrict_stdout: Option<bool>,
+    /// `WSGICaseSensitivity` (On by default, as mod_wsgi on Linux).
+    pub case_sensitivity: Option<bool>,
+    /// `WSGISocketRotation` (On by default): a new socket name per restart.
+    pub socket_rotation: Option<bool>,
+    /// `WSGIAcceptMutex`: the mechanism named, lower case.
+    pub accept_mutex: Option<String>,
+    /// `<WSGIInterpreterOptions>` sections, in the order read.
+    pub interpreter_options: Vec<super::InterpreterOptionsBlock>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -156,6 +168,12 @@ impl<R> Default for ServerSettings<R> {
             switch_interval: None,
             restrict_signal: None,
             imports: Vec::new(),
+            restrict_stdin: None,
+            restrict_stdout: None,
+            case_sensitivity: None,
+            socket_rotation: None,
+            accept_mutex: None,
+            interpreter_options: Vec::new(),
         }
     }
 }
@@ -195,6 +213,20 @@ impl<R: Clone> ServerSettings<R> {
             switch_interval: add.switch_interval.or(base.switch_interval),
             restrict_signal: add.restrict_signal.or(base.restrict_signal),
             imports: add.imports.clone(),
+            restrict_stdin: add.restrict_stdin.or(base.restrict_stdin),
+            restrict_stdout: add.restrict_stdout.or(base.restrict_stdout),
+            case_sensitivity: add.case_sensitivity.or(base.case_sensitivity),
+            socket_rotation: add.socket_rotation.or(base.socket_rotation),
+            accept_mutex: add
+                .accept_mutex
+                .clone()
+                .or_else(|| base.accept_mutex.clone()),
+            // Main server only: a host's list is its main server's.
+            interpreter_options: if add.interpreter_options.is_empty() {
+                base.interpreter_options.clone()
+            } else {
+                add.interpreter_options.clone()
+            },
         }
     }
 
@@ -211,6 +243,8 @@ impl<R: Clone> ServerSettings<R> {
             warnings: self.python_warnings.clone(),
             switch_interval: self.switch_interval,
             restrict_signal: self.restrict_signal.unwrap_or(true),
+            restrict_stdin: self.restrict_stdin.unwrap_or(false),
+            restrict_stdout: self.restrict_stdout.unwrap_or(false),
             destroy_interpreter: self.destroy_interpreter.unwrap_or(true),
         }
     }
@@ -251,6 +285,9 @@ pub struct DirSettings {
     /// `WSGIHandlerScript` lines of this section (a server-level line is in
     /// the server's default directory settings).
     pub handler_scripts: Vec<HandlerScript>,
+    /// `WSGIIgnoreActivity`: these requests do not reset a daemon's
+    /// inactivity-timeout.
+    pub ignore_activity: Option<bool>,
 }
 
 impl DirSettings {
@@ -273,6 +310,7 @@ impl DirSettings {
             trusted_proxy_headers: pick(&base.trusted_proxy_headers, &add.trusted_proxy_headers),
             trusted_proxies: pick(&base.trusted_proxies, &add.trusted_proxies),
             handler_scripts: overlay_handler_scripts(&base.handler_scripts, &add.handler_scripts),
+            ignore_activity: pick(&base.ignore_activity, &add.ignore_activity),
         }
     }
 
@@ -301,6 +339,10 @@ impl DirSettings {
     /// The `WSGIHandlerScript` for a request whose handler is `handler`.
     pub fn handler_script(&self, handler: &str) -> Option<&HandlerScript> {
         self.handler_scripts.iter().find(|h| h.name == handler)
+    }
+
+    pub fn ignore_activity(&self) -> bool {
+        self.ignore_activity.unwrap_or(false)
     }
 }
 

@@ -82,6 +82,13 @@ pub enum Directive {
     TrustedProxies,
     ImportScript,
     HandlerScript,
+    RestrictStdin,
+    RestrictStdout,
+    CaseSensitivity,
+    AcceptMutex,
+    SocketRotation,
+    IgnoreActivity,
+    InterpreterOptions,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -160,8 +167,8 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIScriptAliasMatch", RawArgs, RSRC_CONF, ANY, Supported(D::ScriptAliasMatch), c"Map location pattern to target WSGI script file."),
     entry(c"WSGIDaemonProcess", RawArgs, RSRC_CONF, ANY, Supported(D::DaemonProcess), c"Specify details of daemon processes to start."),
     entry(c"WSGISocketPrefix", Take1, RSRC_CONF, MAIN, Supported(D::SocketPrefix), c"Path prefix for the daemon process sockets."),
-    entry(c"WSGISocketRotation", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable rotation of daemon process sockets."),
-    entry(c"WSGIAcceptMutex", Take1, RSRC_CONF, MAIN, NotYet, c"Set accept mutex type for daemon processes."),
+    entry(c"WSGISocketRotation", Take1, RSRC_CONF, MAIN, Supported(D::SocketRotation), c"Enable/Disable rotation of daemon process sockets."),
+    entry(c"WSGIAcceptMutex", Take1, RSRC_CONF, MAIN, Supported(D::AcceptMutex), c"Set accept mutex type for daemon processes."),
     entry(c"WSGIVerboseDebugging", Take1, RSRC_CONF, MAIN, Supported(D::VerboseDebugging), c"Enable/Disable verbose debugging messages."),
     entry(c"WSGIDontWriteBytecode", Take1, RSRC_CONF, MAIN, Supported(D::DontWriteBytecode), c"Enable/Disable writing of byte code."),
     entry(c"WSGIPythonWarnings", Take1, RSRC_CONF, MAIN, Supported(D::PythonWarnings), c"Control Python warning messages."),
@@ -174,12 +181,12 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIDestroyInterpreter", Take1, RSRC_CONF, MAIN, Supported(D::DestroyInterpreter), c"Enable/Disable destruction of Python interpreter."),
     entry(c"WSGIPerInterpreterGIL", Take1, RSRC_CONF, MAIN, Supported(D::PerInterpreterGil), c"Enable/Disable per-interpreter GIL for sub-interpreters (Python 3.12+)."),
     entry(c"WSGIFreeThreading", Take1, RSRC_CONF, MAIN, Supported(D::FreeThreading), c"Enable/Disable free-threaded Python (GIL disabled) for the matched process (Python 3.13+ free-threaded build)."),
-    entry(c"<WSGIInterpreterOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Container scoping per-interpreter options to a named process-group and/or application-group."),
+    entry(c"<WSGIInterpreterOptions", RawArgs, RSRC_CONF, MAIN, Supported(D::InterpreterOptions), c"Container scoping per-interpreter options to a named process-group and/or application-group."),
     entry(c"WSGIRestrictEmbedded", Take1, RSRC_CONF, MAIN, Supported(D::RestrictEmbedded), c"Enable/Disable use of embedded mode."),
-    entry(c"WSGIRestrictStdin", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable restrictions on use of STDIN."),
-    entry(c"WSGIRestrictStdout", Take1, RSRC_CONF, MAIN, NotYet, c"Enable/Disable restrictions on use of STDOUT."),
+    entry(c"WSGIRestrictStdin", Take1, RSRC_CONF, MAIN, Supported(D::RestrictStdin), c"Enable/Disable restrictions on use of STDIN."),
+    entry(c"WSGIRestrictStdout", Take1, RSRC_CONF, MAIN, Supported(D::RestrictStdout), c"Enable/Disable restrictions on use of STDOUT."),
     entry(c"WSGIRestrictSignal", Take1, RSRC_CONF, MAIN, Supported(D::RestrictSignal), c"Enable/Disable restrictions on use of signal()."),
-    entry(c"WSGICaseSensitivity", Take1, RSRC_CONF, MAIN, NotYet, c"Define whether file system is case sensitive."),
+    entry(c"WSGICaseSensitivity", Take1, RSRC_CONF, MAIN, Supported(D::CaseSensitivity), c"Define whether file system is case sensitive."),
     entry(c"WSGIRestrictProcess", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::RestrictProcess), c"Limit selectable WSGI process groups."),
     entry(c"WSGIProcessGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ProcessGroup), c"Name of the WSGI process group."),
     entry(c"WSGIApplicationGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ApplicationGroup), c"Application interpreter group."),
@@ -192,7 +199,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIErrorOverride", Take1, OR_FILEINFO, ANY, Supported(D::ErrorOverride), c"Enable/Disable overriding of error pages."),
     entry(c"WSGIChunkedRequest", Take1, OR_FILEINFO, ANY, Supported(D::ChunkedRequest), c"Enable/Disable support for chunked requests."),
     entry(c"WSGIMapHEADToGET", Take1, OR_FILEINFO, ANY, Supported(D::MapHeadToGet), c"Enable/Disable mapping of HEAD to GET."),
-    entry(c"WSGIIgnoreActivity", Take1, OR_FILEINFO, ANY, NotYet, c"Enable/Disable reset of inactvity timeout."),
+    entry(c"WSGIIgnoreActivity", Take1, OR_FILEINFO, ANY, Supported(D::IgnoreActivity), c"Enable/Disable reset of inactvity timeout."),
     entry(c"WSGITrustedProxyHeaders", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxyHeaders), c"Specify a list of trusted proxy headers."),
     entry(c"WSGITrustedProxies", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxies), c"Specify a list of trusted proxies."),
     entry(c"WSGIEnableSendfile", Take1, OR_FILEINFO, ANY, Supported(D::EnableSendfile), c"Enable/Disable support for kernel sendfile."),
@@ -323,7 +330,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 33);
+        assert_eq!(supported.len(), 40);
     }
 
     #[test]

@@ -56,6 +56,31 @@ impl Drop for GateTicket {
     }
 }
 
+/// `WSGICaseSensitivity` (On by default, as mod_wsgi on Linux). Set in
+/// Apache's parent before it forks the children and the daemons.
+static CASE_SENSITIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+pub fn set_case_sensitive(on: bool) {
+    CASE_SENSITIVE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether paths differing in case name different scripts (and
+/// `%{RESOURCE}` groups).
+pub fn case_sensitive() -> bool {
+    CASE_SENSITIVE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What names a script's module and keys the loaded scripts: its path, or
+/// with `WSGICaseSensitivity Off` the path lower-cased, as mod_wsgi's
+/// `wsgi_module_name`, so one file reached under two spellings loads once.
+fn script_key(path: &str) -> std::borrow::Cow<'_, str> {
+    if case_sensitive() {
+        path.into()
+    } else {
+        path.to_ascii_lowercase().into()
+    }
+}
+
 /// The module name mod_wsgi would use is an md5 of the path; any stable,
 /// collision-resistant-enough name serves, so FNV-1a keeps us dependency-free.
 pub fn module_name(path: &str) -> String {
@@ -69,7 +94,13 @@ pub fn module_name(path: &str) -> String {
 
 fn cached(py: Python<'_>, path: &str) -> Option<Py<PyModule>> {
     let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
-    Some(scripts.as_ref()?.get(path)?.module.clone_ref(py))
+    Some(
+        scripts
+            .as_ref()?
+            .get(script_key(path).as_ref())?
+            .module
+            .clone_ref(py),
+    )
 }
 
 /// Whether a loaded script's module needs loading again, and the error of
@@ -189,7 +220,7 @@ pub fn load_script<'py>(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
-        .is_some_and(|scripts| scripts.contains_key(path));
+        .is_some_and(|scripts| scripts.contains_key(script_key(path).as_ref()));
     log_loading(path, reloading_script);
     let module = execute_script(py, path, mtime).inspect_err(|_| {
         LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -200,7 +231,7 @@ pub fn load_script<'py>(
         .unwrap_or_else(|e| e.into_inner())
         .get_or_insert_with(HashMap::new)
         .insert(
-            path.to_owned(),
+            script_key(path).into_owned(),
             LoadedScript {
                 module: module.clone().unbind(),
             },
@@ -261,7 +292,7 @@ fn log_loading(path: &str, reloading: bool) {
 fn execute_script<'py>(py: Python<'py>, path: &str, mtime: i64) -> PyResult<Bound<'py, PyModule>> {
     let source = std::fs::read(path)
         .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("cannot read '{path}': {e}")))?;
-    let name = module_name(path);
+    let name = module_name(&script_key(path));
     let builtins = py.import("builtins")?;
     let code = builtins.getattr("compile")?.call1((
         pyo3::types::PyBytes::new(py, &source),

@@ -11,6 +11,7 @@ pub mod module;
 mod options;
 pub mod request_timeout;
 mod restrict_signal;
+mod restrict_stdio;
 
 pub use interpreter::{InterpreterSettings, attach, finalize, initialize, python_version};
 pub use options::StartupOptions;

@@ -24,6 +24,10 @@ pub struct StartupOptions {
     pub switch_interval: Option<f64>,
     /// `WSGIRestrictSignal` (On by default): `signal.signal` installs nothing.
     pub restrict_signal: bool,
+    /// `WSGIRestrictStdin` (Off by default): `sys.stdin` refuses every use.
+    pub restrict_stdin: bool,
+    /// `WSGIRestrictStdout` (Off by default): `sys.stdout` refuses every use.
+    pub restrict_stdout: bool,
     /// `WSGIDestroyInterpreter` (On by default): Python is finalised at
     /// process exit (atexit handlers run). Off skips it, as mod_wsgi's
     /// `wsgi_python_term` does, for extensions that crash in finalisation.
@@ -39,6 +43,8 @@ impl Default for StartupOptions {
             warnings: Vec::new(),
             switch_interval: None,
             restrict_signal: true,
+            restrict_stdin: false,
+            restrict_stdout: false,
             destroy_interpreter: true,
         }
     }
@@ -73,5 +79,6 @@ pub(super) fn apply_after_start(
     if options.restrict_signal {
         super::restrict_signal::install(py, sink)?;
     }
+    super::restrict_stdio::install(py, options.restrict_stdin, options.restrict_stdout)?;
     Ok(())
 }
