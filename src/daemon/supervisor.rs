@@ -138,6 +138,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
                 settings.name
             )
         })?;
+        let secret = super::secret::for_socket(main, &path)?;
         let preload = servers::preload_scripts(&all, &settings.name);
         let read_timeout = if settings.socket_timeout > 0 {
             Duration::from_secs(settings.socket_timeout)
@@ -158,6 +159,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             user_name,
             extra_gids,
             socket_uid,
+            secret,
             preload,
             read_timeout,
             header_wait,
