@@ -180,3 +180,113 @@ fn a_child_of_the_previous_generation_reaches_the_new_daemons() {
 }
 
 under_event_and_prefork!(a_foreign_process_of_apaches_user_gets_nothing_run);
+
+/// Whether `needle` is anywhere in the readable memory of process `pid`.
+fn memory_contains(pid: i32, needle: &[u8]) -> bool {
+    use std::os::unix::fs::FileExt;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if !perms.starts_with('r') || line.ends_with("[vvar]") || line.ends_with("[vvar_vclock]") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let (start, end) = (
+            u64::from_str_radix(start, 16).unwrap(),
+            u64::from_str_radix(end, 16).unwrap(),
+        );
+        let mut at = start;
+        while at < end {
+            let want = ((end - at) as usize).min(buf.len());
+            let Ok(n) = mem.read_at(&mut buf[..want], at) else {
+                break;
+            };
+            if n == 0 {
+                break;
+            }
+            if buf[..n].windows(needle.len()).any(|w| w == needle) {
+                return true;
+            }
+            // Overlap by the needle's length less one, so nothing straddling
+            // two reads is missed.
+            at += (n as u64).saturating_sub(needle.len() as u64 - 1).max(1);
+        }
+    }
+    false
+}
+
+/// What an Apache child proves on a new connection to `group`: caught by
+/// putting a listener of the test's own in place of the group's socket for
+/// one request (which then fails), then putting the socket back.
+fn capture_proof(server: &Server, group: &str) -> Vec<u8> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let path = socket_path(server, group);
+    let real = path.with_extension("real");
+    std::fs::rename(&path, &real).unwrap();
+    let fake = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let proof = std::thread::scope(|s| {
+        let request = s.spawn(|| server.get(&format!("/{group}/pid")).status);
+        let (mut conn, _) = fake.accept().unwrap();
+        conn.set_read_timeout(Some(WAIT)).unwrap();
+        let mut head = [0u8; 5];
+        conn.read_exact(&mut head).unwrap();
+        assert_eq!(head[0], 1, "a Hello frame");
+        let mut payload = vec![0u8; u32::from_le_bytes(head[1..5].try_into().unwrap()) as usize];
+        conn.read_exact(&mut payload).unwrap();
+        drop(conn);
+        assert_ne!(request.join().unwrap(), 200);
+        // magic (length-prefixed), version u16, pid u32, then the proof.
+        let magic = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
+        let at = 4 + magic + 2 + 4;
+        let len = u32::from_le_bytes(payload[at..at + 4].try_into().unwrap()) as usize;
+        payload[at + 4..at + 4 + len].to_vec()
+    });
+    drop(fake);
+    std::fs::rename(&real, &path).unwrap();
+    proof
+}
+
+/// Each daemon wipes the other groups' secrets right after the fork, so an
+/// application running in one group cannot find them in its memory and
+/// reach the other groups' daemons (as mod_wsgi's daemons wipe the other
+/// groups' random numbers). Apache's children keep them all.
+#[test]
+fn a_daemon_forgets_the_other_groups_secrets() {
+    if !is_root() {
+        eprintln!("skipped: needs root to read other processes' memory");
+        return;
+    }
+    let server = Server::start(
+        Stage::new("daemon-secret-wipe"),
+        &Config::new(
+            Mpm::Event,
+            "WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess a display-name=%{GROUP} processes=1 threads=1\n\
+             WSGIDaemonProcess b display-name=%{GROUP} processes=1 threads=1\n\
+             WSGIScriptAlias /a @STAGE@/apps/daemon_app.wsgi process-group=a\n\
+             WSGIScriptAlias /b @STAGE@/apps/daemon_app.wsgi process-group=b\n",
+        ),
+    );
+    let a = wait_for_daemons(&server, "a", 1)[0];
+    let b = wait_for_daemons(&server, "b", 1)[0];
+    assert_eq!(served_pid(&server, "/a/pid"), a);
+    let proof = capture_proof(&server, "b");
+    assert_eq!(proof.len(), 32);
+    assert!(memory_contains(b, &proof), "daemon b lost its own secret");
+    assert!(
+        apache_children(&server)
+            .into_iter()
+            .any(|child| memory_contains(child, &proof)),
+        "no Apache child holds b's secret"
+    );
+    assert!(!memory_contains(a, &proof), "daemon a holds b's secret");
+    // With its socket back, b serves again.
+    assert_eq!(served_pid(&server, "/b/pid"), b);
+}

@@ -9,15 +9,18 @@ use std::ffi::{CString, c_void};
 use super::bindings::{apr_palloc, apr_pool_userdata_get, apr_pool_userdata_set};
 use super::server::Server;
 
-/// The value kept under `key`, made by `make` the first time in this
-/// process. `T` is never dropped, and a later build of the module reads the
-/// same memory after a restart: `key` must name its layout (change the key
+/// The value kept under `key`, made the first time in this process by
+/// `make`, then `init` in place (so that what `init` writes, a secret say,
+/// is never copied through the stack) and kept only if `init` succeeded.
+/// `T` is never dropped, and a later build of the module reads the same
+/// memory after a restart: `key` must name its layout (change the key
 /// whenever `T` changes). Only for Apache's parent, single-threaded in
 /// post_config.
 pub fn process_value<T: Sync + 'static>(
     main: Server<'_>,
     key: &str,
-    make: impl FnOnce() -> Result<T, String>,
+    make: impl FnOnce() -> T,
+    init: impl FnOnce(&T) -> Result<(), String>,
 ) -> Result<&'static T, String> {
     const {
         assert!(!std::mem::needs_drop::<T>());
@@ -35,14 +38,15 @@ pub fn process_value<T: Sync + 'static>(
         // the layout), in memory that lives as long as the process.
         return Ok(unsafe { &*found.cast::<T>() });
     }
-    let value = make()?;
     // SAFETY: a live pool; apr_palloc aborts rather than return NULL and
     // aligns to 8 bytes, enough for `T` (checked above).
     let memory = unsafe { apr_palloc(pool, std::mem::size_of::<T>()) }.cast::<T>();
     // SAFETY: fresh, aligned, large enough; never dropped (needs no drop).
-    unsafe { memory.write(value) };
+    unsafe { memory.write(make()) };
+    // SAFETY: written above; lives as long as the process.
+    let value = unsafe { &*memory };
+    init(value)?;
     // SAFETY: APR copies a new key into the pool; no cleanup.
     unsafe { apr_pool_userdata_set(memory.cast(), key.as_ptr(), None, pool) };
-    // SAFETY: written above; lives as long as the process.
-    Ok(unsafe { &*memory })
+    Ok(value)
 }

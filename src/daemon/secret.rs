@@ -2,7 +2,7 @@
 //! Apache's parent, kept by its children, and by each daemon for its own
 //! group only.
 
-use wsgi::channel::{SECRET_LEN, Secret};
+use wsgi::channel::Secret;
 
 use super::Registry;
 use crate::apache::lasting;
@@ -18,14 +18,19 @@ use crate::unix;
 pub fn for_socket(main: Server<'_>, socket_path: &str) -> Result<&'static Secret, String> {
     // "v1": the layout of `Secret` (see `lasting::process_value`).
     let key = format!("mod_wsgi_rs daemon secret v1 {socket_path}");
-    lasting::process_value(main, &key, || {
-        let mut bytes = [0u8; SECRET_LEN];
-        unix::random_bytes(&mut bytes).map_err(|e| {
-            format!("cannot read random bytes for the daemon socket '{socket_path}': {e}")
-        })?;
-        let secret = Secret::new(&bytes);
-        bytes.fill(0);
-        Ok(secret)
+    lasting::process_value(main, &key, Secret::zeroed, |secret| {
+        // Word by word straight into the kept memory: no copy of the whole
+        // secret is left on the parent's stack for its daemons to inherit.
+        secret.fill(|| {
+            let mut word = [0u8; 8];
+            unix::random_bytes(&mut word).map_err(|e| {
+                format!("cannot read random bytes for the daemon socket '{socket_path}': {e}")
+            })?;
+            let value = u64::from_ne_bytes(word);
+            word.fill(0);
+            std::hint::black_box(&mut word);
+            Ok(value)
+        })
     })
 }
 

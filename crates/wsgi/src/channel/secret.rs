@@ -27,8 +27,22 @@ const WORDS: usize = SECRET_LEN / 8;
 pub struct Secret([AtomicU64; WORDS]);
 
 impl Secret {
+    /// No secret yet (it matches nothing): to `fill` in place.
+    pub const fn zeroed() -> Secret {
+        Secret([const { AtomicU64::new(0) }; WORDS])
+    }
+
+    /// Sets the secret from `word`, called once per 64 bits (the kernel's
+    /// random source, in the host).
+    pub fn fill<E>(&self, mut word: impl FnMut() -> Result<u64, E>) -> Result<(), E> {
+        for w in &self.0 {
+            w.store(word()?, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     pub fn new(bytes: &[u8; SECRET_LEN]) -> Secret {
-        let secret = Secret([const { AtomicU64::new(0) }; WORDS]);
+        let secret = Secret::zeroed();
         for (word, chunk) in secret.0.iter().zip(bytes.chunks_exact(8)) {
             let value = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
             word.store(value, Ordering::Relaxed);
@@ -91,6 +105,25 @@ mod tests {
         assert!(!secret.matches(&other));
         assert!(!secret.matches(&sample()[..31]));
         assert!(!secret.matches(b""));
+    }
+
+    #[test]
+    fn a_secret_filled_in_place_is_its_words() {
+        let secret = Secret::zeroed();
+        assert!(!secret.matches(&[0; SECRET_LEN]));
+        let mut next = 0u64;
+        secret
+            .fill(|| -> Result<u64, ()> {
+                next += 1;
+                Ok(next)
+            })
+            .unwrap();
+        let expected: Vec<u8> = (1u64..=4).flat_map(u64::to_le_bytes).collect();
+        assert!(secret.matches(&expected));
+        assert_eq!(
+            Secret::zeroed().fill(|| Err::<u64, _>("no randomness")),
+            Err("no randomness")
+        );
     }
 
     #[test]
