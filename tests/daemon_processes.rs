@@ -121,10 +121,11 @@ fn daemons_take_their_identity_and_guard_their_socket(mpm: Mpm) {
         );
     }
 
-    // Apache's User speaks the protocol with its daemons; another user
-    // cannot even connect.
+    // A process of Apache's User gets past the uid check, but it is not one
+    // of Apache's children: without the group's secret nothing runs
+    // (tests/daemon_secret.rs). Another user cannot even connect.
     let line = client_as(&server, "www-data", &site);
-    assert_eq!(line, format!("hello pid={pid} status=200 body={pid}"));
+    assert!(line.starts_with("closed: "), "{line}");
     assert_eq!(
         client_as(&server, "nobody", &site),
         "refused: PermissionError"
@@ -149,12 +150,10 @@ fn daemons_take_their_identity_and_guard_their_socket(mpm: Mpm) {
         "{line}"
     );
 
-    // socket-user= lets that user in, and keeps Apache's children out.
+    // socket-user= lets that user connect (and only prove it is no Apache
+    // child), and keeps Apache's children out.
     let other_line = client_as(&server, "nobody", &other);
-    assert_eq!(
-        other_line,
-        format!("hello pid={other_pid} status=200 body={other_pid}")
-    );
+    assert!(other_line.starts_with("closed: "), "{other_line}");
     assert_eq!(
         client_as(&server, "www-data", &other),
         "refused: PermissionError"

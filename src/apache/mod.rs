@@ -19,6 +19,7 @@ pub mod commands;
 pub mod guard;
 pub mod hooks;
 pub mod httpd;
+pub mod lasting;
 pub mod log;
 pub mod pool;
 pub mod process;

@@ -76,7 +76,7 @@ enum Handshake {
 /// connect-timeout (none running, or every one busy) has not seen it.
 fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result<(), Handshake> {
     let mut out = Vec::new();
-    Hello::encode(&mut out, unix::getpid() as u32);
+    Hello::encode_proving(&mut out, unix::getpid() as u32, &group.secret.bytes());
     // A daemon that begins recycling right after it accepted the connection
     // sends its Hello and a Retry, then closes: this write can then fail
     // with EPIPE while both frames wait to be read, so they are read first.

@@ -18,6 +18,7 @@ pub mod identity;
 mod monitor;
 pub mod process;
 pub mod script_owner;
+pub mod secret;
 pub mod server;
 mod shared;
 mod socket_buffers;
@@ -54,6 +55,9 @@ pub struct GroupRuntime {
     pub extra_gids: Vec<u32>,
     /// The only uid allowed to connect (socket-user, or Apache's User).
     pub socket_uid: u32,
+    /// What a connection proves it knows before the daemon runs anything
+    /// for it (`secret.rs`): in memory that outlives the generation.
+    pub secret: &'static wsgi::channel::Secret,
     /// Scripts to load when a daemon starts (WSGIScriptAlias with both
     /// process-group= and application-group=).
     pub preload: Vec<String>,

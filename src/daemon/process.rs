@@ -69,6 +69,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             .filter(|g| g.socket_path != group.socket_path)
             .map(|g| g.listener_fd()),
     );
+    super::secret::keep_only(registry, group_index);
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }

@@ -154,6 +154,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         for warning in super::socket_buffers::apply(listener.as_raw_fd(), &settings) {
             log_parent(Level::Warning, &warning);
         }
+        let secret = super::secret::for_socket(main, &path)?;
         let preload = servers::preload_scripts(&all, &settings.name);
         let read_timeout = if settings.socket_timeout > 0 {
             Duration::from_secs(settings.socket_timeout)
@@ -180,6 +181,7 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             user_name,
             extra_gids,
             socket_uid,
+            secret,
             preload,
             read_timeout,
             header_wait,

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use pyo3::Python;
 use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::{self, Outcome};
-use wsgi::channel::{EndFrame, Hello, Kind, RequestFrame, push_frame};
+use wsgi::channel::{EndFrame, Hello, HelloRefusal, Kind, RequestFrame, push_frame};
 use wsgi::messages::{self, Level, LogContext};
 use wsgi::python::{self, loader};
 use wsgi::request::ScriptReloading;
@@ -29,6 +29,32 @@ fn protocol_error(shared: &Shared, text: &str) -> Option<Conn> {
     log::process_sink(
         Level::Error,
         &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, text),
+    );
+    None
+}
+
+/// A peer that did not prove it is one of Apache's children (see
+/// `wsgi::channel::Secret`): logged as mod_wsgi logs a bad magic token, and
+/// the connection dropped with nothing run. The pid is the kernel's, not
+/// the one the peer claimed.
+fn origin_unproven(shared: &Shared, conn: &Conn, missing: bool) -> Option<Conn> {
+    let pid = unix::peer_pid(&conn.stream).map_or_else(|_| "?".to_owned(), |p| p.to_string());
+    log::process_sink(
+        Level::Error,
+        &messages::format_line(
+            &shared.context,
+            messages::DAEMON_ORIGIN_UNPROVEN,
+            &format!(
+                "Request origin could not be validated; {}: process {pid} connected to the \
+                 group's socket but is not one of Apache's children; closing the connection \
+                 without running anything",
+                if missing {
+                    "missing magic token"
+                } else {
+                    "magic token mismatch"
+                }
+            ),
+        ),
     );
     None
 }
@@ -68,12 +94,15 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         };
         match kind {
             // This daemon's Hello went out when the connection was accepted.
-            Kind::Hello if !greeted => match Hello::check(payload) {
+            Kind::Hello if !greeted => match Hello::check_proof(payload, shared.group.secret) {
                 Ok(pid) => {
                     conn.peer_pid = pid;
                     conn.greeted = true;
                 }
-                Err(e) => return protocol_error(shared, &e),
+                Err(HelloRefusal::Protocol(e)) => return protocol_error(shared, &e),
+                Err(HelloRefusal::Unproven { missing, .. }) => {
+                    return origin_unproven(shared, &conn, missing);
+                }
             },
             Kind::Request if greeted => match RequestFrame::decode(payload) {
                 Ok(request) => break request,

@@ -37,3 +37,23 @@ pub fn release_to_dev_null(fds: impl IntoIterator<Item = std::os::fd::RawFd>) ->
     unsafe { libc::close(null) };
     Ok(())
 }
+
+/// Fills `buf` from the kernel's random source (getrandom(2), which blocks
+/// only until the pool is first seeded, early at boot).
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: writes at most rest.len() bytes into `rest`.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        filled += n as usize;
+    }
+    Ok(())
+}

@@ -113,6 +113,16 @@ fn set_blocking(fd: RawFd) -> io::Result<()> {
 
 /// The uid of the process at the other end of a UNIX socket.
 pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    peer_credentials(stream).map(|cred| cred.uid)
+}
+
+/// The pid of the process at the other end of a UNIX socket (as the
+/// kernel saw it connect, unlike the pid a peer claims in its Hello).
+pub fn peer_pid(stream: &UnixStream) -> io::Result<u32> {
+    peer_credentials(stream).map(|cred| cred.pid as u32)
+}
+
+fn peer_credentials(stream: &UnixStream) -> io::Result<libc::ucred> {
     // SAFETY: ucred is plain data.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -126,7 +136,7 @@ pub fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
             &mut len,
         )
     })?;
-    Ok(cred.uid)
+    Ok(cred)
 }
 
 /// Accepts one connection; `None` when none is pending (non-blocking listener).

@@ -3,17 +3,19 @@
 # socket, speaks the protocol as an Apache child would, and prints what
 # happened on one line:
 #
-#   python3 daemon_client.py SOCKET SCRIPT SCRIPT_NAME PATH_INFO
+#   python3 daemon_client.py SOCKET SCRIPT SCRIPT_NAME PATH_INFO [PROOF]
 #
 # prints "hello pid=N status=S body=..." on success, "refused: <error>" if
 # the connection cannot be made, "closed: ..." if the daemon closes it.
+# PROOF (hex) is what its Hello offers as the group's secret (none if
+# omitted): a process that is not one of Apache's children cannot know it.
 
 import os
 import socket
 import struct
 import sys
 
-VERSION = 4
+VERSION = 5
 MAGIC = b"WSGIRS"
 HELLO, REQUEST, READ, BODY, HEAD, DATA, DATA_FLUSH, END = 1, 2, 3, 4, 6, 7, 8, 10
 
@@ -43,6 +45,7 @@ def read_frame(s):
 
 def main():
     path, script, script_name, path_info = sys.argv[1:5]
+    proof = bytes.fromhex(sys.argv[5]) if len(sys.argv) > 5 else b""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
     try:
@@ -51,10 +54,12 @@ def main():
         print("refused: %s" % type(e).__name__)
         return
     try:
-        s.sendall(frame(HELLO, blob(MAGIC) + struct.pack("<HI", VERSION, os.getpid())))
+        hello = blob(MAGIC) + struct.pack("<HI", VERSION, os.getpid()) + blob(proof)
+        s.sendall(frame(HELLO, hello))
         kind, payload = read_frame(s)
         assert kind == HELLO, kind
-        pid = struct.unpack("<I", payload[4 + len(MAGIC) + 2 :])[0]
+        at = 4 + len(MAGIC) + 2
+        pid = struct.unpack("<I", payload[at : at + 4])[0]
         variables = {
             "REQUEST_METHOD": "GET",
             "SCRIPT_NAME": script_name,
@@ -85,7 +90,7 @@ def main():
                 break
         print("hello pid=%d status=%s body=%s" % (pid, status, body.decode(errors="replace")))
     except (OSError, EOFError) as e:
-        print("closed: %s: %s" % (type(e).__name__, e))
+        print("closed: %s: %s (client pid %d)" % (type(e).__name__, e, os.getpid()))
 
 
 main()

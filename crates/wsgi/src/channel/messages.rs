@@ -1,6 +1,7 @@
 //! The payloads of the channel's frames.
 
 use super::codec::{Kind, Reader, Writer};
+use super::secret::Secret;
 use super::{MAGIC, PROTOCOL_VERSION};
 use std::borrow::Cow;
 
@@ -10,16 +11,51 @@ use crate::request::{RequestMeta, RequestTimes, ScriptReloading};
 /// The first frame each way.
 pub struct Hello;
 
+/// Why a daemon refuses an Apache child's Hello.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HelloRefusal {
+    /// Not this module's protocol, or another version of it.
+    Protocol(String),
+    /// The right protocol, but no proof (`missing`) or the wrong one: the
+    /// peer is not one of Apache's children.
+    Unproven { pid: u32, missing: bool },
+}
+
 impl Hello {
-    /// The sender's pid goes along, so that log lines can name the daemon.
+    /// A daemon's Hello: the sender's pid goes along, so that log lines can
+    /// name the daemon. A daemon proves nothing: the child reached it
+    /// through the socket only Apache's parent could create.
     pub fn encode(out: &mut Vec<u8>, pid: u32) {
+        Self::encode_proving(out, pid, &[]);
+    }
+
+    /// An Apache child's Hello, with its group's secret as proof.
+    pub fn encode_proving(out: &mut Vec<u8>, pid: u32, proof: &[u8]) {
         let mut w = Writer::begin(out, Kind::Hello);
-        w.bytes(MAGIC).u16(PROTOCOL_VERSION).u32(pid);
+        w.bytes(MAGIC).u16(PROTOCOL_VERSION).u32(pid).bytes(proof);
         w.finish();
     }
 
-    /// Checks a peer's hello payload; returns the peer's pid.
+    /// Checks a daemon's hello payload; returns its pid.
     pub fn check(payload: &[u8]) -> Result<u32, String> {
+        Self::read(payload).map(|(pid, _)| pid)
+    }
+
+    /// Checks an Apache child's hello payload, and its proof against the
+    /// group's `secret`; returns the child's pid.
+    pub fn check_proof(payload: &[u8], secret: &Secret) -> Result<u32, HelloRefusal> {
+        let (pid, proof) = Self::read(payload).map_err(HelloRefusal::Protocol)?;
+        if secret.matches(proof) {
+            Ok(pid)
+        } else {
+            Err(HelloRefusal::Unproven {
+                pid,
+                missing: proof.is_empty(),
+            })
+        }
+    }
+
+    fn read(payload: &[u8]) -> Result<(u32, &[u8]), String> {
         let mut r = Reader::new(payload);
         let magic = r.bytes()?;
         if magic != MAGIC {
@@ -31,7 +67,7 @@ impl Hello {
                 "the peer speaks channel protocol version {version}, this module version {PROTOCOL_VERSION} (a daemon from another build?)"
             ));
         }
-        r.u32()
+        Ok((r.u32()?, r.bytes()?))
     }
 }
 
@@ -279,7 +315,7 @@ impl EndFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::{FrameHeader, HEADER_LEN};
+    use crate::channel::{FrameHeader, HEADER_LEN, SECRET_LEN};
 
     fn payload(out: &[u8]) -> &[u8] {
         let header = FrameHeader::parse(out[..HEADER_LEN].try_into().unwrap()).unwrap();
@@ -294,7 +330,7 @@ mod tests {
         assert_eq!(Hello::check(payload(&out)).unwrap(), 42);
         let mut other = Vec::new();
         let mut w = Writer::begin(&mut other, Kind::Hello);
-        w.bytes(MAGIC).u16(PROTOCOL_VERSION + 1).u32(1);
+        w.bytes(MAGIC).u16(PROTOCOL_VERSION + 1).u32(1).bytes(b"");
         w.finish();
         assert!(
             Hello::check(payload(&other))
@@ -306,6 +342,46 @@ mod tests {
                 .unwrap_err()
                 .contains("does not speak")
         );
+    }
+
+    #[test]
+    fn a_childs_hello_proves_the_groups_secret() {
+        let bytes = [7u8; SECRET_LEN];
+        let secret = Secret::new(&bytes);
+        let mut out = Vec::new();
+        Hello::encode_proving(&mut out, 42, &bytes);
+        assert_eq!(Hello::check_proof(payload(&out), &secret), Ok(42));
+        // A daemon's own Hello still reads, proof or not.
+        assert_eq!(Hello::check(payload(&out)), Ok(42));
+
+        let mut out = Vec::new();
+        Hello::encode(&mut out, 43);
+        assert_eq!(
+            Hello::check_proof(payload(&out), &secret),
+            Err(HelloRefusal::Unproven {
+                pid: 43,
+                missing: true
+            })
+        );
+        let mut out = Vec::new();
+        Hello::encode_proving(&mut out, 44, &[8u8; SECRET_LEN]);
+        assert_eq!(
+            Hello::check_proof(payload(&out), &secret),
+            Err(HelloRefusal::Unproven {
+                pid: 44,
+                missing: false
+            })
+        );
+        // A Hello of the previous version (no proof field) is a protocol
+        // error, not a crash.
+        let mut old = Vec::new();
+        let mut w = Writer::begin(&mut old, Kind::Hello);
+        w.bytes(MAGIC).u16(PROTOCOL_VERSION).u32(1);
+        w.finish();
+        assert!(matches!(
+            Hello::check_proof(payload(&old), &secret),
+            Err(HelloRefusal::Protocol(_))
+        ));
     }
 
     #[test]

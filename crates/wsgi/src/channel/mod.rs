@@ -7,8 +7,10 @@
 //! way carrying the protocol version and the sender's pid: the daemon sends
 //! its own as soon as it accepts the connection, and the child sends no
 //! request before it has it (a daemon that does not accept within
-//! connect-timeout is unreachable). Then any number of requests, one at a
-//! time:
+//! connect-timeout is unreachable). The child's Hello also carries its
+//! group's secret (`secret.rs`): a daemon closes, without running anything,
+//! a connection whose peer does not prove it is one of Apache's children.
+//! Then any number of requests, one at a time:
 //!
 //! ```text
 //! child  -> daemon  Request (metadata, request and queue start times, CGI variables)
@@ -25,13 +27,17 @@
 mod codec;
 mod head_limit;
 mod messages;
+mod secret;
 mod token_table;
 
 pub use codec::{FrameHeader, HEADER_LEN, Kind, MAX_FRAME, Reader, Writer, push_frame};
 pub use head_limit::{OverlongLine, overlong_line};
-pub use messages::{CgiVariables, EndFrame, Hello, RequestFrame, decode_head, encode_head};
+pub use messages::{
+    CgiVariables, EndFrame, Hello, HelloRefusal, RequestFrame, decode_head, encode_head,
+};
+pub use secret::{SECRET_LEN, Secret};
 pub use token_table::{FIRST_TOKEN, TokenTable};
 
 /// Bumped whenever a frame's layout changes; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 pub const MAGIC: &[u8; 6] = b"WSGIRS";
