@@ -162,11 +162,15 @@ fn case_sensitivity(mpm: Mpm) {
     }
 }
 
-/// `WSGISocketRotation On` (the default): each restart generation gets
-/// its own socket name; Off keeps the name across a graceful restart. The
-/// daemons serve after the restart either way.
+/// `WSGISocketRotation On`: each restart generation gets its own socket
+/// name; Off (this module's default, see README) keeps the name across a
+/// graceful restart. The daemons serve after the restart either way.
 fn socket_rotation(mpm: Mpm) {
-    for (setting, rotated) in [("", true), ("WSGISocketRotation Off\n", false)] {
+    for (setting, rotated) in [
+        ("WSGISocketRotation On\n", true),
+        ("", false),
+        ("WSGISocketRotation Off\n", false),
+    ] {
         let server = Server::start(
             Stage::new("proc-rotation"),
             &Config::new(mpm, &daemon_lines(setting)),

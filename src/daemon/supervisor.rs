@@ -130,11 +130,13 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             }
             None => apache_uid,
         };
-        // WSGISocketRotation On (mod_wsgi's default): a name per restart
-        // generation, so an old generation's children never reach the new
-        // daemons (their requests fail while the restart lasts); Off: one
-        // name across restarts, owned by the daemons' uid, as mod_wsgi.
-        let rotation = if main_settings.socket_rotation.unwrap_or(true) {
+        // WSGISocketRotation On: a name per restart generation, so an old
+        // generation's children never reach the new daemons (the requests
+        // they still hold fail while the restart lasts, as under mod_wsgi).
+        // Off, our default where mod_wsgi's is On: one name across
+        // restarts, owned by the daemons' uid, so a graceful restart loses
+        // no request.
+        let rotation = if main_settings.socket_rotation.unwrap_or(false) {
             httpd::mpm_generation().to_string()
         } else {
             format!("u{uid}")

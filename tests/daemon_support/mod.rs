@@ -199,13 +199,20 @@ pub fn socket_files(server: &Server) -> Vec<PathBuf> {
     out
 }
 
-/// The socket path of `group` in the first generation (0), as
-/// src/daemon/mod.rs names it with `WSGISocketRotation On`, the default.
+/// The socket path of `group`, as
+/// src/daemon/mod.rs names it `PREFIX.PID.ROTATION.HASH.sock`, where
+/// ROTATION depends on `WSGISocketRotation`: found by the parent's pid and
+/// the group's hash.
 pub fn socket_path(server: &Server, group: &str) -> PathBuf {
     let hash = wsgi::fnv::fnv1a(group.as_bytes());
-    server
-        .stage()
-        .path(&format!("run/wsgi.{}.0.{hash:08x}.sock", server.pid))
+    let (head, tail) = (format!("wsgi.{}.", server.pid), format!(".{hash:08x}.sock"));
+    let run = server.stage().path("run");
+    wait_until(WAIT, &format!("the socket of group {group}"), || {
+        std::fs::read_dir(&run).ok()?.flatten().find_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name.starts_with(&head) && name.ends_with(&tail)).then(|| entry.path())
+        })
+    })
 }
 
 /// How many lines of the error log carry message `id`.

@@ -138,7 +138,8 @@ pub struct ServerSettings<R> {
     pub restrict_stdout: Option<bool>,
     /// `WSGICaseSensitivity` (On by default, as mod_wsgi on Linux).
     pub case_sensitivity: Option<bool>,
-    /// `WSGISocketRotation` (On by default): a new socket name per restart.
+    /// `WSGISocketRotation` (Off by default here, On in mod_wsgi): a new
+    /// socket name per restart.
     pub socket_rotation: Option<bool>,
     /// `WSGIAcceptMutex`: the mechanism named, lower case.
     pub accept_mutex: Option<String>,
