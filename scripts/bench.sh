@@ -26,18 +26,8 @@ APT_PACKAGES=(apache2 apache2-dev apache2-utils libapache2-mod-wsgi-py3 python3.
               python3.11-venv python3-dev libclang-dev build-essential wrk valgrind util-linux)
 
 . scripts/apt.sh  # the working directory is the repository root
+. scripts/mod_wsgi_reference.sh
 
-install_mod_wsgi_611() {
-    if [ "$("$BENCH_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mod-wsgi"))' 2>/dev/null)" = 6.1.1 ]; then
-        return
-    fi
-    echo "==> installing mod_wsgi 6.1.1 into $BENCH_VENV (compiles against $(command -v apxs))"
-    rm -rf "$BENCH_VENV"
-    mkdir -p "$(dirname "$BENCH_VENV")"
-    "$PYTHON" -m venv "$BENCH_VENV"
-    "$BENCH_VENV/bin/pip" install -q --disable-pip-version-check mod-wsgi==6.1.1
-    chmod -R a+rX "$(dirname "$BENCH_VENV")"
-}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/bench.sh needs root (apt-get, and Apache's User www-data)" >&2
