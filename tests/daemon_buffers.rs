@@ -36,18 +36,6 @@ fn start(mpm: Mpm, name: &str, groups: &[(&str, &str)], extra: &str) -> Server {
     Server::start(Stage::new(name), &config)
 }
 
-fn ok(server: &Server, path: &str) -> Response {
-    let r = server.get(path);
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}\n{}",
-        r.text(),
-        server.error_log()
-    );
-    r
-}
-
 fn system_default(name: &str) -> u32 {
     std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
         .unwrap()
@@ -58,7 +46,7 @@ fn system_default(name: &str) -> u32 {
 
 /// (kind, SO_SNDBUF, SO_RCVBUF) of the serving daemon's UNIX sockets.
 fn daemon_sockets(server: &Server, group: &str) -> Vec<(String, u32, u32)> {
-    ok(server, &format!("/{group}/sockets"))
+    get_ok(server, &format!("/{group}/sockets"))
         .text()
         .lines()
         .map(|line| {
@@ -112,7 +100,7 @@ fn header_buffer_size_limits_each_response_header_line_from_a_daemon() {
     );
     // "X-Big: " and the value, plus CRLF, must fit in the buffer with a byte
     // to spare (mod_wsgi's wsgi_read_header_line): 7 + 8183 + 2 = 8192.
-    let r = ok(&server, "/small/header?8183");
+    let r = get_ok(&server, "/small/header?8183");
     assert_eq!(r.header("X-Big").map(str::len), Some(8183));
     let mark = server.log_mark();
     let r = server.get("/small/header?8184");
@@ -125,14 +113,14 @@ fn header_buffer_size_limits_each_response_header_line_from_a_daemon() {
         "{line}"
     );
     // The default buffer is mod_wsgi's 32768.
-    ok(&server, "/plain/header?8184");
-    ok(&server, "/plain/header?32759");
+    get_ok(&server, "/plain/header?8184");
+    get_ok(&server, "/plain/header?32759");
     assert_eq!(server.get("/plain/header?32760").status, 500);
     // Embedded mode has no such limit, as in mod_wsgi.
-    let r = ok(&server, "/embedded/header?40000");
+    let r = get_ok(&server, "/embedded/header?40000");
     assert_eq!(r.header("X-Big").map(str::len), Some(40000));
     // The daemon serves on.
-    ok(&server, "/small/header?10");
+    get_ok(&server, "/small/header?10");
 }
 
 /// The gzip body of a DEFLATE-filtered 1 MB response of zeros and how many
@@ -287,7 +275,7 @@ fn response_socket_timeout_ends_a_response_the_client_does_not_read(mpm: Mpm) {
     client_that_stops_reading(&server, "timed");
     client_that_stops_reading(&server, "fallback");
     // The connection's own timeout is back for the next request.
-    ok(&server, "/timed/header?10");
+    get_ok(&server, "/timed/header?10");
 }
 
 #[test]
@@ -330,12 +318,7 @@ fn bad_values_fail_configtest_on_their_line_with_mod_wsgis_words() {
         ),
     ] {
         let config = Config::new(Mpm::Event, &format!("WSGIDaemonProcess site {option}\n"));
-        let line = line_of(&config.render(&stage, 0), "WSGIDaemonProcess");
-        let e = config_test(&stage, &config).expect_err(option);
-        assert!(
-            e.contains(&format!("Syntax error on line {line} of")) && e.contains(needle),
-            "{option}: expected {needle:?} on line {line}:\n{e}"
-        );
+        assert_configtest_fails(&stage, &config, "WSGIDaemonProcess", &[needle]);
     }
     // 0 is each size's default, as mod_wsgi-express writes them.
     config_test(

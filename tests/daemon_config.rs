@@ -194,12 +194,7 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
         ),
     ] {
         let config = Config::new(mpm, body);
-        let line = line_of(&config.render(&stage, 0), offending);
-        let e = config_test(&stage, &config).expect_err(body);
-        assert!(
-            e.contains(&format!("Syntax error on line {line} of")) && e.contains(needle),
-            "{body}: expected {needle:?} on line {line}:\n{e}"
-        );
+        assert_configtest_fails(&stage, &config, offending, &[needle]);
     }
     // Defined first, the same preloading alias is accepted.
     config_test(

@@ -17,14 +17,7 @@ use common::*;
 use daemon_support::*;
 
 fn facts_of(server: &Server, path: &str) -> HashMap<String, String> {
-    let r = server.get(path);
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}\n{}",
-        r.text(),
-        server.error_log()
-    );
+    let r = get_ok(server, path);
     key_values(&r)
 }
 
@@ -73,14 +66,7 @@ WSGIScriptAlias /plain @STAGE@/apps/daemon_options.wsgi process-group=plain
     assert_eq!(fact(&plain, "as_soft"), "-1");
 
     let stack = |path: &str| -> u64 {
-        let r = server.get(path);
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
+        let r = get_ok(&server, path);
         fact(&key_values(&r), "stack").parse().unwrap()
     };
     assert_eq!(stack("/tuned/stack"), 524_288);
@@ -482,11 +468,6 @@ fn bad_values_fail_configtest_on_their_line(mpm: Mpm) {
     }
     for (options, needle) in cases {
         let config = Config::new(mpm, &format!("WSGIDaemonProcess site {options}\n"));
-        let line = line_of(&config.render(&stage, 0), "WSGIDaemonProcess");
-        let e = config_test(&stage, &config).expect_err(options);
-        assert!(
-            e.contains(&format!("Syntax error on line {line} of")) && e.contains(needle),
-            "{options}: expected {needle:?} on line {line}:\n{e}"
-        );
+        assert_configtest_fails(&stage, &config, "WSGIDaemonProcess", &[needle]);
     }
 }

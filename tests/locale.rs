@@ -91,14 +91,7 @@ fn like_python_itself(mpm: Mpm, name: &str, env: &[(&str, &str)]) -> HashMap<Str
         assert_eq!(got, expected, "{path} under {env:?}");
     }
     for path in ["/flask-embedded/", "/flask-daemon/"] {
-        let r = server.get(path);
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}\n{}",
-            r.text(),
-            server.error_log()
-        );
+        let r = get_ok(&server, path);
         assert_eq!(r.text(), format!("<p>{TEXT}</p>"), "{path}");
     }
     assert_no_crash(&server.error_log());

@@ -163,18 +163,7 @@ fn bad_values_fail_configtest(mpm: Mpm) {
     ];
     for (body, offending, fragments) in cases {
         let config = Config::new(mpm, body);
-        let line = line_of(&config.render(&stage, 0), offending);
-        let error = config_test(&stage, &config).expect_err(body);
-        assert!(
-            error.contains(&format!("Syntax error on line {line} of")),
-            "expected an error on line {line} for {body:?}:\n{error}"
-        );
-        for fragment in *fragments {
-            assert!(
-                error.contains(fragment),
-                "{fragment:?} missing for {body:?}:\n{error}"
-            );
-        }
+        assert_configtest_fails(&stage, &config, offending, fragments);
     }
 }
 

@@ -173,6 +173,41 @@ pub fn line_of(rendered: &str, needle: &str) -> usize {
         + 1
 }
 
+/// Runs configtest on `config` and asserts that it fails on the line that
+/// contains `offending`, with each of `fragments` in Apache's message.
+pub fn assert_configtest_fails(
+    stage: &Stage,
+    config: &Config,
+    offending: &str,
+    fragments: &[&str],
+) {
+    let line = line_of(&config.render(stage, 0), offending);
+    let error = config_test(stage, config).expect_err(offending);
+    assert!(
+        error.contains(&format!("Syntax error on line {line} of")),
+        "expected an error on line {line} ({offending:?}):\n{error}"
+    );
+    for fragment in fragments {
+        assert!(
+            error.contains(fragment),
+            "{fragment:?} missing for {offending:?}:\n{error}"
+        );
+    }
+}
+
+/// GETs `path` and asserts 200, showing the body and the error log if not.
+pub fn get_ok(server: &Server, path: &str) -> Response {
+    let r = server.get(path);
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
+    r
+}
+
 /// The path of the stage's copy of tests/apps/`name`.
 pub fn script(server: &Server, name: &str) -> String {
     server

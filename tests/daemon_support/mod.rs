@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::{Config, Mpm, Response, Server, Stage, wait_until};
+use crate::common::{Config, Mpm, Response, Server, Stage, get_ok, wait_until};
 
 /// The daemon processes get this title (`display-name=%{GROUP}`), so that
 /// a test can tell them from Apache's children in /proc.
@@ -44,14 +44,7 @@ pub fn get_pid(server: &Server) -> i32 {
 /// GETs `path` of tests/apps/daemon_app.wsgi, which must answer 200 and end
 /// its answer with the serving daemon's pid ("PID", "slept 0.1 in PID").
 pub fn served_pid(server: &Server, path: &str) -> i32 {
-    let r = server.get(path);
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}\n{}",
-        r.text(),
-        server.error_log()
-    );
+    let r = get_ok(server, path);
     r.text().rsplit(' ').next().unwrap().parse().unwrap()
 }
 
