@@ -29,22 +29,14 @@ fn uid_of(user: &str) -> u32 {
 /// Runs tests/apps/daemon_client.py as `user` against `socket`; returns
 /// the line it printed.
 fn client_as(server: &Server, user: &str, socket: &std::path::Path) -> String {
-    let client = server.stage().path("apps/daemon_client.py");
     let app = script(server, "daemon_app.wsgi");
-    let out = std::process::Command::new("runuser")
-        .args(["-u", user, "--", "/usr/bin/python3"])
-        .arg(&client)
-        .arg(socket)
-        .args([app.as_str(), "/app", "/pid"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    let args = [
+        socket.as_os_str(),
+        app.as_ref(),
+        "/app".as_ref(),
+        "/pid".as_ref(),
+    ];
+    daemon_client(server, Some(user), &args)
 }
 
 fn daemons_take_their_identity_and_guard_their_socket(mpm: Mpm) {

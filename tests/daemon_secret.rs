@@ -11,7 +11,6 @@ mod common;
 mod daemon_support;
 
 use std::io::Write;
-use std::process::Command;
 
 use common::*;
 use daemon_support::*;
@@ -20,29 +19,17 @@ use daemon_support::*;
 /// tests run as root, else the tests' own user, which Apache then runs as),
 /// offering `proof` (hex) as the group's secret; returns the line it printed.
 fn foreign_client(server: &Server, socket: &std::path::Path, script: &str, proof: &str) -> String {
-    let client = server.stage().path("apps/daemon_client.py");
-    let mut command = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "www-data", "--", "/usr/bin/python3"]);
-        c
-    } else {
-        Command::new("/usr/bin/python3")
-    };
-    command
-        .arg(&client)
-        .arg(socket)
-        .args([script, "/probe", ""]);
+    let user = is_root().then_some("www-data");
+    let mut args = vec![
+        socket.as_os_str(),
+        script.as_ref(),
+        "/probe".as_ref(),
+        "".as_ref(),
+    ];
     if !proof.is_empty() {
-        command.arg(proof);
+        args.push(proof.as_ref());
     }
-    let out = command.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    daemon_client(server, user, &args)
 }
 
 /// The client's pid, from its "closed: ... (client pid N)" line.

@@ -25,19 +25,6 @@ use common::*;
 use std::collections::HashMap;
 use std::process::Command;
 
-fn has_python_module(name: &str) -> bool {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", &format!("import {name}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "{name} is not installed for /usr/bin/python3 (apt-get install python3-{name}): skipped"
-        );
-    }
-    ok
-}
-
 fn run(program: &str, args: &[&str]) {
     let status = Command::new(program).args(args).status().unwrap();
     assert!(status.success(), "{program} {args:?} failed");

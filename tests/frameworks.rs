@@ -5,21 +5,6 @@
 mod common;
 use common::*;
 
-use std::process::Command;
-
-fn has_python_module(name: &str) -> bool {
-    let ok = Command::new("/usr/bin/python3")
-        .args(["-c", &format!("import {name}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "{name} is not installed for /usr/bin/python3 (apt-get install python3-{name}): skipped"
-        );
-    }
-    ok
-}
-
 /// The value of `key` in a flat JSON object, as its raw text (strings
 /// without their quotes; no escapes are expected in these tests).
 fn json_field(json: &str, key: &str) -> String {

@@ -208,6 +208,20 @@ pub fn get_ok(server: &Server, path: &str) -> Response {
     r
 }
 
+/// Whether Debian's Python can import `name`; says what to install if not.
+pub fn has_python_module(name: &str) -> bool {
+    let ok = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &format!("import {name}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "{name} is not installed for /usr/bin/python3 (apt-get install python3-{name}): skipped"
+        );
+    }
+    ok
+}
+
 /// The path of the stage's copy of tests/apps/`name`.
 pub fn script(server: &Server, name: &str) -> String {
     server

@@ -318,3 +318,26 @@ pub fn assert_process_group(server: &Server, host: &str, path: &str, group: &str
         "{host}{path}"
     );
 }
+
+/// Runs tests/apps/daemon_client.py (a raw speaker of the daemon channel)
+/// with `args`, as `user` when given (through runuser), else as the tests'
+/// own user; asserts it ran and returns the line it printed.
+pub fn daemon_client(server: &Server, user: Option<&str>, args: &[&std::ffi::OsStr]) -> String {
+    let client = server.stage().path("apps/daemon_client.py");
+    let mut command = match user {
+        Some(user) => {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", user, "--", "/usr/bin/python3"]);
+            c
+        }
+        None => std::process::Command::new("/usr/bin/python3"),
+    };
+    let out = command.arg(&client).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
