@@ -410,7 +410,12 @@ fn log_restart(registry: &Registry, slot: &Slot, status: i32, lived: Duration, d
                 if delay.is_zero() {
                     String::new()
                 } else {
-                    format!(" in {} s", delay.as_secs())
+                    format!(
+                        " in {} s ({} daemons in a row died within {} s without completing a request)",
+                        delay.as_secs(),
+                        slot.quick_deaths,
+                        RAN_FINE_AFTER.as_secs()
+                    )
                 }
             ),
         ),
