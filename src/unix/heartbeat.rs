@@ -49,7 +49,7 @@ fn page_size() -> usize {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
-/// Unmaps `pages` pages from `start`, if any.
+/// Unmaps `bytes` (whole pages) from `start`, if any.
 fn unmap(start: *mut u8, bytes: usize) {
     if bytes > 0 {
         // SAFETY: the range is whole pages of the mapping this process
@@ -135,10 +135,10 @@ mod tests {
 
     /// Whether `addr` is mapped in this process, as the kernel says.
     fn is_mapped(addr: *const u8) -> bool {
-        // SAFETY: mincore only reports; ENOMEM means unmapped.
         let mut vec = 0u8;
         let page = page_size();
         let start = (addr as usize) & !(page - 1);
+        // SAFETY: mincore only reports (ENOMEM: unmapped) into one byte.
         (unsafe { libc::mincore(start as *mut libc::c_void, 1, &mut vec) }) == 0
     }
 
