@@ -37,6 +37,7 @@ pub fn embedded_restricted() -> bool {
 pub fn child_init(pchild: Pool, main: Server<'_>) {
     log::set_main_server(main.as_ptr());
     crate::daemon::release_listeners();
+    crate::daemon::release_heartbeats();
     let settings = config::settings(main);
     if settings.restrict_embedded == Some(true) {
         // Saves each child the interpreter's memory; requests must go to daemons.

@@ -34,7 +34,7 @@ use wsgi::config::DaemonGroup;
 use wsgi::messages::LogContext;
 use wsgi::python::StartupOptions;
 
-use crate::unix::SharedSlots;
+use crate::unix::HeartbeatPages;
 
 /// A daemon process group as this generation runs it.
 pub struct GroupRuntime {
@@ -114,9 +114,11 @@ impl GroupRuntime {
 /// and the daemons.
 pub struct Registry {
     pub groups: Vec<GroupRuntime>,
-    /// One heartbeat per daemon process (`unix::monotonic_micros`), written by
-    /// the daemon, read by the parent to find stopped or deadlocked daemons.
-    pub heartbeats: SharedSlots,
+    /// One heartbeat page per daemon process (`unix::monotonic_micros`),
+    /// written by the daemon, read by the parent to find stopped or
+    /// deadlocked daemons and to tell a crash loop from a daemon that ran.
+    /// Each daemon keeps only its own page, the Apache children none.
+    pub heartbeats: HeartbeatPages,
     /// `WSGIPythonHome`, for the groups without `python-home=`.
     pub python_home: Option<String>,
 }
@@ -149,6 +151,15 @@ pub(crate) fn set_registry(registry: *mut Registry) {
 pub fn release_listeners() {
     if let Some(registry) = registry() {
         let _ = crate::unix::release_to_dev_null(registry.groups.iter().map(|g| g.listener_fd()));
+    }
+}
+
+/// In an Apache child: the daemons' heartbeats are the parent's and their
+/// own; code running in the child must not be able to write them (it would
+/// make the parent kill a daemon as deadlocked, or hide a deadlock).
+pub fn release_heartbeats() {
+    if let Some(registry) = registry() {
+        registry.heartbeats.release_all();
     }
 }
 

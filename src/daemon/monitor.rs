@@ -65,7 +65,7 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
             shared.begin_drain("cpu-time-limit");
         }
         if super::heartbeat_is_stale(
-            shared.heartbeat.load(Ordering::Relaxed),
+            shared.heartbeat.beat.load(Ordering::Relaxed),
             settings.deadlock_timeout,
         ) {
             log::process_sink(
@@ -197,6 +197,7 @@ pub(super) fn heartbeat_loop(shared: Arc<Shared>) {
         python::attach(|_| ());
         shared
             .heartbeat
+            .beat
             .store(unix::monotonic_micros(), Ordering::Relaxed);
         std::thread::sleep(Duration::from_secs(1));
     }

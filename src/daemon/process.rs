@@ -70,6 +70,9 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             .map(|g| g.listener_fd()),
     );
     super::secret::keep_only(registry, group_index);
+    // Before any application code: this daemon can write its own heartbeat
+    // only, not another's (which would get that daemon killed).
+    registry.heartbeats.keep_only(group.first_slot + index);
     if !delay.is_zero() {
         std::thread::sleep(delay);
     }

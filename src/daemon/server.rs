@@ -87,6 +87,7 @@ pub fn serve(
     });
     shared
         .heartbeat
+        .beat
         .store(unix::monotonic_micros(), Ordering::Relaxed);
     preload(&shared);
 

@@ -45,7 +45,8 @@ pub(super) struct Shared {
     /// Each worker's current request, for the monitor's request-timeout.
     pub(super) running: Mutex<Vec<RequestSlot>>,
     pub(super) last_activity: Mutex<Instant>,
-    pub(super) heartbeat: &'static std::sync::atomic::AtomicU64,
+    /// This daemon's page of the parent's heartbeats (the only one it maps).
+    pub(super) heartbeat: &'static crate::unix::HeartbeatSlot,
     /// Why the drain began, in mod_wsgi's words (`process_stopping`'s
     /// `shutdown_reason`).
     pub(super) shutdown_reason: Mutex<&'static str>,

@@ -191,8 +191,8 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
             idle: Mutex::new(Vec::new()),
         });
     }
-    let heartbeats =
-        unix::SharedSlots::new(slots).map_err(|e| format!("cannot map daemon heartbeats: {e}"))?;
+    let heartbeats = unix::HeartbeatPages::new(slots)
+        .map_err(|e| format!("cannot map daemon heartbeats: {e}"))?;
     // Freed with the pool, when the generation ends.
     let registry = pconf.alloc(Registry {
         groups: runtimes,
@@ -302,13 +302,14 @@ unsafe fn spawn(slot: *mut Slot, delay: Duration) {
     slot_ref.running = true;
     // The daemon sleeps `delay` before it starts: its life begins after.
     slot_ref.started = Instant::now() + delay;
-    registry
-        .heartbeats
-        .slot(group.first_slot + slot_ref.index)
-        .store(
-            unix::monotonic_micros() + delay.as_micros() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+    let heartbeat = registry.heartbeats.slot(group.first_slot + slot_ref.index);
+    heartbeat.beat.store(
+        unix::monotonic_micros() + delay.as_micros() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    heartbeat
+        .served
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     if !std::mem::replace(&mut slot_ref.noted, true) {
         slot_ref.proc_.note_subprocess();
     }
@@ -335,7 +336,15 @@ impl OtherChild for Slot {
                     return;
                 }
                 let lived = slot_ref.started.elapsed();
-                let delay = restart_delay(slot_ref, status, lived);
+                let group = &registry.groups[slot_ref.group];
+                let served = registry
+                    .heartbeats
+                    .slot(group.first_slot + slot_ref.index)
+                    .served
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    != 0;
+                slot_ref.quick_deaths = quick_deaths(slot_ref.quick_deaths, status, lived, served);
+                let delay = restart_delay(slot_ref.quick_deaths);
                 log_restart(registry, slot_ref, status, lived, delay);
                 // SAFETY: the slot is live.
                 unsafe { spawn(slot, delay) };
@@ -347,20 +356,37 @@ impl OtherChild for Slot {
     }
 }
 
-/// How long to wait before the next daemon of `slot`, whose last one ended
-/// with `status` after `lived`. A daemon that fails young is probably failing at start-up:
-/// wait longer before each new attempt. One that recycled itself
-/// (maximum-requests, a changed script...) did not fail.
-fn restart_delay(slot: &mut Slot, status: i32, lived: Duration) -> Duration {
-    slot.quick_deaths = if status != 0 && lived < Duration::from_secs(10) {
-        slot.quick_deaths + 1
+/// How long a daemon must live to have run fine even without completing a
+/// request.
+const RAN_FINE_AFTER: Duration = Duration::from_secs(10);
+
+/// The restart back-off's count after a daemon of a slot ended with
+/// `status` after `lived`, having completed a request (`served`) or not,
+/// when `previous` daemons in a row had failed young.
+///
+/// The rule (README, docs/architecture.md): a daemon that failed young,
+/// within 10 s and before completing any request, is probably failing at
+/// start-up (a crash loop): each such death in a row waits longer before
+/// the next attempt. A daemon that ran fine (it completed a request, or
+/// lived 10 s) before dying is replaced at once and clears the count, so
+/// an application that crashes now and then is never made to wait out a
+/// back-off its start-up did not earn. One that recycled itself (status 0:
+/// maximum-requests, a changed script...) did not fail.
+fn quick_deaths(previous: u32, status: i32, lived: Duration, served: bool) -> u32 {
+    if status != 0 && lived < RAN_FINE_AFTER && !served {
+        previous.saturating_add(1)
     } else {
         0
-    };
-    if slot.quick_deaths <= 1 {
+    }
+}
+
+/// The wait before the next daemon after `quick_deaths` young failures in
+/// a row: none for the first, then 1, 2, 4... up to 30 s.
+fn restart_delay(quick_deaths: u32) -> Duration {
+    if quick_deaths <= 1 {
         Duration::ZERO
     } else {
-        Duration::from_secs((1u64 << (slot.quick_deaths - 2).min(5)).min(30))
+        Duration::from_secs((1u64 << (quick_deaths - 2).min(5)).min(30))
     }
 }
 
@@ -384,7 +410,12 @@ fn log_restart(registry: &Registry, slot: &Slot, status: i32, lived: Duration, d
                 if delay.is_zero() {
                     String::new()
                 } else {
-                    format!(" in {} s", delay.as_secs())
+                    format!(
+                        " in {} s ({} daemons in a row died within {} s without completing a request)",
+                        delay.as_secs(),
+                        slot.quick_deaths,
+                        RAN_FINE_AFTER.as_secs()
+                    )
                 }
             ),
         ),
@@ -400,7 +431,7 @@ fn check_heartbeat(registry: &Registry, slot: &Slot) {
     }
     let pid = slot.proc_.pid();
     let deadlock = group.settings.deadlock_timeout;
-    let heartbeat = registry.heartbeats.slot(group.first_slot + slot.index);
+    let heartbeat = &registry.heartbeats.slot(group.first_slot + slot.index).beat;
     let beat = heartbeat.load(std::sync::atomic::Ordering::Relaxed);
     if pid > 0 && super::heartbeat_is_stale(beat, deadlock) {
         log_parent(
@@ -435,5 +466,35 @@ pub fn monitor() {
         // list is emptied with it), and only this thread touches them.
         let slot = unsafe { &*(slot as *const Slot) };
         check_heartbeat(registry, slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YOUNG: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn a_crash_loop_backs_off() {
+        let mut count = 0;
+        let delays: Vec<u64> = (0..8)
+            .map(|_| {
+                count = quick_deaths(count, 7, YOUNG, false);
+                restart_delay(count).as_secs()
+            })
+            .collect();
+        assert_eq!(delays, [0, 1, 2, 4, 8, 16, 30, 30]);
+    }
+
+    #[test]
+    fn a_daemon_that_ran_fine_is_replaced_at_once() {
+        // Deep in a back-off: a daemon that completed a request, or lived
+        // long enough, clears it.
+        assert_eq!(quick_deaths(6, 11, YOUNG, true), 0);
+        assert_eq!(quick_deaths(6, 11, RAN_FINE_AFTER, false), 0);
+        assert_eq!(restart_delay(0), Duration::ZERO);
+        // Recycling itself is no failure.
+        assert_eq!(quick_deaths(6, 0, YOUNG, false), 0);
     }
 }

@@ -210,6 +210,10 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         *lock(&shared.last_activity) = Instant::now();
     }
     let served = shared.served.fetch_add(1, Ordering::AcqRel) + 1;
+    if served == 1 {
+        // Tells the parent's restart back-off that this daemon ran.
+        shared.heartbeat.served.store(1, Ordering::Relaxed);
+    }
     if settings.maximum_requests > 0 && served >= settings.maximum_requests {
         shared.begin_drain(&format!(
             "maximum-requests ({}) reached",

@@ -1,5 +1,4 @@
-//! Waiting for readiness (epoll, eventfd) and memory shared with the
-//! processes the parent forks.
+//! Waiting for readiness (epoll, eventfd).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -135,56 +134,5 @@ impl Waker {
         let mut value: u64 = 0;
         // SAFETY: reading 8 bytes into a live u64.
         unsafe { libc::read(self.fd.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
-    }
-}
-
-/// Counters shared between the Apache parent and the processes it forks
-/// (daemon heartbeats), in an anonymous shared mapping.
-pub struct SharedSlots {
-    ptr: *mut std::sync::atomic::AtomicU64,
-    len: usize,
-}
-
-// SAFETY: the slots are atomics; the mapping lives as long as the value.
-unsafe impl Send for SharedSlots {}
-// SAFETY: as above.
-unsafe impl Sync for SharedSlots {}
-
-impl SharedSlots {
-    pub fn new(len: usize) -> io::Result<SharedSlots> {
-        let bytes = (len.max(1) * 8).next_multiple_of(4096);
-        // SAFETY: an anonymous shared mapping; checked for MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(SharedSlots {
-            ptr: ptr.cast(),
-            len,
-        })
-    }
-
-    pub fn slot(&self, index: usize) -> &std::sync::atomic::AtomicU64 {
-        assert!(index < self.len, "heartbeat slot out of range");
-        // SAFETY: in bounds of the zero-initialised mapping; AtomicU64 is
-        // valid for any bit pattern.
-        unsafe { &*self.ptr.add(index) }
-    }
-}
-
-impl Drop for SharedSlots {
-    fn drop(&mut self) {
-        let bytes = (self.len.max(1) * 8).next_multiple_of(4096);
-        // SAFETY: unmapping exactly what `new` mapped.
-        unsafe { libc::munmap(self.ptr.cast(), bytes) };
     }
 }

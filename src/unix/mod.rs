@@ -4,10 +4,12 @@
 //! libc call with its preconditions stated.
 
 mod event;
+mod heartbeat;
 mod process;
 mod socket;
 
-pub use event::{Epoll, SharedSlots, Waker};
+pub use event::{Epoll, Waker};
+pub use heartbeat::{HeartbeatPages, HeartbeatSlot};
 pub use process::*;
 pub use socket::*;
 
