@@ -90,7 +90,15 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
             Ok(frame) => frame,
-            Err(_) => return None,
+            Err(e) => {
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    shared.read_timed_out(&conn, "sent no complete frame");
+                }
+                return None;
+            }
         };
         match kind {
             // This daemon's Hello went out when the connection was accepted.

@@ -1,0 +1,166 @@
+//! Issue 10, findings 3, 4 and 8: what bounds the time and memory a peer
+//! can take from a daemon. A connection on a group's socket that sends
+//! nothing, or part of a frame, is closed after socket-timeout (as
+//! mod_wsgi's daemon thread gives up reading the request), so that it
+//! frees its thread; a huge Content-Length with a short body costs no more
+//! memory than the body; mod_reqtimeout (apache-conf/) bounds a slow body.
+
+mod common;
+mod daemon_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use daemon_support::*;
+
+/// tests/apps/idle_channel_client.py as Apache's user (see
+/// tests/daemon_secret.rs), started and past the daemon's Hello.
+struct IdlePeer {
+    child: Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl IdlePeer {
+    fn connect(server: &Server, socket: &std::path::Path, mode: &str, seconds: u64) -> IdlePeer {
+        let client = server.stage().path("apps/idle_channel_client.py");
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "www-data", "--", "/usr/bin/python3"]);
+            c
+        } else {
+            Command::new("/usr/bin/python3")
+        };
+        let mut child = command
+            .arg(&client)
+            .arg(socket)
+            .args([mode, &seconds.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "accepted", "the daemon accepted the peer");
+        IdlePeer { child, out }
+    }
+
+    /// The peer's last line: "closed after S" or "open after S".
+    fn outcome(mut self) -> String {
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        let _ = self.child.wait();
+        line.trim().to_owned()
+    }
+}
+
+impl Drop for IdlePeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn seconds_of(line: &str) -> f64 {
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// threads=1: a silent peer holds the only slot; without socket-timeout
+/// applied, Apache's own request waits for connect-timeout and gets 503.
+fn a_silent_peer_is_closed_after_socket_timeout(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "timeouts-silent",
+        "processes=1 threads=1 socket-timeout=2 connect-timeout=30",
+        "",
+    );
+    wait_for_daemons(&server, "site", 1);
+    let socket = socket_path(&server, "site");
+    let mark = server.log_mark();
+    let peer = IdlePeer::connect(&server, &socket, "silent", 20);
+    let began = Instant::now();
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    assert!(
+        began.elapsed() < Duration::from_secs(12),
+        "served only after {:?}",
+        began.elapsed()
+    );
+    let outcome = peer.outcome();
+    assert!(outcome.starts_with("closed after "), "{outcome}");
+    assert!(seconds_of(&outcome) >= 1.5, "{outcome}");
+    let log = server.log_since(mark, ": WSGIRS0216: ", WAIT);
+    let line = log.lines().find(|l| l.contains(": WSGIRS0216: ")).unwrap();
+    assert!(
+        line.contains("sent nothing within socket-timeout (2 s)") && line.contains("site"),
+        "{line}"
+    );
+    assert_lines_well_formed(&log, "site");
+}
+
+/// A partial frame: the worker that woke for it gives up after
+/// socket-timeout instead of waiting for the rest for ever.
+fn a_partial_frame_frees_its_thread_after_socket_timeout(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "timeouts-partial",
+        "processes=1 threads=1 socket-timeout=2 connect-timeout=30",
+        "",
+    );
+    wait_for_daemons(&server, "site", 1);
+    let socket = socket_path(&server, "site");
+    let mark = server.log_mark();
+    let peer = IdlePeer::connect(&server, &socket, "partial", 20);
+    let outcome = peer.outcome();
+    assert!(outcome.starts_with("closed after "), "{outcome}");
+    assert!(seconds_of(&outcome) >= 1.5, "{outcome}");
+    let log = server.log_since(mark, ": WSGIRS0216: ", WAIT);
+    assert!(
+        log.contains("sent no complete frame within socket-timeout (2 s)"),
+        "{log}"
+    );
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+}
+
+/// A connection that keeps sending requests is not cut by the expiry of
+/// silent ones: only a connection that has sent no request is.
+fn a_pooled_connection_outlives_socket_timeout(mpm: Mpm) {
+    let server = start(
+        mpm,
+        "timeouts-pooled",
+        "processes=1 threads=2 socket-timeout=1",
+        "",
+    );
+    let first = get_pid(&server);
+    let mark = server.log_mark();
+    for _ in 0..2 {
+        // Idle in the pool past socket-timeout: the state under test, not
+        // a wait for something to happen.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(get_pid(&server), first);
+    }
+    let since = server.error_log().get(mark..).unwrap_or("").to_owned();
+    assert!(!since.contains("WSGIRS0216"), "{since}");
+}
+
+#[test]
+fn a_silent_peer_is_closed_after_socket_timeout_event() {
+    a_silent_peer_is_closed_after_socket_timeout(Mpm::Event);
+}
+
+#[test]
+fn a_silent_peer_is_closed_after_socket_timeout_prefork() {
+    a_silent_peer_is_closed_after_socket_timeout(Mpm::Prefork);
+}
+
+#[test]
+fn a_partial_frame_frees_its_thread_after_socket_timeout_event() {
+    a_partial_frame_frees_its_thread_after_socket_timeout(Mpm::Event);
+}
+
+#[test]
+fn a_pooled_connection_outlives_socket_timeout_event() {
+    a_pooled_connection_outlives_socket_timeout(Mpm::Event);
+}
