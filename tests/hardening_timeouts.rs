@@ -164,3 +164,67 @@ fn a_partial_frame_frees_its_thread_after_socket_timeout_event() {
 fn a_pooled_connection_outlives_socket_timeout_event() {
     a_pooled_connection_outlives_socket_timeout(Mpm::Event);
 }
+
+/// Sends a POST that claims `Content-Length: 1073741000` and carries 5
+/// bytes, then ends its side of the connection; returns the answer.
+fn huge_length_post(server: &Server, path: &str) -> String {
+    use std::io::Write;
+    let mut s = server.connect();
+    let request = raw_request(
+        "POST",
+        path,
+        &[("Content-Length", b"1073741000")],
+        b"hello",
+        false,
+    );
+    s.write_all(&request).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let r = read_response(&mut s);
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    r.text()
+}
+
+fn vm_peak_kb(answer: &str) -> u64 {
+    answer
+        .rsplit("vmpeak=")
+        .next()
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or_else(|| panic!("no vmpeak in {answer:?}"))
+}
+
+/// Finding 4: `wsgi.input.read()` of a 1 GB Content-Length with a 5-byte
+/// body gets the short-body OSError, not MemoryError, and the process
+/// reserves nothing near the claimed size; the daemon runs under
+/// `virtual-memory-limit=`, which the old up-front allocation broke.
+fn a_huge_declared_length_costs_only_the_body(mpm: Mpm) {
+    let huge = "@STAGE@/apps/huge_length.wsgi";
+    let server = start(
+        mpm,
+        "timeouts-huge-length",
+        "processes=1 threads=2 virtual-memory-limit=900000000",
+        &format!(
+            "WSGIScriptAlias /huge-daemon {huge} process-group=site\n\
+             WSGIScriptAlias /huge-embedded {huge} process-group=%{{GLOBAL}}\n"
+        ),
+    );
+    for path in ["/huge-daemon", "/huge-embedded"] {
+        let answer = huge_length_post(&server, path);
+        assert!(answer.starts_with("OSError "), "{path}: {answer}");
+        assert!(
+            vm_peak_kb(&answer) < 900_000,
+            "{path}: the claimed length was reserved: {answer}"
+        );
+    }
+    let log = server.error_log();
+    assert!(!log.contains("MemoryError"), "{log}");
+}
+
+#[test]
+fn a_huge_declared_length_costs_only_the_body_event() {
+    a_huge_declared_length_costs_only_the_body(Mpm::Event);
+}
+
+#[test]
+fn a_huge_declared_length_costs_only_the_body_prefork() {
+    a_huge_declared_length_costs_only_the_body(Mpm::Prefork);
+}
