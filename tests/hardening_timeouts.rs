@@ -228,3 +228,88 @@ fn a_huge_declared_length_costs_only_the_body_event() {
 fn a_huge_declared_length_costs_only_the_body_prefork() {
     a_huge_declared_length_costs_only_the_body(Mpm::Prefork);
 }
+
+/// A client that sends its body one byte a second (the read timeout is its
+/// pace) until the server answers or closes; returns how long that took
+/// and what it got.
+fn trickle_body(port: u16, path: &str) -> (Duration, String) {
+    use std::io::{Read, Write};
+    let began = Instant::now();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let head = raw_request("POST", path, &[("Content-Length", b"1000")], b"", false);
+    s.write_all(&head).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while began.elapsed() < Duration::from_secs(90) {
+        if s.write_all(b"x").is_err() {
+            break;
+        }
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.read_to_end(&mut got);
+    (began.elapsed(), String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Finding 8: apache-conf/slow-clients.conf, included as shipped, cuts
+/// off clients that trickle their bodies after its body=20 rule, in both
+/// modes: the application gets OSError and the daemon's two threads, both
+/// held by trickling clients, serve again.
+fn the_shipped_reqtimeout_rules_bound_a_slow_body(mpm: Mpm) {
+    let slow = "@STAGE@/apps/slow_body.wsgi";
+    let conf = repo_dir().join("apache-conf/slow-clients.conf");
+    let mut config = config(
+        mpm,
+        "processes=1 threads=2",
+        &format!(
+            "Include {}\n\
+             WSGIScriptAlias /slow-daemon {slow} process-group=site\n\
+             WSGIScriptAlias /slow-embedded {slow} process-group=%{{GLOBAL}}\n",
+            conf.display()
+        ),
+    );
+    config.preamble = format!(
+        "LoadModule reqtimeout_module {}/mod_reqtimeout.so\n",
+        apache_modules_dir().display()
+    );
+    let server = Server::start(Stage::new("timeouts-reqtimeout"), &config);
+    wait_for_daemons(&server, "site", 1);
+    let port = server.port;
+    let clients: Vec<_> = ["/slow-daemon", "/slow-daemon", "/slow-embedded"]
+        .into_iter()
+        .map(|path| std::thread::spawn(move || (path, trickle_body(port, path))))
+        .collect();
+    for client in clients {
+        let (path, (took, answer)) = client.join().unwrap();
+        assert!(
+            took >= Duration::from_secs(15) && took < Duration::from_secs(60),
+            "{path}: ended after {took:?}: {answer}\n{}",
+            server.error_log()
+        );
+        assert!(answer.ends_with("\r\n\r\nOSError"), "{path}: {answer}");
+    }
+    let log = server.wait_for_log(": WSGIRS0212: ", WAIT);
+    assert!(count(&log, "WSGIRS0212") >= 3, "{log}");
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+}
+
+#[test]
+fn the_shipped_reqtimeout_rules_bound_a_slow_body_event() {
+    the_shipped_reqtimeout_rules_bound_a_slow_body(Mpm::Event);
+}
+
+#[test]
+fn the_shipped_reqtimeout_rules_bound_a_slow_body_prefork() {
+    the_shipped_reqtimeout_rules_bound_a_slow_body(Mpm::Prefork);
+}
