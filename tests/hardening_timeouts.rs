@@ -313,3 +313,54 @@ fn the_shipped_reqtimeout_rules_bound_a_slow_body_event() {
 fn the_shipped_reqtimeout_rules_bound_a_slow_body_prefork() {
     the_shipped_reqtimeout_rules_bound_a_slow_body(Mpm::Prefork);
 }
+
+/// A body that stops: the daemon's read of it waits socket-timeout, not
+/// Apache's Timeout (20 s in the harness), so with threads=1 another
+/// request is served long before the stalled client's Apache thread gives
+/// up.
+fn a_stalled_body_frees_the_daemon_thread_after_socket_timeout(mpm: Mpm) {
+    use std::io::Write;
+    let server = start(
+        mpm,
+        "timeouts-stalled-body",
+        "processes=1 threads=1 socket-timeout=2 connect-timeout=30",
+        "WSGIScriptAlias /slow-daemon @STAGE@/apps/slow_body.wsgi process-group=site\n",
+    );
+    wait_for_daemons(&server, "site", 1);
+    let mark = server.log_mark();
+    let mut stalled = server.connect();
+    let head = raw_request(
+        "POST",
+        "/slow-daemon",
+        &[("Content-Length", b"100")],
+        b"",
+        false,
+    );
+    stalled.write_all(&head).unwrap();
+    stalled.write_all(b"hello").unwrap();
+    server.log_since(
+        mark,
+        "the Apache child sent no body within socket-timeout",
+        WAIT,
+    );
+    let began = Instant::now();
+    let r = server.get("/app/pid");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "served only after {:?}",
+        began.elapsed()
+    );
+    // The stalled client's Apache thread still waits for its body (until
+    // Timeout); by then the daemon has given up on it and closed the
+    // connection, so the child answers 502 (WSGIRS0305), as for a daemon
+    // that left while the body was being read.
+    let r = read_response(&mut stalled);
+    assert_eq!(r.status, 502, "{}", r.text());
+    server.log_since(mark, "went away while reading the request body", WAIT);
+}
+
+#[test]
+fn a_stalled_body_frees_the_daemon_thread_after_socket_timeout_event() {
+    a_stalled_body_frees_the_daemon_thread_after_socket_timeout(Mpm::Event);
+}

@@ -226,8 +226,11 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     }
     // A connection whose client went away mid-response may hold unread
     // frames; it is not reused.
-    (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
-        .then_some(transport.conn)
+    (sent.is_ok()
+        && outcome != Outcome::ClientGone
+        && !transport.read_failed
+        && !transport.conn.has_buffered())
+    .then_some(transport.conn)
 }
 
 /// A path under `root` as seen from inside it (`root` itself is "/").
