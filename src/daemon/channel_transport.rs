@@ -25,6 +25,9 @@ pub struct ChannelTransport {
     /// Frames not yet written: the Hello on a new connection, a head, queued data.
     pub out: Vec<u8>,
     body_done: bool,
+    /// A body read failed (socket-timeout, say): the child may still send
+    /// the frame, so the connection is not reused.
+    pub read_failed: bool,
 }
 
 fn protocol_error(text: String) -> io::Error {
@@ -43,6 +46,7 @@ impl ChannelTransport {
             variables,
             out,
             body_done: body_length == Some(0),
+            read_failed: false,
         }
     }
 
@@ -76,7 +80,22 @@ impl Transport for ChannelTransport {
         w.u32(want);
         w.finish();
         self.flush()?;
-        let (kind, payload) = self.conn.read_frame()?;
+        let (kind, payload) = match self.conn.read_frame() {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.read_failed = true;
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the Apache child sent no body within socket-timeout",
+                    ));
+                }
+                return Err(e);
+            }
+        };
         match kind {
             Kind::Body if payload.is_empty() => {
                 self.body_done = true;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wsgi::channel::{FrameHeader, HEADER_LEN, Kind};
 
@@ -23,6 +23,9 @@ pub struct Conn {
     pub peer_pid: u32,
     /// The socket's read timeout as last set (None: never set).
     read_timeout: Option<Duration>,
+    /// When the connection was made: a daemon closes one that sends no
+    /// request within socket-timeout.
+    pub accepted: Instant,
 }
 
 impl Conn {
@@ -36,6 +39,7 @@ impl Conn {
             greeted: false,
             peer_pid: 0,
             read_timeout: None,
+            accepted: Instant::now(),
         }
     }
 

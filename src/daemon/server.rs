@@ -8,6 +8,7 @@
 //! and re-arms the connection, so no request passes between threads. The
 //! accept loop only accepts, throttles and drains.
 
+use std::collections::VecDeque;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -170,6 +171,10 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
         return 1;
     }
     let mut tokens = Vec::new();
+    // Accepted connections in order, for expiring the ones that send no
+    // request within socket-timeout.
+    let mut admitted: VecDeque<(u64, Instant)> = VecDeque::new();
+    let read_timeout = group.read_timeout;
     let mut draining_seen = false;
     // The listener is watched only while a thread is free, so that the
     // group's other processes take the connections this one cannot serve
@@ -225,6 +230,13 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                 }
             }
         }
+        while let Some(&(token, at)) = admitted.front() {
+            if at.elapsed() < read_timeout {
+                break;
+            }
+            admitted.pop_front();
+            shared.expire_fresh(token, read_timeout);
+        }
         if epoll.wait(Duration::from_millis(200), &mut tokens).is_err() {
             return 1;
         }
@@ -246,8 +258,14 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
                                         socket_buffers::apply(stream.as_raw_fd(), &group.settings);
                                 }
                                 let mut conn = Conn::new(stream);
-                                if conn.write_all(&hello).is_ok() {
-                                    admit(shared, conn);
+                                // As mod_wsgi: every read the daemon makes
+                                // on it waits socket-timeout at most.
+                                conn.set_read_timeout(read_timeout);
+                                if conn.write_all(&hello).is_ok()
+                                    && let Some(token) = admit(shared, conn)
+                                    && !read_timeout.is_zero()
+                                {
+                                    admitted.push_back((token, Instant::now()));
                                 }
                             }
                             Ok(uid) => log::process_sink(
@@ -275,8 +293,9 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
     }
 }
 
-/// Puts an accepted connection in the table and the workers' set.
-fn admit(shared: &Shared, conn: Conn) {
+/// Puts an accepted connection in the table and the workers' set; returns
+/// its token.
+fn admit(shared: &Shared, conn: Conn) -> Option<u64> {
     let fd = conn.stream.as_raw_fd();
     // Counted before a worker can see it (and uncount it).
     shared.fresh.fetch_add(1, Ordering::SeqCst);
@@ -284,11 +303,14 @@ fn admit(shared: &Shared, conn: Conn) {
         Ok(token) => {
             if shared.connections.add_oneshot(fd, token).is_err() {
                 shared.discard(token);
+                return None;
             }
+            Some(token)
         }
         Err(conn) => {
             shared.fresh.fetch_sub(1, Ordering::AcqRel);
             refuse(conn, Vec::new());
+            None
         }
     }
 }

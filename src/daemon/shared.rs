@@ -1,6 +1,7 @@
 //! The state a daemon's threads share: the accept loop, the workers, the
 //! monitor and the signal thread (see server.rs for how they use it).
 
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -224,6 +225,45 @@ impl Shared {
             self.fresh.fetch_sub(1, Ordering::SeqCst);
         }
         Some(conn)
+    }
+
+    /// Closes connection `token` if it has sent no request for
+    /// `timeout` since it was accepted: it would count against the free
+    /// threads for ever (mod_wsgi's thread would wait socket-timeout for
+    /// the request, then give up). A worker that wakes for it meanwhile
+    /// finds it gone, as with a drain.
+    pub(super) fn expire_fresh(&self, token: u64, timeout: Duration) {
+        let Some(conn) = self
+            .table
+            .take_fresh_if(token, |c| c.accepted.elapsed() >= timeout)
+        else {
+            return;
+        };
+        self.fresh.fetch_sub(1, Ordering::SeqCst);
+        self.connections.remove(conn.stream.as_raw_fd());
+        self.table.release(token);
+        self.read_timed_out(&conn, "sent nothing");
+        drop(conn);
+    }
+
+    /// Logs a connection closed for want of a complete frame within
+    /// socket-timeout (mod_wsgi: "Unable to read incoming WSGI request
+    /// from Apache child").
+    pub(super) fn read_timed_out(&self, conn: &Conn, what: &str) {
+        let pid =
+            crate::unix::peer_pid(&conn.stream).map_or_else(|_| "?".to_owned(), |p| p.to_string());
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(
+                &self.context,
+                messages::CHANNEL_READ_TIMEOUT,
+                &format!(
+                    "Unable to read incoming WSGI request from Apache child: the connection \
+                     from process {pid} {what} within socket-timeout ({} s); closing it",
+                    self.group.read_timeout.as_secs()
+                ),
+            ),
+        );
     }
 
     /// Closes a connection that sits in the table, and frees its token.

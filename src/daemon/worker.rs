@@ -90,7 +90,15 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
             Ok(frame) => frame,
-            Err(_) => return None,
+            Err(e) => {
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) {
+                    shared.read_timed_out(&conn, "sent no complete frame");
+                }
+                return None;
+            }
         };
         match kind {
             // This daemon's Hello went out when the connection was accepted.
@@ -222,8 +230,11 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     }
     // A connection whose client went away mid-response may hold unread
     // frames; it is not reused.
-    (sent.is_ok() && outcome != Outcome::ClientGone && !transport.conn.has_buffered())
-        .then_some(transport.conn)
+    (sent.is_ok()
+        && outcome != Outcome::ClientGone
+        && !transport.read_failed
+        && !transport.conn.has_buffered())
+    .then_some(transport.conn)
 }
 
 /// A path under `root` as seen from inside it (`root` itself is "/").

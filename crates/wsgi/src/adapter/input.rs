@@ -15,6 +15,10 @@ use crate::python::ffi::bytes_filled_by;
 /// did not say how much it wants.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A read larger than this grows its buffer with the data that arrives
+/// instead of allocating the whole size up front.
+const GROWTH_STEP: usize = 1024 * 1024;
+
 #[pyclass(module = "mod_wsgi", name = "Input", frozen)]
 pub struct Input {
     exchange: Arc<Exchange>,
@@ -120,10 +124,32 @@ impl Input {
 
     fn read_sized<'py>(&self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyBytes>> {
         let size = self.available_hint().map_or(size, |a| a.min(size));
-        bytes_filled_by(py, size, |py, out| {
-            let n = self.take_buffered(out);
-            Ok(n + self.read_network(py, &mut out[n..])?)
-        })
+        if size <= GROWTH_STEP {
+            return bytes_filled_by(py, size, |py, out| {
+                let n = self.take_buffered(out);
+                Ok(n + self.read_network(py, &mut out[n..])?)
+            });
+        }
+        // The size comes from the client's Content-Length (or the
+        // application): memory follows the bytes that arrive, never the
+        // size claimed, so a 1 GB Content-Length with a 5-byte body does
+        // not reserve 1 GB (RLIMIT_AS, overcommit_memory=2). The buffer
+        // at most doubles per step, and by at most what already came.
+        let mut collected = Vec::new();
+        let buffered = self.exchange.state().input.buffer.len().min(size);
+        collected.resize(buffered, 0);
+        self.take_buffered(&mut collected);
+        while collected.len() < size {
+            let start = collected.len();
+            let step = (size - start).min(start.max(GROWTH_STEP));
+            collected.resize(start + step, 0);
+            let n = self.read_network(py, &mut collected[start..])?;
+            collected.truncate(start + n);
+            if n < step {
+                break;
+            }
+        }
+        Ok(PyBytes::new(py, &collected))
     }
 
     fn read_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
@@ -292,6 +318,39 @@ mod tests {
                 error.to_string().contains("the client stopped sending"),
                 "{error}"
             );
+            finish(py, &exchange)
+        });
+        assert!(t.lines()[0].contains("WSGIRS0212"));
+    }
+
+    #[test]
+    fn a_large_read_grows_with_the_data_and_keeps_every_byte() {
+        let body: Vec<u8> = (0..3 * GROWTH_STEP + 7).map(|i| (i % 251) as u8).collect();
+        let transport = RecordingTransport::post("/", &body).read_size(8192);
+        let (input, exchange) = input(transport, Some(body.len() as u64));
+        let t = with_python(|py| {
+            assert_eq!(input.readline(py, Some(3)).unwrap().as_bytes(), &body[..3]);
+            assert_eq!(input.read(py, None).unwrap().as_bytes(), &body[3..]);
+            assert_eq!(input.read(py, None).unwrap().as_bytes(), b"");
+            finish(py, &exchange)
+        });
+        assert!(t.lines().is_empty(), "{:?}", t.lines());
+    }
+
+    #[test]
+    fn a_huge_declared_length_with_a_short_body_is_the_short_body_error() {
+        // 1 TB claimed: allocated up front this would fail (or abort).
+        let transport = RecordingTransport::post("/", b"hello");
+        let (input, exchange) = input(transport, Some(1 << 40));
+        let t = with_python(|py| {
+            let error = input.read(py, None).unwrap_err();
+            assert!(error.is_instance_of::<pyo3::exceptions::PyOSError>(py));
+            assert!(
+                error.to_string().contains("more bytes were expected"),
+                "{error}"
+            );
+            let error = input.read(py, Some(1 << 39)).unwrap_err();
+            assert!(error.is_instance_of::<pyo3::exceptions::PyOSError>(py));
             finish(py, &exchange)
         });
         assert!(t.lines()[0].contains("WSGIRS0212"));

@@ -94,6 +94,20 @@ impl<Conn> TokenTable<Conn> {
         Some((conn, slot.fresh.swap(false, Ordering::AcqRel)))
     }
 
+    /// Takes the connection out if it has not served a request yet and
+    /// `expired` says so of it (a token may have been reused for a newer
+    /// connection: the check is made on the connection in the slot now).
+    /// The token stays allocated: the caller releases it.
+    pub fn take_fresh_if(&self, token: u64, expired: impl FnOnce(&Conn) -> bool) -> Option<Conn> {
+        let slot = self.slot(Self::index(token)?)?;
+        let mut guard = slot.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.fresh.load(Ordering::Acquire) || !expired(guard.as_ref()?) {
+            return None;
+        }
+        slot.fresh.store(false, Ordering::Release);
+        guard.take()
+    }
+
     pub fn put_back(&self, token: u64, conn: Conn) {
         if let Some(slot) = Self::index(token).and_then(|i| self.slot(i)) {
             *slot.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
@@ -169,5 +183,22 @@ mod tests {
         assert!(taken.iter().all(|(t, _, fresh)| *t != tokens[70] && *fresh));
         drop(held);
         assert!(table.take_all().is_empty());
+    }
+
+    #[test]
+    fn only_a_fresh_connection_that_expired_is_taken() {
+        let table = TokenTable::default();
+        let a = table.insert("old".to_owned()).ok().unwrap();
+        let b = table.insert("young".to_owned()).ok().unwrap();
+        assert!(table.take_fresh_if(b, |c| c == "old").is_none());
+        assert_eq!(table.take_fresh_if(a, |c| c == "old").unwrap(), "old");
+        assert!(table.take(a).is_none(), "taken out");
+        let (served, _) = table.take(b).unwrap();
+        table.put_back(b, served);
+        assert!(
+            table.take_fresh_if(b, |_| true).is_none(),
+            "a connection that served a request is not fresh"
+        );
+        assert!(table.take(b).is_some(), "and is left in place");
     }
 }
