@@ -97,6 +97,9 @@ fn header_error(py: Python<'_>, problem: HeaderProblem, bytes: &[u8]) -> PyErr {
         HeaderProblem::SpaceInName => "space character in header name",
         HeaderProblem::LineBreakInValue => "carriage return/line feed character in header value",
         HeaderProblem::HopByHop => "hop-by-hop header not allowed in a WSGI response",
+        HeaderProblem::ConflictingContentLength => {
+            "Content-Length header conflicts with an earlier one"
+        }
     };
     PyValueError::new_err(format!("{what}: {}", repr(py, bytes)))
 }
@@ -144,17 +147,28 @@ fn parse_head(
         validate::check_header_value(validate::up_to_nul(&value))
             .map_err(|p| header_error(py, p, &value))?;
         cut_at_nul(&mut value);
-        if name.eq_ignore_ascii_case(b"content-length") {
+        if validate::is_content_length(&name) {
             // mod_wsgi checks this when the headers go out; here the
             // application learns it from start_response, with its words.
-            declared_length = Some(validate::parse_response_content_length(&value).ok_or_else(
-                || {
-                    PyValueError::new_err(format!(
-                        "invalid Content-Length header value: '{}'",
-                        String::from_utf8_lossy(&value)
-                    ))
-                },
-            )?);
+            let length = validate::parse_response_content_length(&value).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "invalid Content-Length header value: '{}'",
+                    String::from_utf8_lossy(&value)
+                ))
+            })?;
+            match declared_length {
+                // mod_wsgi sends one header, the last; with the same
+                // length twice that is this one.
+                Some(first) if first == length => continue,
+                Some(_) => {
+                    return Err(header_error(
+                        py,
+                        HeaderProblem::ConflictingContentLength,
+                        &value,
+                    ));
+                }
+                None => declared_length = Some(length),
+            }
         }
         head.headers.push((name, value));
     }

@@ -1,0 +1,101 @@
+//! Issue 10, findings 1, 5 and 6: what the application (or a daemon-side
+//! application that writes raw frames) sends is refused with the same rules
+//! in both modes, and the daemon logs every protocol error on its channel.
+
+mod common;
+mod daemon_support;
+
+use std::io::Write;
+
+use common::*;
+use daemon_support::*;
+
+/// /emb runs tests/apps/hardening_validate.wsgi embedded, /dmn in the
+/// daemon group `site` (one process, one thread).
+fn start_both(mpm: Mpm, name: &str) -> Server {
+    start(
+        mpm,
+        name,
+        "processes=1 threads=1",
+        "WSGIScriptAlias /emb @STAGE@/apps/hardening_validate.wsgi\n\
+         WSGIScriptAlias /dmn @STAGE@/apps/hardening_validate.wsgi process-group=site\n",
+    )
+}
+
+fn content_lengths(r: &Response) -> Vec<&str> {
+    r.headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// Finding 1: `Content-Length: 5` and `Content-Length: 20` from the
+/// application reached the client, on a connection kept open. Now a 500
+/// and WSGIRS0205, in both modes; the same length twice is sent once, as
+/// mod_wsgi sends one (the last).
+fn conflicting_content_lengths_are_refused(mpm: Mpm) {
+    let server = start_both(mpm, "hardening-dup-cl");
+    for prefix in ["/emb", "/dmn"] {
+        let mark = server.log_mark();
+        let r = server.get(&format!("{prefix}/dup-cl"));
+        assert_eq!(r.status, 500, "{prefix}: {:?} {}", r.headers, r.text());
+        assert!(content_lengths(&r).len() <= 1, "{prefix}: {:?}", r.headers);
+        let log = server.log_since(mark, ": WSGIRS0205: ", WAIT);
+        assert!(
+            log.contains("ValueError: Content-Length header conflicts with an earlier one: b'20'"),
+            "{prefix}: {log}"
+        );
+
+        let r = server.get(&format!("{prefix}/same-cl"));
+        assert_eq!((r.status, r.text()), (200, "xxxxx".to_owned()), "{prefix}");
+        assert_eq!(content_lengths(&r), ["5"], "{prefix}: {:?}", r.headers);
+    }
+    assert_no_crash(&server.error_log());
+}
+
+/// Finding 6: the Apache child checks the head a daemon sends with the
+/// rules of start_response. The application writes raw frames on its
+/// channel connection; before, a status line with CR/LF came out as a
+/// clean `200 OK` and the injected header reached the client.
+fn the_child_checks_the_daemons_head_again(mpm: Mpm) {
+    let server = start_both(mpm, "hardening-raw-head");
+    let daemon = wait_for_daemons(&server, "site", 1)[0];
+    for case in ["status-crlf", "value-crlf", "dup-cl", "hop"] {
+        let mark = server.log_mark();
+        let r = server.get(&format!("/dmn/raw/{case}"));
+        assert_eq!(r.status, 500, "{case}: {:?} {}", r.headers, r.text());
+        assert!(
+            r.headers
+                .iter()
+                .all(|(k, v)| !k.eq_ignore_ascii_case("x-injected") && !v.contains("injected")),
+            "{case}: {:?}",
+            r.headers
+        );
+        let log = server.log_since(mark, ": WSGIRS0335: ", WAIT);
+        let line = log.lines().find(|l| l.contains(": WSGIRS0335: ")).unwrap();
+        assert!(
+            line.contains("Invalid response head from daemon process 'site'")
+                && line.contains("group='site'")
+                && line.contains(&format!("daemon pid={daemon}")),
+            "{case}: {line}"
+        );
+    }
+    let log = server.error_log();
+    // Apache's log escapes the backslashes of the escaped CR/LF.
+    assert!(
+        log.contains("invalid status line '200 OK\\\\r\\\\nX-Injected: 1'"),
+        "{log}"
+    );
+    // The same frames with a valid head go through: the refusals above are
+    // the checks', not the way the frames were written.
+    let r = server.get("/dmn/raw/fine");
+    assert_eq!((r.status, r.text()), (200, "body".to_owned()));
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
+under_event_and_prefork!(
+    conflicting_content_lengths_are_refused,
+    the_child_checks_the_daemons_head_again,
+);
