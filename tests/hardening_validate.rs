@@ -95,7 +95,88 @@ fn the_child_checks_the_daemons_head_again(mpm: Mpm) {
     assert_no_crash(&log);
 }
 
+/// tests/apps/channel_garbage.py run as Apache's user (who may connect to
+/// the socket), sending `hex`; returns its pid once the daemon closed the
+/// connection.
+fn send_garbage(server: &Server, socket: &std::path::Path, hex: &str) -> u32 {
+    let client = server.stage().path("apps/channel_garbage.py");
+    let mut command = if is_root() {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "www-data", "--", "/usr/bin/python3"]);
+        c
+    } else {
+        std::process::Command::new("/usr/bin/python3")
+    };
+    let out = command.arg(&client).arg(socket).arg(hex).output().unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "{line}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    line.strip_prefix("closed pid=")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("the daemon kept the connection: {line}"))
+}
+
+/// Finding 5: garbage, a frame longer than the limit and a bad Hello each
+/// drop the connection with one WSGIRS0308 line naming the group, the
+/// daemon and the peer's pid (before, the first two were silent). Daemon
+/// mode only: there is no channel in embedded mode.
+fn channel_protocol_errors_are_logged(mpm: Mpm) {
+    let server = start_both(mpm, "hardening-protocol");
+    let daemon = wait_for_daemons(&server, "site", 1)[0];
+    let socket = socket_path(&server, "site");
+    let hello_with_bad_magic = {
+        let mut payload = vec![6, 0, 0, 0];
+        payload.extend_from_slice(b"XXXXXX");
+        payload.extend_from_slice(&[5, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        let mut frame = vec![1];
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&payload);
+        frame.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    for (what, hex, says) in [
+        (
+            "garbage",
+            "474554202f20485454502f312e310d0a".to_owned(),
+            "unknown frame kind 71",
+        ),
+        (
+            "over-long",
+            "01ffffff7f".to_owned(),
+            "exceeds the 16777216-byte limit",
+        ),
+        ("bad hello", hello_with_bad_magic, ""),
+    ] {
+        let mark = server.log_mark();
+        let peer = send_garbage(&server, &socket, &hex);
+        let log = server.log_since(mark, ": WSGIRS0308: ", WAIT);
+        let lines: Vec<_> = log
+            .lines()
+            .filter(|l| l.contains(": WSGIRS0308: "))
+            .collect();
+        assert_eq!(lines.len(), 1, "{what}: {log}");
+        assert!(
+            lines[0].contains(says)
+                && lines[0].contains(&format!("(from process {peer})"))
+                && lines[0].contains("group='site'")
+                && lines[0].contains(&format!("daemon pid={daemon}")),
+            "{what}: {}",
+            lines[0]
+        );
+    }
+    // The daemon goes on serving Apache's requests.
+    let r = server.get("/dmn/same-cl");
+    assert_eq!((r.status, r.text()), (200, "xxxxx".to_owned()));
+    assert_eq!(daemon_pids(&server, "site"), [daemon]);
+    let log = server.error_log();
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
 under_event_and_prefork!(
     conflicting_content_lengths_are_refused,
     the_child_checks_the_daemons_head_again,
+    channel_protocol_errors_are_logged,
 );
