@@ -175,7 +175,37 @@ fn channel_protocol_errors_are_logged(mpm: Mpm) {
     assert_no_crash(&log);
 }
 
+/// Finding 6: the limits on a response head are the same in both modes.
+/// Before, a head of more than 16 MiB (the channel's frame limit) was
+/// served embedded and gave 502 in daemon mode. Now start_response refuses
+/// it in both (500, WSGIRS0205), and what fits is served in both. Each
+/// line here stays within header-buffer-size (32768 by default), the
+/// daemon-only limit of mod_wsgi.
+fn a_head_is_served_or_refused_alike_in_both_modes(mpm: Mpm) {
+    let server = start_both(mpm, "hardening-head-size");
+    for prefix in ["/emb", "/dmn"] {
+        // 520 lines of 30000 bytes: 15.6 MB.
+        let r = server.get(&format!("{prefix}/many/520/30000"));
+        assert_eq!((r.status, r.text()), (200, "many".to_owned()), "{prefix}");
+        assert_eq!(r.header("X-H-519").map(str::len), Some(30000), "{prefix}");
+
+        // 600 lines: 18 MB.
+        let mark = server.log_mark();
+        let r = server.get(&format!("{prefix}/many/600/30000"));
+        assert_eq!(r.status, 500, "{prefix}");
+        let log = server.log_since(mark, ": WSGIRS0205: ", WAIT);
+        assert!(
+            log.contains("ValueError: response headers too large: more than 16777216 bytes"),
+            "{prefix}: {log}"
+        );
+    }
+    let log = server.error_log();
+    assert_eq!(count(&log, "WSGIRS0305"), 0, "{log}");
+    assert_no_crash(&log);
+}
+
 under_event_and_prefork!(
+    a_head_is_served_or_refused_alike_in_both_modes,
     conflicting_content_lengths_are_refused,
     the_child_checks_the_daemons_head_again,
     channel_protocol_errors_are_logged,

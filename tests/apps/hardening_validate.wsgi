@@ -74,6 +74,12 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", "5"), ("Content-Length", "5")])
         return [b"xxxxx"]
+    if path.startswith("/many/"):
+        # /many/COUNT/LENGTH: COUNT headers X-H-i with values of LENGTH bytes.
+        count, length = map(int, path.split("/")[2:4])
+        headers = [("X-H-%d" % i, "v" * length) for i in range(count)]
+        start_response("200 OK", [("Content-Type", "text/plain")] + headers)
+        return [b"many"]
     if path.startswith("/raw/"):
         status, line, headers = RAW[path[len("/raw/"):]]
         s = channel_connection()

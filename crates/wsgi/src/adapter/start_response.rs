@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::exchange::Exchange;
 use super::send::{SendMode, send_chunk};
 use super::transport::ResponseHead;
+use crate::channel::MAX_FRAME;
 use crate::validate::{self, HeaderProblem, StatusProblem};
 
 #[pyclass(module = "mod_wsgi_rs", name = "StartResponse", frozen)]
@@ -126,6 +127,9 @@ fn parse_head(
         headers: Vec::with_capacity(headers.len()),
     };
     let mut declared_length = None;
+    // The head as the channel encodes it (see channel::encode_head); one
+    // limit in both modes, so that what embedded mode serves a daemon does.
+    let mut encoded = 10 + head.status_line.len();
     for item in headers.iter() {
         let pair = item.cast::<PyTuple>().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -169,6 +173,12 @@ fn parse_head(
                 }
                 None => declared_length = Some(length),
             }
+        }
+        encoded += 8 + name.len() + value.len();
+        if encoded > MAX_FRAME as usize {
+            return Err(PyValueError::new_err(format!(
+                "response headers too large: more than {MAX_FRAME} bytes"
+            )));
         }
         head.headers.push((name, value));
     }
