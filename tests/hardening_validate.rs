@@ -5,8 +5,6 @@
 mod common;
 mod daemon_support;
 
-use std::io::Write;
-
 use common::*;
 use daemon_support::*;
 
