@@ -392,6 +392,27 @@ fn relay(r: &mut Request, group: &GroupRuntime, conn: &mut Conn, sendfile: bool)
             }
             Kind::Head => match decode_head(payload) {
                 Ok(head) => {
+                    // The daemon runs applications, which can write on
+                    // this connection what they like: its head gets the
+                    // checks start_response makes, as mod_wsgi's child
+                    // parses the daemon's header lines itself.
+                    if let Err(text) = wsgi::validate::check_forwarded_head(
+                        head.status,
+                        &head.status_line,
+                        &head.headers,
+                    ) {
+                        return give_up(
+                            r,
+                            group,
+                            conn.peer_pid,
+                            bindings::HTTP_INTERNAL_SERVER_ERROR,
+                            messages::DAEMON_HEAD_INVALID,
+                            &format!(
+                                "Invalid response head from daemon process '{}': {text}.",
+                                group.settings.name
+                            ),
+                        );
+                    }
                     let buffer = group.settings.header_buffer();
                     if let Some(line) = overlong_line(&head, buffer) {
                         return give_up(

@@ -24,11 +24,18 @@ use super::shared::{STOP, Shared};
 use crate::apache::log;
 use crate::unix;
 
-/// Logs a channel protocol error; the connection is then dropped.
-fn protocol_error(shared: &Shared, text: &str) -> Option<Conn> {
+/// Logs a channel protocol error, once for the connection, which is then
+/// dropped. The peer is named by the kernel's pid, not the one it claimed:
+/// garbage may come from anything that can reach the socket.
+fn protocol_error(shared: &Shared, conn: &Conn, text: &str) -> Option<Conn> {
+    let pid = unix::peer_pid(&conn.stream).map_or_else(|_| "?".to_owned(), |p| p.to_string());
     log::process_sink(
         Level::Error,
-        &messages::format_line(&shared.context, messages::DAEMON_PROTOCOL_ERROR, text),
+        &messages::format_line(
+            &shared.context,
+            messages::DAEMON_PROTOCOL_ERROR,
+            &format!("{text} (from process {pid}); closing the connection"),
+        ),
     );
     None
 }
@@ -90,6 +97,12 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         let greeted = conn.greeted;
         let (kind, payload) = match conn.read_frame() {
             Ok(frame) => frame,
+            // Garbage, or a frame longer than the limit: said so, where
+            // the peer's closing is not; a peer gone quiet mid-frame is
+            // released after socket-timeout, and said so.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return protocol_error(shared, &conn, &e.to_string());
+            }
             Err(e) => {
                 if matches!(
                     e.kind(),
@@ -107,18 +120,19 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
                     conn.peer_pid = pid;
                     conn.greeted = true;
                 }
-                Err(HelloRefusal::Protocol(e)) => return protocol_error(shared, &e),
+                Err(HelloRefusal::Protocol(e)) => return protocol_error(shared, &conn, &e),
                 Err(HelloRefusal::Unproven { missing, .. }) => {
                     return origin_unproven(shared, &conn, missing);
                 }
             },
             Kind::Request if greeted => match RequestFrame::decode(payload) {
                 Ok(request) => break request,
-                Err(e) => return protocol_error(shared, &e),
+                Err(e) => return protocol_error(shared, &conn, &e),
             },
             other => {
                 return protocol_error(
                     shared,
+                    &conn,
                     &format!("unexpected {other:?} frame from an Apache child"),
                 );
             }

@@ -31,6 +31,10 @@ pub enum HeaderProblem {
     SpaceInName,
     LineBreakInValue,
     HopByHop,
+    /// A second `Content-Length` that says another length than the first:
+    /// a proxy or cache that trusts one and a client that trusts the other
+    /// would disagree on where the response ends.
+    ConflictingContentLength,
 }
 
 /// The bytes up to the first NUL, as mod_wsgi's C strings see them.
@@ -99,6 +103,72 @@ pub fn check_header_name(name: &[u8]) -> Result<(), HeaderProblem> {
 pub fn check_header_value(value: &[u8]) -> Result<(), HeaderProblem> {
     if value.iter().any(|&b| b == b'\r' || b == b'\n') {
         return Err(HeaderProblem::LineBreakInValue);
+    }
+    Ok(())
+}
+
+/// Whether a header is `Content-Length`.
+pub fn is_content_length(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"content-length")
+}
+
+/// The Apache child's check of a head that a daemon sent: the same rules
+/// as `start_response`, so that a daemon-side application that writes raw
+/// frames on its channel connection gets no further than one that calls
+/// `start_response` (the adapter sends at most one `Content-Length`, so a
+/// second one here is refused whatever its value). The text says what is
+/// wrong, with the offending bytes escaped.
+pub fn check_forwarded_head(
+    status: u16,
+    status_line: &[u8],
+    headers: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), String> {
+    let shown = |bytes: &[u8]| bytes.escape_ascii().to_string();
+    if up_to_nul(status_line).len() != status_line.len() {
+        return Err(format!("NUL in status line '{}'", shown(status_line)));
+    }
+    match parse_status(status_line) {
+        Ok(code) if code == status => {}
+        Ok(code) => {
+            return Err(format!(
+                "status {status} does not match its status line '{}' ({code})",
+                shown(status_line)
+            ));
+        }
+        Err(problem) => {
+            return Err(format!(
+                "invalid status line '{}' ({problem:?})",
+                shown(status_line)
+            ));
+        }
+    }
+    let mut content_length = false;
+    for (name, value) in headers {
+        let problem = if up_to_nul(name).len() != name.len() {
+            Some(HeaderProblem::ControlInName)
+        } else if up_to_nul(value).len() != value.len() {
+            Some(HeaderProblem::LineBreakInValue)
+        } else {
+            check_header_name(name)
+                .and_then(|()| check_header_value(value))
+                .err()
+        };
+        if let Some(problem) = problem {
+            return Err(format!(
+                "invalid header '{}: {}' ({problem:?})",
+                shown(name),
+                shown(value)
+            ));
+        }
+        if is_content_length(name) {
+            if content_length {
+                return Err("more than one Content-Length header".to_owned());
+            }
+            if parse_response_content_length(value).is_none() {
+                return Err(format!("invalid Content-Length '{}'", shown(value)));
+            }
+            content_length = true;
+        }
     }
     Ok(())
 }
@@ -211,6 +281,45 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    fn pairs(headers: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_forwarded_head_passes_the_same_rules() {
+        let fine = pairs(&[("Content-Type", "text/plain"), ("Content-Length", "5")]);
+        assert_eq!(check_forwarded_head(200, b"200 OK", &fine), Ok(()));
+        assert_eq!(check_forwarded_head(204, b"204", &[]), Ok(()));
+        for (status, line, headers) in [
+            (200, &b"200 OK\r\nX-Injected: 1"[..], pairs(&[])),
+            (200, b"200 OK\0", pairs(&[])),
+            (200, b"404 Not Found", pairs(&[])),
+            (200, b"2000 OK", pairs(&[])),
+            (200, b"200 OK", pairs(&[("X-A", "b\r\nSet-Cookie: x=1")])),
+            (200, b"200 OK", pairs(&[("Bad Name", "v")])),
+            (200, b"200 OK", pairs(&[("", "v")])),
+            (200, b"200 OK", pairs(&[("X\0", "v")])),
+            (200, b"200 OK", pairs(&[("X", "v\0")])),
+            (200, b"200 OK", pairs(&[("Transfer-Encoding", "chunked")])),
+            (200, b"200 OK", pairs(&[("Content-Length", "x")])),
+            (
+                200,
+                b"200 OK",
+                pairs(&[("Content-Length", "5"), ("content-length", "5")]),
+            ),
+        ] {
+            assert!(
+                check_forwarded_head(status, line, &headers).is_err(),
+                "{line:?} {headers:?}"
+            );
+        }
+        let text = check_forwarded_head(200, b"200 OK\r\nX: 1", &[]).unwrap_err();
+        assert!(text.contains("200 OK\\r\\nX: 1"), "{text}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::exchange::Exchange;
 use super::send::{SendMode, send_chunk};
 use super::transport::ResponseHead;
+use crate::channel::MAX_FRAME;
 use crate::validate::{self, HeaderProblem, StatusProblem};
 
 #[pyclass(module = "mod_wsgi_rs", name = "StartResponse", frozen)]
@@ -97,6 +98,9 @@ fn header_error(py: Python<'_>, problem: HeaderProblem, bytes: &[u8]) -> PyErr {
         HeaderProblem::SpaceInName => "space character in header name",
         HeaderProblem::LineBreakInValue => "carriage return/line feed character in header value",
         HeaderProblem::HopByHop => "hop-by-hop header not allowed in a WSGI response",
+        HeaderProblem::ConflictingContentLength => {
+            "Content-Length header conflicts with an earlier one"
+        }
     };
     PyValueError::new_err(format!("{what}: {}", repr(py, bytes)))
 }
@@ -123,6 +127,9 @@ fn parse_head(
         headers: Vec::with_capacity(headers.len()),
     };
     let mut declared_length = None;
+    // The head as the channel encodes it (see channel::encode_head); one
+    // limit in both modes, so that what embedded mode serves a daemon does.
+    let mut encoded = 10 + head.status_line.len();
     for item in headers.iter() {
         let pair = item.cast::<PyTuple>().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -144,17 +151,34 @@ fn parse_head(
         validate::check_header_value(validate::up_to_nul(&value))
             .map_err(|p| header_error(py, p, &value))?;
         cut_at_nul(&mut value);
-        if name.eq_ignore_ascii_case(b"content-length") {
+        if validate::is_content_length(&name) {
             // mod_wsgi checks this when the headers go out; here the
             // application learns it from start_response, with its words.
-            declared_length = Some(validate::parse_response_content_length(&value).ok_or_else(
-                || {
-                    PyValueError::new_err(format!(
-                        "invalid Content-Length header value: '{}'",
-                        String::from_utf8_lossy(&value)
-                    ))
-                },
-            )?);
+            let length = validate::parse_response_content_length(&value).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "invalid Content-Length header value: '{}'",
+                    String::from_utf8_lossy(&value)
+                ))
+            })?;
+            match declared_length {
+                // mod_wsgi sends one header, the last; with the same
+                // length twice that is this one.
+                Some(first) if first == length => continue,
+                Some(_) => {
+                    return Err(header_error(
+                        py,
+                        HeaderProblem::ConflictingContentLength,
+                        &value,
+                    ));
+                }
+                None => declared_length = Some(length),
+            }
+        }
+        encoded += 8 + name.len() + value.len();
+        if encoded > MAX_FRAME as usize {
+            return Err(PyValueError::new_err(format!(
+                "response headers too large: more than {MAX_FRAME} bytes"
+            )));
         }
         head.headers.push((name, value));
     }
