@@ -130,7 +130,7 @@ pub fn request_ended() {
 /// This process's CPU times (user, system) in seconds, from
 /// /proc/self/stat, in the clock ticks `times()` counts (USER_HZ, 100 on
 /// Linux whatever the kernel's own rate).
-fn cpu_times() -> (f64, f64) {
+pub fn cpu_times() -> (f64, f64) {
     const USER_HZ: f64 = 100.0;
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which may hold spaces: state is the
@@ -148,7 +148,7 @@ fn cpu_times() -> (f64, f64) {
 
 /// (current, peak) resident memory in bytes, from /proc/self/status, as
 /// mod_wsgi's `wsgi_get_current_memory_RSS` and `..._peak_memory_RSS`.
-fn memory() -> (u64, u64) {
+pub fn memory() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kilobytes = |key: &str| {
         status
