@@ -126,8 +126,9 @@ pub fn slow(id: &Identity, s: &SlowRecord, seq: u32, stamp: f64) -> Vec<u8> {
         // CPU time per request (250, 251) is not measured here: zero.
         .f64(250, 0.0)
         .f64(251, 0.0);
-    for phase in 0..4 {
-        d.f64(F_SLOW_SERVER_TIME + phase as u16, secs(phases[phase]));
+    // Server, queue, daemon, application: the first four phases.
+    for (n, us) in phases.iter().take(4).enumerate() {
+        d.f64(F_SLOW_SERVER_TIME + n as u16, secs(*us));
     }
     // GIL wait (time, count) is not measured here: zero.
     d.f64(224, 0.0)
