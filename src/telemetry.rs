@@ -16,8 +16,13 @@ use crate::apache::{httpd, log};
 
 /// Starts this process's reporter if the configuration asks for one.
 /// `group`: the daemon group ("" in an Apache child); `threads`: its
-/// request threads.
-pub fn start<R>(settings: &ServerSettings<R>, group: &str, threads: u32) {
+/// request threads; `switch_interval`: the one Python was started with.
+pub fn start<R>(
+    settings: &ServerSettings<R>,
+    group: &str,
+    threads: u32,
+    switch_interval: Option<f64>,
+) {
     let Some(service) = settings.telemetry_service.clone() else {
         return;
     };
@@ -38,6 +43,8 @@ pub fn start<R>(settings: &ServerSettings<R>, group: &str, threads: u32) {
         interval: service.interval,
         slow_threshold,
         threads_maximum: threads,
+        // Python's own default when no directive set it.
+        switch_interval: switch_interval.unwrap_or(0.005),
     };
     let target = format!("unix:{}", service.path);
     let context = if group.is_empty() {

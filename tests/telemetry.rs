@@ -212,6 +212,7 @@ fn samples_and_a_slow_request(mpm: Mpm, name: &str, daemon: bool) {
         assert!(d.s(3).unwrap().starts_with("Apache/2.4."), "{d:?}");
         assert!(d.s(2).unwrap().starts_with("3."), "{d:?}");
         assert!(d.s(1).is_some());
+        assert_eq!(d.f(13), 0.005, "Python's default switch interval");
     }
 
     let samples: Vec<&Datagram> = got
@@ -260,6 +261,14 @@ fn samples_and_a_slow_request(mpm: Mpm, name: &str, daemon: bool) {
     assert_eq!(s.s(217), Some("probe/1.0"), "+CaptureUserAgent");
     assert_eq!(s.u(205), if daemon { 0 } else { u64::from(pid) });
     assert!(s.s(204).is_some(), "log id");
+    // As mod_wsgi 6.1.1: the reporter is the one consumer, so
+    // process_metrics() is None even after start_recording_metrics().
+    let r = ask("/t/metrics");
+    assert!(
+        r.text().contains("process_metrics_none=True"),
+        "{}",
+        r.text()
+    );
     let log = server.error_log();
     assert!(log.contains("WSGIRS0404"), "{log}");
     assert!(

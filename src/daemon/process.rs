@@ -133,6 +133,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
         crate::config::settings(main),
         &settings.name,
         settings.threads,
+        group.python_options.switch_interval,
     );
     let info = ProcessInfo {
         multithread: settings.threads > 1,

@@ -20,6 +20,8 @@ pub struct Identity {
     pub interval: f64,
     pub slow_threshold: f64,
     pub threads_maximum: u32,
+    /// `sys.getswitchinterval()` as the process started (seconds).
+    pub switch_interval: f64,
 }
 
 /// The process-wide numbers read at each sample.
@@ -43,10 +45,17 @@ fn identity_fields(d: &mut Datagram, id: &Identity) {
         .u64(F_PROCESS_PARENT_PID, id.parent_pid.into());
 }
 
+fn switch_interval(d: &mut Datagram, id: &Identity) {
+    if id.switch_interval > 0.0 {
+        d.f64(F_SWITCH_INTERVAL, id.switch_interval);
+    }
+}
+
 /// PROCESS_STARTED, stamped with the process's start.
 pub fn started(id: &Identity, seq: u32, start_stamp: f64) -> Vec<u8> {
     let mut d = Datagram::new(KIND_PROCESS_STARTED, id.pid, seq, start_stamp);
     identity_fields(&mut d, id);
+    switch_interval(&mut d, id);
     d.finish()
 }
 
@@ -58,8 +67,9 @@ pub fn tick(id: &Identity, p: &ProcessSample, i: &Interval, seq: u32, stamp: f64
     let maximum = id.threads_maximum.max(1);
     d.f64(F_SAMPLE_PERIOD, p.sample_period)
         .f64(F_TELEMETRY_INTERVAL, id.interval)
-        .f64(F_SLOW_REQUESTS_THRESHOLD, id.slow_threshold)
-        .u64(F_REQUEST_COUNT, i.request_count)
+        .f64(F_SLOW_REQUESTS_THRESHOLD, id.slow_threshold);
+    switch_interval(&mut d, id);
+    d.u64(F_REQUEST_COUNT, i.request_count)
         .f64(F_REQUEST_THROUGHPUT, i.request_count as f64 / period)
         .f64(
             F_CAPACITY_UTILIZATION,

@@ -8,6 +8,7 @@
 
 pub mod encode;
 pub mod interval;
+pub mod usage;
 pub mod wire;
 
 use std::cell::Cell;
@@ -111,6 +112,5 @@ pub(crate) fn finish(mut completed: Completed, slow: Option<SlowRecord>) {
 
 /// This process's (user, system) CPU seconds and (current, peak) RSS bytes.
 pub fn process_usage() -> ((f64, f64), (u64, u64)) {
-    use crate::python::module::recording;
-    (recording::cpu_times(), recording::memory())
+    (usage::cpu_times(), usage::memory())
 }

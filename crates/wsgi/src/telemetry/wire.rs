@@ -24,6 +24,7 @@ pub const F_PROCESS_PARENT_PID: u16 = 7;
 pub const F_SAMPLE_PERIOD: u16 = 10;
 pub const F_TELEMETRY_INTERVAL: u16 = 11;
 pub const F_SLOW_REQUESTS_THRESHOLD: u16 = 12;
+pub const F_SWITCH_INTERVAL: u16 = 13;
 pub const F_REQUEST_COUNT: u16 = 20;
 pub const F_REQUEST_THROUGHPUT: u16 = 21;
 pub const F_CAPACITY_UTILIZATION: u16 = 22;
