@@ -65,6 +65,12 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
         Ok(()) => {
             crate::process_facts::install_embedded(settings.server_metrics == Some(true));
             let _ = PROCESS.set(Some(info));
+            crate::telemetry::start(
+                settings,
+                "",
+                httpd::mpm_limits().1,
+                interpreter.options.switch_interval,
+            );
             // The child pool is destroyed when the child exits.
             pchild.on_cleanup(stop_python);
             // Before this child's first request, as mod_wsgi's child init.

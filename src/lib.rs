@@ -18,4 +18,5 @@ mod module;
 mod process_facts;
 mod response_end;
 mod routing;
+mod telemetry;
 mod unix;

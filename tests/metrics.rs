@@ -116,8 +116,7 @@ fn server_metrics_in_daemon_mode(mpm: Mpm) {
 }
 
 /// Bad values fail configtest on their line, with mod_wsgi's rules: On or
-/// Off, in the main server only. The telemetry directives, not done, fail
-/// it too, saying why.
+/// Off, in the main server only. (The telemetry directives: tests/telemetry.rs.)
 fn bad_values_fail_configtest(mpm: Mpm) {
     let stage = Stage::new("metrics-config-t");
     let cases: &[(&str, &str, &[&str])] = &[
@@ -140,25 +139,6 @@ fn bad_values_fail_configtest(mpm: Mpm) {
             "WSGIDaemonProcess site server-metrics=\n",
             "server-metrics",
             &["WSGIDaemonProcess", "server-metrics"],
-        ),
-        // Not done: refused, saying why and what to do, never ignored.
-        (
-            "WSGITelemetryService unix:/run/telemetry.sock interval=5\n",
-            "WSGITelemetryService",
-            &["no telemetry reporter", "process_metrics()"],
-        ),
-        (
-            "WSGISlowRequests 2.5\n",
-            "WSGISlowRequests",
-            &[
-                "no telemetry reporter",
-                "slow requests only to a WSGITelemetryService",
-            ],
-        ),
-        (
-            "WSGITelemetryOptions +CaptureUserAgent\n",
-            "WSGITelemetryOptions",
-            &["no telemetry reporter", "remove it"],
         ),
     ];
     for (body, offending, fragments) in cases {

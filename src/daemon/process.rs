@@ -130,6 +130,14 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
         fail(&context, &format!("Python could not be started: {e}"));
     }
     crate::process_facts::install_daemon(settings);
+    // SAFETY: the parent's main server, valid in this copy of it (as above).
+    let main = unsafe { server::Server::from_raw(server::main_server()) };
+    crate::telemetry::start(
+        crate::config::settings(main),
+        &settings.name,
+        settings.threads,
+        group.python_options.switch_interval,
+    );
     let info = ProcessInfo {
         multithread: settings.threads > 1,
         multiprocess: settings.multiprocess,

@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod python;
 pub mod request;
 pub mod sync;
+pub mod telemetry;
 pub mod validate;
 
 /// The module's version, as shown in the server banner.

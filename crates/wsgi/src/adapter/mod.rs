@@ -10,6 +10,7 @@ mod recent_variables;
 mod response;
 mod send;
 mod start_response;
+mod telemetry;
 mod transport;
 
 use std::sync::Arc;
@@ -51,7 +52,11 @@ pub fn handle_request<T: Transport>(
     // before the script is loaded until request_finished was published.
     requests::begin(py);
     recording::request_began(|| thread_id(py));
+    let telemetry = telemetry::begin();
     let outcome = run(py, process, request, &exchange);
+    if let Some(started) = telemetry {
+        telemetry::end(py, &exchange, request, started);
+    }
     requests::end(py);
     recording::request_ended();
     let transport: Box<dyn std::any::Any> = exchange.finish(py);

@@ -16,25 +16,6 @@ use super::settings::{
 use super::table::{Directive, Status, lookup_directive};
 use crate::proxy::{parse_trusted_proxies, parse_trusted_proxy_headers};
 
-/// Why a not-yet-supported directive is refused, where more can be said
-/// than "not yet": mod_wsgi 6's telemetry directives all feed its
-/// reporter, which pushes samples in its own wire format to a `unix:`
-/// datagram socket, and mod_wsgi_rs has no reporter.
-fn why_not(name: &str) -> Option<String> {
-    let what_to_do = if name.eq_ignore_ascii_case("WSGITelemetryService") {
-        "remove it; mod_wsgi.process_metrics() and mod_wsgi.server_metrics() give the process's and Apache's numbers"
-    } else if name.eq_ignore_ascii_case("WSGISlowRequests") {
-        "remove it; mod_wsgi reports slow requests only to a WSGITelemetryService"
-    } else if name.eq_ignore_ascii_case("WSGITelemetryOptions") {
-        "remove it; its flags shape only what mod_wsgi sends to a WSGITelemetryService"
-    } else {
-        return None;
-    };
-    Some(format!(
-        "mod_wsgi_rs has no telemetry reporter (mod_wsgi 6 pushes samples to the WSGITelemetryService socket in its own wire format): {what_to_do}"
-    ))
-}
-
 /// Applies one directive. `compile` turns a `WSGIScriptAliasMatch` pattern
 /// into the host's compiled form (Apache's regex engine).
 pub fn apply_directive<R: Clone>(
@@ -48,8 +29,7 @@ pub fn apply_directive<R: Clone>(
         Some(Status::Supported(directive)) => directive,
         Some(Status::NotYet) => {
             return Err(format!(
-                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README){}",
-                why_not(name).map(|w| format!("; {w}")).unwrap_or_default()
+                "{name} is a mod_wsgi directive that mod_wsgi_rs does not support yet (see the status table in mod_wsgi_rs's README)"
             ));
         }
         None => return Err(format!("{name} is not a mod_wsgi directive")),
@@ -195,6 +175,9 @@ pub fn apply_directive<R: Clone>(
             }
             Ok(())
         }
+        d @ (Directive::TelemetryService
+        | Directive::SlowRequests
+        | Directive::TelemetryOptions) => super::telemetry::apply(d, name, raw, server),
         Directive::RestrictSignal => {
             server.restrict_signal = Some(on_off(name, &exactly_one(name, raw)?)?);
             Ok(())

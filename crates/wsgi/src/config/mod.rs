@@ -17,6 +17,7 @@ mod scripts;
 pub mod servers;
 mod settings;
 mod table;
+mod telemetry;
 
 pub use args::split_arguments;
 pub use daemon::{DaemonGroup, parse_daemon_process};
@@ -35,3 +36,4 @@ pub use table::{
     DirectiveScope, OR_AUTHCFG, OR_FILEINFO, RSRC_CONF, Status, lookup_daemon_option,
     lookup_directive,
 };
+pub use telemetry::{OPT_CAPTURE_USER_AGENT, TelemetryService};

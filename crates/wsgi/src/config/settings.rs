@@ -145,6 +145,13 @@ pub struct ServerSettings<R> {
     pub accept_mutex: Option<String>,
     /// `<WSGIInterpreterOptions>` sections, in the order read.
     pub interpreter_options: Vec<super::InterpreterOptionsBlock>,
+    /// `WSGITelemetryService` (main server only): where each process
+    /// sends its samples.
+    pub telemetry_service: Option<super::TelemetryService>,
+    /// `WSGISlowRequests`, in seconds (0: no slow-request records).
+    pub slow_requests: Option<f64>,
+    /// `WSGITelemetryOptions` flags (`OPT_*`).
+    pub telemetry_options: Option<u32>,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -175,6 +182,9 @@ impl<R> Default for ServerSettings<R> {
             socket_rotation: None,
             accept_mutex: None,
             interpreter_options: Vec::new(),
+            telemetry_service: None,
+            slow_requests: None,
+            telemetry_options: None,
         }
     }
 }
@@ -228,6 +238,12 @@ impl<R: Clone> ServerSettings<R> {
             } else {
                 add.interpreter_options.clone()
             },
+            telemetry_service: add
+                .telemetry_service
+                .clone()
+                .or_else(|| base.telemetry_service.clone()),
+            slow_requests: add.slow_requests.or(base.slow_requests),
+            telemetry_options: add.telemetry_options.or(base.telemetry_options),
         }
     }
 

@@ -89,6 +89,9 @@ pub enum Directive {
     SocketRotation,
     IgnoreActivity,
     InterpreterOptions,
+    TelemetryService,
+    SlowRequests,
+    TelemetryOptions,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -209,9 +212,9 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, NotYet, c"Enable/Disable as being authoritative on groups."),
     entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::HandlerScript), c"Location of WSGI handler script file."),
     entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, Supported(D::ServerMetrics), c"Enabled/Disable access to server metrics."),
-    entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, NotYet, c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
-    entry(c"WSGISlowRequests", Take1, RSRC_CONF, MAIN, NotYet, c"Enable slow-request reporting. Arg: threshold in seconds."),
-    entry(c"WSGITelemetryOptions", RawArgs, RSRC_CONF, MAIN, NotYet, c"Toggle metrics capture options. Args: [+|-]Flag... | None | All. Flags: CaptureUserAgent."),
+    entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, Supported(D::TelemetryService), c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
+    entry(c"WSGISlowRequests", Take1, RSRC_CONF, MAIN, Supported(D::SlowRequests), c"Enable slow-request reporting. Arg: threshold in seconds."),
+    entry(c"WSGITelemetryOptions", RawArgs, RSRC_CONF, MAIN, Supported(D::TelemetryOptions), c"Toggle metrics capture options. Args: [+|-]Flag... | None | All. Flags: CaptureUserAgent."),
 ];
 
 /// Finds a directive by the name Apache matched (case-insensitively, as
@@ -330,7 +333,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 40);
+        assert_eq!(supported.len(), 43);
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub struct InterpreterSettings {
     pub options: StartupOptions,
 }
 
+/// The full "x.y.z" of the Python this module is linked against.
+pub fn python_full_version() -> String {
+    ffi::version()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
 /// "x.y" of the Python this module is linked against; callable before start-up.
 pub fn python_version() -> String {
     let number = ffi::version().split_whitespace().next().unwrap_or("");

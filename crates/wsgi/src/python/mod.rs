@@ -13,5 +13,7 @@ pub mod request_timeout;
 mod restrict_signal;
 mod restrict_stdio;
 
-pub use interpreter::{InterpreterSettings, attach, finalize, initialize, python_version};
+pub use interpreter::{
+    InterpreterSettings, attach, finalize, initialize, python_full_version, python_version,
+};
 pub use options::StartupOptions;

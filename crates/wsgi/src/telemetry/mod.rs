@@ -1,0 +1,116 @@
+//! mod_wsgi 6.1.1's telemetry (`WSGITelemetryService`): what each process
+//! counts of its requests for the reporter thread, and the datagrams that
+//! thread sends (the host owns the thread and the socket).
+//!
+//! Off, a request pays one relaxed load of [`enabled`]. On, it pays two
+//! clock reads, two atomic adds and one short lock at its end; a slow one
+//! also copies a few environ strings.
+
+pub mod encode;
+pub mod interval;
+pub mod usage;
+pub mod wire;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use interval::{Completed, Interval, SLOW_RING, SlowRecord};
+
+use crate::sync::lock;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+struct State {
+    /// `WSGISlowRequests` in microseconds; 0: no slow records.
+    slow_threshold_us: u64,
+    capture_user_agent: bool,
+    interval: Mutex<Interval>,
+}
+
+static STATE: OnceLock<State> = OnceLock::new();
+/// Requests in flight in this process.
+static ACTIVE: AtomicU64 = AtomicU64::new(0);
+/// Threads that have run a request since the reporter started.
+static THREADS_STARTED: AtomicU32 = AtomicU32::new(0);
+/// Bumped at each sample, so each thread counts once per interval as active.
+static EPOCH: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The epoch this thread last counted itself active in (0: never ran one).
+    static SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Turns counting on in this process, before its first request.
+pub fn enable(slow_threshold: f64, options: u32) {
+    let _ = STATE.set(State {
+        slow_threshold_us: (slow_threshold.max(0.0) * 1e6) as u64,
+        capture_user_agent: options & crate::config::OPT_CAPTURE_USER_AGENT != 0,
+        interval: Mutex::new(Interval::default()),
+    });
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process reports.
+#[inline]
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Threads that ran a request so far.
+pub fn threads_started() -> u32 {
+    THREADS_STARTED.load(Ordering::Relaxed)
+}
+
+/// The totals since the last call, and a fresh interval.
+pub fn take_interval() -> Interval {
+    let Some(state) = STATE.get() else {
+        return Interval::default();
+    };
+    EPOCH.fetch_add(1, Ordering::Relaxed);
+    std::mem::take(&mut *lock(&state.interval))
+}
+
+/// A request begins: the requests in flight, this one included.
+pub(crate) fn begin() -> u64 {
+    ACTIVE.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Whether a request this long is a slow one.
+pub(crate) fn is_slow(duration_us: u64) -> bool {
+    STATE
+        .get()
+        .is_some_and(|s| s.slow_threshold_us > 0 && duration_us >= s.slow_threshold_us)
+}
+
+/// Whether slow records carry the User-Agent.
+pub(crate) fn capture_user_agent() -> bool {
+    STATE.get().is_some_and(|s| s.capture_user_agent)
+}
+
+/// A request ended; `slow` is its record if it was a slow one.
+pub(crate) fn finish(mut completed: Completed, slow: Option<SlowRecord>) {
+    completed.active_at_completion = ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    let Some(state) = STATE.get() else { return };
+    let epoch = EPOCH.load(Ordering::Relaxed);
+    let seen = SEEN.with(|s| s.replace(epoch));
+    if seen == 0 {
+        THREADS_STARTED.fetch_add(1, Ordering::Relaxed);
+    }
+    let mut interval = lock(&state.interval);
+    interval.add(&completed);
+    if seen != epoch {
+        interval.threads_active += 1;
+    }
+    if let Some(mut record) = slow
+        && interval.slow.len() < SLOW_RING
+    {
+        record.request = completed;
+        interval.slow.push(record);
+    }
+}
+
+/// This process's (user, system) CPU seconds and (current, peak) RSS bytes.
+pub fn process_usage() -> ((f64, f64), (u64, u64)) {
+    (usage::cpu_times(), usage::memory())
+}
