@@ -343,8 +343,10 @@ fn stopping_reasons(stage: &Stage, pids: &BTreeSet<String>) -> Vec<String> {
         || {
             let mut reasons = Vec::new();
             for pid in pids {
-                let text =
-                    std::fs::read_to_string(stage.path(&format!("run/stopping-{pid}"))).ok()?;
+                // Created before it is written: empty is not yet.
+                let text = std::fs::read_to_string(stage.path(&format!("run/stopping-{pid}")))
+                    .ok()
+                    .filter(|text| !text.is_empty())?;
                 reasons.push(text);
             }
             Some(reasons)
