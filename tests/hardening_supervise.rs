@@ -19,15 +19,8 @@ use daemon_support::*;
 
 /// The attacker's answer: `pid=N mappings=N words=N`.
 fn attack(server: &Server, path: &str) -> HashMap<String, i64> {
-    let r = server.get(path);
-    assert_eq!(
-        r.status,
-        200,
-        "{path}: {}\n{}",
-        r.text(),
-        server.error_log()
-    );
-    r.text()
+    get_ok(server, path)
+        .text()
         .split_whitespace()
         .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap();
