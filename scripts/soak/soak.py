@@ -11,6 +11,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -160,22 +161,52 @@ def phase(instances, requests, args, results, restarts):
     return time.time() - started
 
 
+# The lines the deliberate exceptions of /fail write (5 per request, in
+# either module's words): expected, so counted apart.
+EXPECTED = re.compile(r"fail\.wsgi|Traceback \(most recent call last\):|soak: a deliberate failure")
+
+
 def error_lines(inst):
     """The error log's lines, grouped once their times, pids and numbers
-    are taken out."""
-    import re
+    are taken out; the deliberate exceptions' lines apart."""
     counts = {}
+    expected = 0
     for line in inst.error_log().splitlines():
         text = re.sub(r"^\[[^]]*\] \[[^]]*\] \[pid \d+(:tid \d+)?\] ", "", line)
         text = re.sub(r"\[client [^]]*\] ", "", text)
+        if EXPECTED.search(text):
+            expected += 1
+            continue
         text = re.sub(r"\d+", "N", text)[:200]
         counts[text] = counts.get(text, 0) + 1
-    return sorted(({"line": k, "count": n} for k, n in counts.items()), key=lambda e: -e["count"])
+    return {"expected": expected,
+            "others": sorted(({"line": k, "count": n} for k, n in counts.items()), key=lambda e: -e["count"])}
+
+
+def access_figures(inst):
+    """From the access log: the statuses Apache logged, and how many bytes
+    it sent for each /endless request before it noticed the client had gone."""
+    statuses, endless = {}, []
+    try:
+        text = (inst.dir / "access.log").read_text(errors="replace")
+    except OSError:
+        return {}
+    for line in text.splitlines():
+        fields = line.rsplit(" ", 2)
+        if len(fields) < 3:
+            continue
+        statuses[fields[1]] = statuses.get(fields[1], 0) + 1
+        if '"GET /endless ' in line and fields[2].isdigit():
+            endless.append(int(fields[2]))
+    endless.sort()
+    return {"statuses": statuses, "endless_bytes": {
+        "count": len(endless), "median": endless[len(endless) // 2] if endless else 0,
+        "max": endless[-1] if endless else 0}}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--module", required=True, help="our module's .so")
+    parser.add_argument("--module", help="our module's .so (required unless --report-from)")
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per server")
     parser.add_argument("--warmup", type=int, default=5_000, help="requests per server before the start sample")
     parser.add_argument("--servers", default="rs,rsd,m494,m494d")
@@ -189,7 +220,15 @@ def main():
                         help="stop the soak phase after this long (0: no limit); the report says how many ran")
     parser.add_argument("--report-every", type=float, default=30)
     parser.add_argument("--output", help="markdown report to write (default ROOT/results/soak.md)")
+    parser.add_argument("--report-from", metavar="SOAK_JSON", help="only write the report from saved figures")
     args = parser.parse_args()
+    if args.report_from:
+        text = soak_report.markdown(json.loads(Path(args.report_from).read_text()))
+        Path(args.output or ROOT / "results" / "soak.md").write_text(text)
+        print(text)
+        return
+    if not args.module:
+        parser.error("--module is required")
 
     prepare(args.module)
     chosen = servers(args)
@@ -221,6 +260,7 @@ def main():
         for key, inst in instances.items():
             results["servers"][key]["end"] = processes(inst)
             results["servers"][key]["error_log"] = error_lines(inst)
+            results["servers"][key]["access_log"] = access_figures(inst)
     finally:
         for inst in instances.values():
             inst.stop()

@@ -123,14 +123,30 @@ def markdown(results):
                if by_role(c['processes'], 'daemon') else "")
             for c in s["checkpoints"]))
     w("")
-    w("### Error logs")
+    w("### Logs")
     w("")
-    w("Each server's error.log, its lines grouped with numbers replaced by N (the ten most frequent):")
+    w("Statuses in each access log (warm-up included), and the bytes Apache sent for a "
+      "disconnect request before it noticed the client had gone (loopback socket buffers "
+      "hold several MiB):")
     w("")
     for key, s in servers.items():
-        lines = s.get("error_log", [])
-        w(f"- {s['label']}: {sum(e['count'] for e in lines):,} lines" + (":" if lines else ""))
-        for e in lines[:10]:
+        a = s.get("access_log") or {}
+        if not a:
+            continue
+        e = a["endless_bytes"]
+        w(f"- {s['label']}: " + ", ".join(f"{n:,} × {st}" for st, n in sorted(a["statuses"].items()))
+          + f"; disconnects: median {e['median'] / 2**20:.1f} MiB, at most {e['max'] / 2**20:.1f} MiB sent")
+    w("")
+    w("Each server's error.log: the deliberate exceptions' lines (five per /fail request: the "
+      "module's line and the traceback) counted apart; every other line, grouped with numbers "
+      "replaced by N:")
+    w("")
+    for key, s in servers.items():
+        log = s.get("error_log") or {"expected": 0, "others": []}
+        others = log["others"]
+        w(f"- {s['label']}: {log['expected']:,} lines of the deliberate exceptions; "
+          f"{sum(e['count'] for e in others):,} others" + (":" if others else ""))
+        for e in others[:12]:
             text = e["line"].replace("|", "\\|").replace("`", "'")
             w(f"  - {e['count']:,} × `{text}`")
     w("")
