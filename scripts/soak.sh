@@ -10,7 +10,8 @@
 #                   [--maximum-requests N] [--servers rs,rsd,m494,m494d] [--output FILE]
 #
 # Writes $SOAK_ROOT/results/soak.md (the markdown of docs/reliability.md's
-# soak section) and soak.json; exits 1 if any answer was unexpected.
+# soak section) and soak.json; exits 1 if any answer of mod_wsgi_rs was
+# unexpected (mod_wsgi 4.9.4's are reported, for comparison).
 # Needs root (apt-get, and Apache's User www-data). Servers run under
 # $SOAK_ROOT (default /tmp/mod_wsgi_rs-soak).
 set -euo pipefail

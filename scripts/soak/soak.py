@@ -271,10 +271,12 @@ def main():
     out.write_text(text)
     print(text)
     log(f"report written to {out}; raw figures in {ROOT / 'results' / 'soak.json'}")
-    unexpected = sum(e["count"] for s in results["servers"].values() for t in s.get("tallies", [])
-                     for e in t["errors"])
-    print(f"soak: {unexpected} unexpected answers")
-    sys.exit(1 if unexpected else 0)
+    # mod_wsgi 4.9.4's unexpected answers are figures to compare with; only
+    # ours fail the run.
+    unexpected = {key: sum(e["count"] for t in s.get("tallies", []) for e in t["errors"])
+                  for key, s in results["servers"].items()}
+    print("soak: unexpected answers: " + ", ".join(f"{key} {n}" for key, n in unexpected.items()))
+    sys.exit(1 if any(n for key, n in unexpected.items() if key.startswith("rs")) else 0)
 
 
 if __name__ == "__main__":
