@@ -6,7 +6,7 @@
 #
 #   scripts/soak.sh                     1,000,000 requests per server
 #   scripts/soak.sh --requests 20000    a shorter run
-#   scripts/soak.sh [--max-minutes M] [--connections N] [--restart-every N]
+#   scripts/soak.sh [--max-minutes M] [--mpm event|prefork] [--connections N] [--restart-every N]
 #                   [--maximum-requests N] [--servers rs,rsd,m494,m494d] [--output FILE]
 #
 # Writes $SOAK_ROOT/results/soak.md (the markdown of docs/reliability.md's

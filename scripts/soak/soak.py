@@ -30,13 +30,17 @@ import soak_report  # noqa: E402
 
 RS = f"LoadModule wsgi_module {ROOT}/mod_wsgi_rs.so"
 M494 = "LoadModule wsgi_module /usr/lib/apache2/modules/mod_wsgi.so"
+PREFORK = "StartServers 4\nMinSpareServers 2\nMaxSpareServers 8\nMaxRequestWorkers 32"
 APPS = ["hello", "big", "stream", "upload", "file", "endless", "fail"]
 
 
 def wsgi_config(load, daemon, args):
     # Recycling of Apache's own children, in both modes: a client connection
     # ends after 500 requests, a child after MaxConnectionsPerChild of them.
-    lines = [f"MaxKeepAliveRequests {args.keepalive_requests}",
+    # After scripts/bench's MPM lines, so these win. Prefork: a process per
+    # connection, enough for the clients and a few spare.
+    lines = [PREFORK] if args.mpm == "prefork" else []
+    lines += [f"MaxKeepAliveRequests {args.keepalive_requests}",
              f"MaxConnectionsPerChild {args.connections_per_child}",
              load, "WSGIApplicationGroup %{GLOBAL}"]
     if daemon:
@@ -210,6 +214,7 @@ def main():
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests per server")
     parser.add_argument("--warmup", type=int, default=5_000, help="requests per server before the start sample")
     parser.add_argument("--servers", default="rs,rsd,m494,m494d")
+    parser.add_argument("--mpm", choices=["event", "prefork"], default="event")
     parser.add_argument("--connections", type=int, default=6, help="client connections per server")
     parser.add_argument("--restart-every", type=int, default=100_000)
     parser.add_argument("--maximum-requests", type=int, default=10_000, help="daemon maximum-requests")
@@ -232,7 +237,7 @@ def main():
 
     prepare(args.module)
     chosen = servers(args)
-    instances = {key: Apache(key, wsgi_config(load, daemon, args)) for key, (_, load, daemon) in chosen.items()}
+    instances = {key: Apache(key, wsgi_config(load, daemon, args), mpm=args.mpm) for key, (_, load, daemon) in chosen.items()}
     results = {"args": vars(args), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
                "config": {key: wsgi_config(load, daemon, args) for key, (_, load, daemon) in chosen.items()},

@@ -60,7 +60,9 @@ def markdown(results):
     w("")
     w(f"Meanwhile: a graceful restart (SIGUSR1) every {args['restart_every']:,} requests; "
       f"daemons `processes=2 threads=15 maximum-requests={args['maximum_requests']}`; Apache "
-      f"children (event MPM, 25 threads each) `MaxConnectionsPerChild {args['connections_per_child']}`, "
+      + ("children (event MPM, 25 threads each) " if args.get("mpm", "event") == "event"
+         else "children (prefork MPM, one connection each) ")
+      + f"`MaxConnectionsPerChild {args['connections_per_child']}`, "
       f"connections closed by Apache after `MaxKeepAliveRequests {args['keepalive_requests']}`. "
       "`WSGIApplicationGroup %{GLOBAL}` everywhere, `LogLevel warn`.")
     w("")
