@@ -42,8 +42,12 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     if settings.restrict_embedded == Some(true) {
         // Saves each child the interpreter's memory; requests must go to daemons.
         EMBEDDED_RESTRICTED.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = PROCESS.set(None);
-        return;
+        // Authentication and access scripts run here all the same, as in
+        // mod_wsgi (wsgi_python_required).
+        if !crate::auth::python_required(main) {
+            let _ = PROCESS.set(None);
+            return;
+        }
     }
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
@@ -174,6 +178,7 @@ pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
             );
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
+        crate::auth::post_config_notes(main);
         let servers = config::all_server_settings(main);
         if servers[0].verbose_debugging.is_some() {
             log::server(
