@@ -22,7 +22,7 @@ use crate::apache::bindings::{self, authn_status, authz_status};
 use crate::apache::request::Request;
 use crate::apache::{httpd, log};
 use crate::child;
-use crate::config::{self, DirConfig};
+use crate::config::DirConfig;
 
 /// The one place the scripts enter Python: the interpreter of `group`
 /// (`""`: the main one). Today every group runs in the main interpreter;
@@ -289,34 +289,5 @@ impl AuthRequest for AuthView<'_> {
 
     fn log(&self, level: Level, line: &str) {
         self.r.log(level, line);
-    }
-}
-
-/// mod_wsgi's `wsgi_python_required`: an authentication or access script
-/// anywhere in the configuration needs Python in the Apache children, even
-/// under `WSGIRestrictEmbedded On`.
-pub fn python_required(main: crate::apache::server::Server<'_>) -> bool {
-    config::all_server_settings(main)
-        .iter()
-        .any(|s| s.auth_scripts)
-}
-
-/// Start-up notes: `WSGIGroupAuthoritative`, obsolete in mod_wsgi 6 too.
-pub fn post_config_notes(main: crate::apache::server::Server<'_>) {
-    if config::all_server_settings(main)
-        .iter()
-        .any(|s| s.group_authoritative_seen)
-    {
-        log::server(
-            Level::Notice,
-            main.as_ptr(),
-            &messages::format_line(
-                "",
-                messages::OBSOLETE_DIRECTIVE,
-                "WSGIGroupAuthoritative is obsolete and has no effect, as in mod_wsgi 6: Apache \
-                 2.4's Require lines (RequireAny, RequireAll) decide how 'Require wsgi-group' \
-                 combines with other providers",
-            ),
-        );
     }
 }

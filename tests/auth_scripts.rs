@@ -103,13 +103,13 @@ fn basic_digest_and_groups_protect_files_and_a_daemon(mpm: Mpm) {
     stage.write("docroot/admins/list.txt", "admins only\n");
     stage.write("docroot/digest/secret.txt", "digest secret\n");
     let users = "@STAGE@/apps/auth_users.wsgi";
-    let mut body = format!(
+    let mut body = String::from(
         "WSGIRestrictEmbedded On\n\
          WSGISocketPrefix @STAGE@/run/wsgi\n\
-         WSGIDaemonProcess site threads=2 display-name=%{{GROUP}}\n\
+         WSGIDaemonProcess site threads=2 display-name=%{GROUP}\n\
          WSGIScriptAlias /app @STAGE@/apps/auth_app.wsgi process-group=site\n\
          DocumentRoot @STAGE@/docroot\n\
-         <Directory @STAGE@/docroot>\n  Require all granted\n</Directory>\n"
+         <Directory @STAGE@/docroot>\n  Require all granted\n</Directory>\n",
     );
     body += &protected(
         "/app",
