@@ -399,6 +399,37 @@ under_event_and_prefork!(
     access_script_and_every_failure
 );
 
+/// A changed script is loaded again (`WSGIScriptReloading`, On by default),
+/// as mod_wsgi reloads its authentication scripts.
+#[test]
+fn a_changed_script_is_loaded_again() {
+    let stage = Stage::new("auth-reload");
+    let gate = stage.write(
+        "gate.wsgi",
+        "def allow_access(environ, host):\n    return False\n",
+    );
+    let mut config = Config::new(
+        Mpm::Event,
+        "WSGIScriptAlias /gate @STAGE@/apps/hello.wsgi\n\
+         <Location /gate>\n  WSGIAccessScript @STAGE@/gate.wsgi\n</Location>\n",
+    );
+    config.preamble = preamble();
+    let server = Server::start(stage, &config);
+    assert_eq!(server.get("/gate").status, 403);
+    std::fs::write(&gate, "def allow_access(environ, host):\n    return True\n").unwrap();
+    // A modification time that differs whatever the file system's clock
+    // granularity.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&gate)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert_eq!(get_ok(&server, "/gate").text(), "Hello World");
+    server.stop();
+}
+
 const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[test]
