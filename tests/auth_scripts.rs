@@ -27,6 +27,7 @@ fn basic_digest_and_groups_protect_files_and_a_daemon(mpm: Mpm) {
          WSGISocketPrefix @STAGE@/run/wsgi\n\
          WSGIDaemonProcess site threads=2 display-name=%{GROUP}\n\
          WSGIScriptAlias /app @STAGE@/apps/auth_app.wsgi process-group=site\n\
+         WSGIScriptAlias /embedded @STAGE@/apps/hello.wsgi\n\
          DocumentRoot @STAGE@/docroot\n\
          <Directory @STAGE@/docroot>\n  Require all granted\n</Directory>\n",
     );
@@ -91,6 +92,12 @@ fn basic_digest_and_groups_protect_files_and_a_daemon(mpm: Mpm) {
     // A str answer names the request's user (mod_wsgi 6).
     let r = basic(&server, "/app/", "renamed", "anything");
     assert_eq!(fact(&key_values(&r), "user"), "alice");
+
+    // The children started Python for the scripts, yet still run no
+    // application: WSGIRestrictEmbedded On holds.
+    let mark = server.log_mark();
+    assert_eq!(server.get("/embedded").status, 500);
+    server.log_since(mark, "WSGIRS0316", LOG_WAIT);
 
     // Require wsgi-group.
     let r = basic(&server, "/admins/list.txt", "alice", "wonderland");
