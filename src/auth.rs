@@ -111,7 +111,7 @@ fn script_group(r: &Request, value: Option<&str>) -> String {
 pub fn check_password(mut r: Request, user: &[u8], password: &[u8]) -> authn_status {
     let answer = with_script(
         &r,
-        |d| d.auth_user_script.as_ref(),
+        |d| d.auth.as_ref()?.auth_user_script.as_ref(),
         "Location of WSGI user authentication script not provided: AuthBasicProvider wsgi \
          needs a WSGIAuthUserScript in the same section",
         |py, call, view| calls::check_password(py, call, view, user, password),
@@ -137,7 +137,7 @@ pub fn get_realm_hash(
 ) -> (authn_status, *mut std::ffi::c_char) {
     let answer = with_script(
         &r,
-        |d| d.auth_user_script.as_ref(),
+        |d| d.auth.as_ref()?.auth_user_script.as_ref(),
         "Location of WSGI user authentication script not provided: AuthDigestProvider wsgi \
          needs a WSGIAuthUserScript in the same section",
         |py, call, view| calls::get_realm_hash(py, call, view, user, realm),
@@ -164,7 +164,7 @@ pub fn check_authorization(r: Request, require_args: &str) -> authz_status {
     };
     let answer = with_script(
         &r,
-        |d| d.auth_group_script.as_ref(),
+        |d| d.auth.as_ref()?.auth_group_script.as_ref(),
         "Location of WSGI group authorization script not provided: Require wsgi-group needs a \
          WSGIAuthGroupScript in the same section",
         |py, call, view| calls::groups_for_user(py, call, view, &user),
@@ -203,13 +203,16 @@ pub fn check_authorization(r: Request, require_args: &str) -> authz_status {
 /// The access checker: `WSGIAccessScript`'s `allow_access`. Requests
 /// without an access script cost a look at the directory settings.
 pub fn access_checker(r: Request) -> c_int {
-    if dir_settings(&r).is_none_or(|d| d.access_script.is_none()) {
+    if dir_settings(&r)
+        .and_then(|d| d.auth.as_ref())
+        .is_none_or(|a| a.access_script.is_none())
+    {
         return bindings::DECLINED as c_int;
     }
     let host = r.remote_host().unwrap_or(r.useragent_ip()).to_vec();
     let answer = with_script(
         &r,
-        |d| d.access_script.as_ref(),
+        |d| d.auth.as_ref()?.access_script.as_ref(),
         "Location of WSGI host access script not provided.",
         |py, call, view| calls::allow_access(py, call, view, &host),
     );

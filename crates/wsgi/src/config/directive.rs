@@ -88,17 +88,20 @@ pub fn apply_directive<R: Clone>(
             Ok(())
         }
         d @ (Directive::AccessScript | Directive::AuthUserScript | Directive::AuthGroupScript) => {
+            let auth = std::sync::Arc::make_mut(dir.auth.get_or_insert_with(Default::default));
             let (what, slot) = match d {
-                Directive::AccessScript => ("access", &mut dir.access_script),
-                Directive::AuthUserScript => ("auth user", &mut dir.auth_user_script),
-                _ => ("auth group", &mut dir.auth_group_script),
+                Directive::AccessScript => ("access", &mut auth.access_script),
+                Directive::AuthUserScript => ("auth user", &mut auth.auth_user_script),
+                _ => ("auth group", &mut auth.auth_group_script),
             };
             *slot = Some(parse_auth_script(what, raw)?);
             server.auth_scripts = true;
             Ok(())
         }
         Directive::GroupAuthoritative => {
-            dir.group_authoritative = Some(args::off_or_on(name, &exactly_one(name, raw)?)?);
+            let value = args::off_or_on(name, &exactly_one(name, raw)?)?;
+            std::sync::Arc::make_mut(dir.auth.get_or_insert_with(Default::default))
+                .group_authoritative = Some(value);
             server.group_authoritative_seen = true;
             Ok(())
         }
