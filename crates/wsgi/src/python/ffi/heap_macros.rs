@@ -1,0 +1,142 @@
+//! The macros that make a heap type's slots (see `heap_type`): each wraps
+//! a Rust method taking the payload in one of pyo3's trampolines.
+
+/// A method: `method!(c"read", Input, Input::read)` where `read` is
+/// `fn(&Input, Python<'py>, &Args<'_, 'py>) -> PyResult<impl Output<'py>>`.
+macro_rules! method {
+    ($name:expr, $t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+            args: *const *mut ::pyo3::ffi::PyObject,
+            nargs: ::pyo3::ffi::Py_ssize_t,
+            kwnames: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls a method of our type with an instance
+            // of it (its descriptor checks) and vectorcall arguments.
+            unsafe {
+                let this = $crate::python::ffi::heap_type::payload_of::<$t>(object);
+                let args = $crate::python::ffi::heap_type::Args::fastcall(py, args, nargs, kwnames);
+                $crate::python::ffi::heap_type::Output::into_ptr($f(this, py, &args)?, py)
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::Method(
+            $name,
+            ::pyo3::get_trampoline_function!(fastcall_cfunction_with_keywords, body),
+        )
+    }};
+}
+
+/// A slot taking only the instance: `unary!(Getter(c"name"), Log, Log::name)`,
+/// `unary!(Iter, ...)`, `unary!(Repr, ...)`, with
+/// `fn(&T, Python<'py>) -> PyResult<impl Output<'py>>`.
+macro_rules! unary {
+    ($slot:ident $(($name:expr))?, $t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls our slot with an instance of our type.
+            unsafe {
+                let this = $crate::python::ffi::heap_type::payload_of::<$t>(object);
+                $crate::python::ffi::heap_type::Output::into_ptr($f(this, py)?, py)
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::$slot(
+            $($name,)?
+            ::pyo3::get_trampoline_function!(getiterfunc, body),
+        )
+    }};
+}
+
+/// `__iter__` returning the instance itself.
+macro_rules! iter_self {
+    () => {{
+        unsafe fn body(
+            _py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: a new reference to the live instance we were given.
+            unsafe { ::pyo3::ffi::Py_IncRef(object) };
+            Ok(object)
+        }
+        $crate::python::ffi::heap_type::Slot::Iter(::pyo3::get_trampoline_function!(
+            getiterfunc,
+            body
+        ))
+    }};
+}
+
+/// `__next__`: `fn(&T, Python<'py>) -> PyResult<Option<impl Output<'py>>>`,
+/// `None` ending the iteration.
+macro_rules! next {
+    ($t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls our slot with an instance of our type.
+            unsafe {
+                let this = $crate::python::ffi::heap_type::payload_of::<$t>(object);
+                match $f(this, py)? {
+                    Some(item) => $crate::python::ffi::heap_type::Output::into_ptr(item, py),
+                    // NULL without an exception: the iteration ended.
+                    None => Ok(::std::ptr::null_mut()),
+                }
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::Next(::pyo3::get_trampoline_function!(
+            iternextfunc,
+            body
+        ))
+    }};
+}
+
+/// `__call__`: `fn(&T, Python<'py>, &Args<'_, 'py>) -> PyResult<impl Output<'py>>`.
+macro_rules! call {
+    ($t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+            args: *mut ::pyo3::ffi::PyObject,
+            kwargs: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls tp_call with an instance of our type, a
+            // tuple and a dict or NULL.
+            unsafe {
+                let this = $crate::python::ffi::heap_type::payload_of::<$t>(object);
+                let args = $crate::python::ffi::heap_type::Args::tuple_dict(py, args, kwargs);
+                $crate::python::ffi::heap_type::Output::into_ptr($f(this, py, &args)?, py)
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::Call(::pyo3::get_trampoline_function!(
+            ternaryfunc,
+            body
+        ))
+    }};
+}
+
+/// `__getattribute__`: `fn(&T, Python<'py>, &Bound<'py, PyAny>) -> PyResult<impl Output<'py>>`.
+macro_rules! getattr {
+    ($t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            object: *mut ::pyo3::ffi::PyObject,
+            name: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls tp_getattro with an instance of our type
+            // and a live name.
+            unsafe {
+                let this = $crate::python::ffi::heap_type::payload_of::<$t>(object);
+                let name = ::pyo3::Bound::from_borrowed_ptr(py, name);
+                $crate::python::ffi::heap_type::Output::into_ptr($f(this, py, &name)?, py)
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::GetAttr(::pyo3::get_trampoline_function!(
+            getattrofunc,
+            body
+        ))
+    }};
+}
+
+pub(crate) use {call, getattr, iter_self, method, next, unary};
