@@ -139,4 +139,46 @@ macro_rules! getattr {
     }};
 }
 
-pub(crate) use {call, getattr, iter_self, method, next, unary};
+/// `type_info!(FileWrapper, FILE_WRAPPER)`: pyo3 sees the payload type as
+/// the current interpreter's heap type, so `py.get_type::<T>()`,
+/// `is_instance_of::<T>()` and `cast::<T>()` work as with a `#[pyclass]`.
+/// pyo3 wants "always the same type object": it is, within an
+/// interpreter, and no object crosses interpreters.
+macro_rules! type_info {
+    ($t:ty, $heap:expr) => {
+        // SAFETY: type_ptr is never null (it panics instead), and the
+        // type's instances (and its subclasses') start with Object<$t>.
+        unsafe impl ::pyo3::PyTypeInfo for $t {
+            fn type_object_raw(py: ::pyo3::Python<'_>) -> *mut ::pyo3::ffi::PyTypeObject {
+                $heap.type_ptr(py)
+            }
+        }
+        // SAFETY: PyTypeInfo above is the heap type of $t.
+        unsafe impl $crate::python::ffi::heap_type::HeapPayload for $t {}
+    };
+}
+
+/// `__new__`: `fn(Python<'py>, &Args<'_, 'py>) -> PyResult<T>`; the
+/// payload goes into an instance of the class called (ours or a Python
+/// subclass of it).
+macro_rules! new {
+    ($t:ty, $f:path) => {{
+        unsafe fn body(
+            py: ::pyo3::Python<'_>,
+            subtype: *mut ::pyo3::ffi::PyTypeObject,
+            args: *mut ::pyo3::ffi::PyObject,
+            kwargs: *mut ::pyo3::ffi::PyObject,
+        ) -> ::pyo3::PyResult<*mut ::pyo3::ffi::PyObject> {
+            // SAFETY: CPython calls tp_new with our type or a subclass of
+            // it, a tuple and a dict or NULL.
+            unsafe {
+                let args = $crate::python::ffi::heap_type::Args::tuple_dict(py, args, kwargs);
+                let payload: $t = $f(py, &args)?;
+                $crate::python::ffi::heap_type::allocate::<$t>(py, subtype, payload)
+            }
+        }
+        $crate::python::ffi::heap_type::Slot::New(::pyo3::get_trampoline_function!(newfunc, body))
+    }};
+}
+
+pub(crate) use {call, getattr, iter_self, method, new, next, type_info, unary};

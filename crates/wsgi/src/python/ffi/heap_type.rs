@@ -29,12 +29,15 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use pyo3::PyTypeInfo;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 pub(crate) use super::heap_args::{Args, Output, extract};
-pub(crate) use super::heap_macros::{call, getattr, iter_self, method, next, unary};
+pub(crate) use super::heap_macros::{
+    call, getattr, iter_self, method, new, next, type_info, unary,
+};
 
 /// The types this crate makes; each one's index in an interpreter's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +279,16 @@ impl<T: Send + Sync + 'static> HeapType<T> {
         })
     }
 
+    /// The current interpreter's type object, as pyo3's `PyTypeInfo` wants
+    /// it: a borrowed pointer, infallibly (pyo3 too panics when it cannot
+    /// make a `#[pyclass]`'s type).
+    pub(crate) fn type_ptr(&self, py: Python<'_>) -> *mut ffi::PyTypeObject {
+        match self.get(py) {
+            Ok(ty) => ty.as_type_ptr(),
+            Err(e) => panic!("the type {:?} could not be made: {e}", self.name),
+        }
+    }
+
     /// A new instance of the current interpreter's type holding `payload`.
     pub(crate) fn instance<'py>(&self, py: Python<'py>, payload: T) -> PyResult<Bound<'py, PyAny>> {
         let ty = self.get(py)?;
@@ -283,26 +296,6 @@ impl<T: Send + Sync + 'static> HeapType<T> {
         unsafe { allocate(py, ty.as_type_ptr(), payload) }
             // SAFETY: `allocate` returns a new reference.
             .map(|object| unsafe { Bound::from_owned_ptr(py, object) })
-    }
-
-    /// `object`'s payload if it is an instance of this type (or of a
-    /// subclass) in the current interpreter.
-    pub(crate) fn payload<'a>(&self, object: &'a Bound<'_, PyAny>) -> Option<&'a T> {
-        let ty = self.get(object.py()).ok()?;
-        // SAFETY: both are live objects; the GIL is held.
-        let is = unsafe { ffi::PyObject_TypeCheck(object.as_ptr(), ty.as_type_ptr()) } != 0;
-        // SAFETY: an instance of our type or of a subclass of it starts
-        // with our layout.
-        is.then(|| unsafe { payload_of::<T>(object.as_ptr()) })
-    }
-
-    /// `object`'s payload if its type is exactly this one (not a
-    /// subclass), as the adapter recognises a `wsgi.file_wrapper`.
-    pub(crate) fn exact_payload<'a>(&self, object: &'a Bound<'_, PyAny>) -> Option<&'a T> {
-        let ty = self.get(object.py()).ok()?;
-        // SAFETY: the exact type is ours, so the layout is Object<T>.
-        (object.get_type_ptr() == ty.as_type_ptr())
-            .then(|| unsafe { payload_of::<T>(object.as_ptr()) })
     }
 
     fn build(&self) -> Spec {
@@ -380,6 +373,26 @@ impl<T: Send + Sync + 'static> HeapType<T> {
 
 fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
     ffi::PyType_Slot { slot, pfunc }
+}
+
+/// A payload type whose `PyTypeInfo` is its `HeapType` (see
+/// [`type_info`]): a `Bound<T>` is an instance of that type.
+///
+/// # Safety
+/// Only [`type_info`] implements it, together with `PyTypeInfo`.
+pub(crate) unsafe trait HeapPayload: PyTypeInfo {}
+
+/// The payload of a `Bound<'_, T>` (`cast::<T>()`, `cast_exact::<T>()`).
+pub(crate) trait Instance<T> {
+    fn payload(&self) -> &T;
+}
+
+impl<T: HeapPayload> Instance<T> for Bound<'_, T> {
+    fn payload(&self) -> &T {
+        // SAFETY: a Bound<T> passed pyo3's type check against T's heap
+        // type (HeapPayload), whose instances start with Object<T>.
+        unsafe { payload_of::<T>(self.as_ptr()) }
+    }
 }
 
 /// The payload of an instance of a type made from `HeapType<T>`.
