@@ -5,7 +5,7 @@
 mod async_exc;
 mod config;
 mod heap_args;
-mod heap_macros;
+mod heap_object;
 pub(crate) mod heap_type;
 mod objects;
 mod runtime;
