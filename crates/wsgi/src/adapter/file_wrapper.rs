@@ -9,14 +9,36 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::python::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use crate::sync::lock;
 
-#[pyclass(module = "mod_wsgi", name = "FileWrapper", frozen, subclass)]
 pub struct FileWrapper {
     /// `None` once `close()` ran.
     filelike: Mutex<Option<Py<PyAny>>>,
     blksize: usize,
 }
+
+static FILE_WRAPPER: HeapType<FileWrapper> = HeapType::new(
+    Kind::FileWrapper,
+    c"mod_wsgi.FileWrapper",
+    None,
+    Flags {
+        subclass: true,
+        mapping: false,
+    },
+    || {
+        vec![
+            heap_type::new!(FileWrapper, FileWrapper::new),
+            heap_type::iter_self!(),
+            heap_type::next!(FileWrapper, FileWrapper::next),
+            heap_type::method!(c"close", FileWrapper, FileWrapper::close),
+            heap_type::unary!(Getter(c"filelike"), FileWrapper, FileWrapper::filelike),
+            heap_type::unary!(Getter(c"blksize"), FileWrapper, FileWrapper::blksize),
+        ]
+    },
+);
+
+heap_type::type_info!(FileWrapper, FILE_WRAPPER);
 
 /// A regular file the transport can send directly.
 pub(crate) struct RegularFile {
@@ -56,11 +78,17 @@ impl FileWrapper {
     }
 }
 
-#[pymethods]
+/// What Python calls.
 impl FileWrapper {
-    #[new]
-    #[pyo3(signature = (filelike, blksize = 8192))]
-    fn new(filelike: Py<PyAny>, blksize: isize) -> PyResult<Self> {
+    /// `FileWrapper(filelike, blksize=8192)`.
+    fn new(_py: Python<'_>, args: &Args<'_, '_>) -> PyResult<Self> {
+        let [filelike, blksize] =
+            args.parse("FileWrapper.__new__", ["filelike", "blksize"], 1, 0)?;
+        let filelike = filelike.expect("required").to_owned().unbind();
+        let blksize: isize = match blksize {
+            Some(blksize) => heap_type::extract("blksize", blksize)?,
+            None => 8192,
+        };
         let blksize = usize::try_from(blksize)
             .map_err(|_| PyValueError::new_err("blksize must not be negative"))?;
         Ok(FileWrapper {
@@ -69,11 +97,7 @@ impl FileWrapper {
         })
     }
 
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn next<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let filelike = self.filelike_of(py).ok_or_else(closed)?;
         let data = filelike.call_method1("read", (self.blksize,))?;
         let bytes = data.cast::<PyBytes>().map_err(|_| {
@@ -94,7 +118,8 @@ impl FileWrapper {
 
     /// Closes the wrapped object; as in mod_wsgi, its errors are ignored
     /// and the wrapper cannot be read afterwards.
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        args.parse("FileWrapper.close", [], 0, 0)?;
         let filelike = lock(&self.filelike).take();
         if let Some(filelike) = filelike {
             let filelike = filelike.bind(py);
@@ -104,15 +129,14 @@ impl FileWrapper {
                 let _ = close.call0();
             }
         }
+        Ok(())
     }
 
-    #[getter]
     fn filelike<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.filelike_of(py).ok_or_else(closed)
     }
 
-    #[getter]
-    fn blksize(&self) -> usize {
-        self.blksize
+    fn blksize(&self, _py: Python<'_>) -> PyResult<usize> {
+        Ok(self.blksize)
     }
 }

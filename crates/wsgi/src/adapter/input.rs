@@ -10,6 +10,7 @@ use super::exchange::Exchange;
 use super::transport::Transport;
 use crate::messages::{self, Level};
 use crate::python::ffi::bytes_filled_by;
+use crate::python::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 
 /// Reads from the network at most this much at a time when the application
 /// did not say how much it wants.
@@ -19,14 +20,41 @@ const READ_CHUNK: usize = 64 * 1024;
 /// instead of allocating the whole size up front.
 const GROWTH_STEP: usize = 1024 * 1024;
 
-#[pyclass(module = "mod_wsgi", name = "Input", frozen)]
 pub struct Input {
     exchange: Arc<Exchange>,
 }
 
+static INPUT: HeapType<Input> = HeapType::new(
+    Kind::Input,
+    c"mod_wsgi.Input",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || {
+        vec![
+            heap_type::method!(c"read", Input, Input::py_read),
+            heap_type::method!(c"readline", Input, Input::py_readline),
+            heap_type::method!(c"readlines", Input, Input::py_readlines),
+            heap_type::method!(c"close", Input, Input::close),
+            heap_type::iter_self!(),
+            heap_type::next!(Input, Input::next),
+        ]
+    },
+);
+
+heap_type::type_info!(Input, INPUT);
+
 impl Input {
     pub(crate) fn new(exchange: Arc<Exchange>) -> Self {
         Input { exchange }
+    }
+
+    /// The request's `wsgi.input`.
+    pub(crate) fn into_object(self, py: Python<'_>) -> PyResult<Bound<'_, Input>> {
+        // SAFETY: an instance of Input's type.
+        Ok(unsafe { INPUT.instance(py, self)?.cast_into_unchecked() })
     }
 
     /// Moves buffered read-ahead bytes into `out`; returns how many.
@@ -226,10 +254,54 @@ fn size_argument(size: Option<isize>) -> Option<usize> {
     size.and_then(|s| usize::try_from(s).ok())
 }
 
-#[pymethods]
+/// The size argument of `read`, `readline` and `readlines`, as pyo3
+/// extracted `Option<isize>`.
+fn size_parameter(
+    args: &Args<'_, '_>,
+    function: &str,
+    name: &'static str,
+) -> PyResult<Option<isize>> {
+    let [size] = args.parse(function, [name], 0, 0)?;
+    size.map_or(Ok(None), |size| heap_type::extract(name, size))
+}
+
+/// What Python calls; the methods they call are the ones unit tests use.
 impl Input {
-    #[pyo3(signature = (size = None))]
-    fn read<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+    fn py_read<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyBytes>> {
+        self.read(py, size_parameter(args, "Input.read", "size")?)
+    }
+
+    fn py_readline<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Args<'_, 'py>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        self.readline(py, size_parameter(args, "Input.readline", "size")?)
+    }
+
+    fn py_readlines<'py>(
+        &self,
+        py: Python<'py>,
+        args: &Args<'_, 'py>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.readlines(py, size_parameter(args, "Input.readlines", "hint")?)
+    }
+
+    fn close(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        args.parse("Input.close", [], 0, 0)?;
+        Ok(())
+    }
+
+    fn next<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.read_line(py, None)?;
+        Ok((!line.as_bytes().is_empty()).then_some(line))
+    }
+
+    pub(crate) fn read<'py>(
+        &self,
+        py: Python<'py>,
+        size: Option<isize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         match size_argument(size) {
             Some(0) => Ok(PyBytes::new(py, b"")),
             Some(n) => self.read_sized(py, n),
@@ -237,16 +309,22 @@ impl Input {
         }
     }
 
-    #[pyo3(signature = (size = None))]
-    fn readline<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+    pub(crate) fn readline<'py>(
+        &self,
+        py: Python<'py>,
+        size: Option<isize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         match size_argument(size) {
             Some(0) => Ok(PyBytes::new(py, b"")),
             limit => self.read_line(py, limit),
         }
     }
 
-    #[pyo3(signature = (hint = None))]
-    fn readlines<'py>(&self, py: Python<'py>, hint: Option<isize>) -> PyResult<Bound<'py, PyList>> {
+    pub(crate) fn readlines<'py>(
+        &self,
+        py: Python<'py>,
+        hint: Option<isize>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let hint = size_argument(hint).filter(|h| *h > 0);
         let lines = PyList::empty(py);
         let mut total = 0;
@@ -264,17 +342,6 @@ impl Input {
         }
         Ok(lines)
     }
-
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let line = self.read_line(py, None)?;
-        Ok((!line.as_bytes().is_empty()).then_some(line))
-    }
-
-    fn close(&self) {}
 }
 
 #[cfg(test)]

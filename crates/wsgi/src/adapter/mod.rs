@@ -127,7 +127,7 @@ fn run(
         application_start: crate::request::wall_clock_micros(),
     };
     let built = (|| {
-        let input = Bound::new(py, input::Input::new(exchange.clone()))?;
+        let input = input::Input::new(exchange.clone()).into_object(py)?;
         let errors = log::begin_request(py, exchange.clone())?;
         exchange
             .with_transport(|t| environ::build_environ(py, process, t, &extras, input, errors))

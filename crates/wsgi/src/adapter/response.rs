@@ -15,6 +15,7 @@ use super::send::{Progress, SendMode, ensure_head_sent, send_chunk};
 use super::start_response::StartResponse;
 use super::transport::Outcome;
 use crate::messages::{self, Level};
+use crate::python::ffi::heap_type::Instance;
 use crate::python::request_timeout::is_request_timeout;
 
 /// Logs an exception with its traceback, one log line per traceback line.
@@ -275,7 +276,7 @@ pub(crate) fn respond(
     environ: Bound<'_, PyDict>,
     discard_body: bool,
 ) -> Outcome {
-    let start_response = match Bound::new(py, StartResponse::new(exchange.clone())) {
+    let start_response = match StartResponse::new_object(py, exchange.clone()) {
         Ok(s) => s,
         Err(e) => return failure(py, exchange, e),
     };
@@ -284,7 +285,7 @@ pub(crate) fn respond(
         Err(e) => return failure(py, exchange, e),
     };
     let sent = match result.cast_exact::<FileWrapper>() {
-        Ok(wrapper) => match send_wrapped_file(py, exchange, wrapper.get()) {
+        Ok(wrapper) => match send_wrapped_file(py, exchange, wrapper.payload()) {
             Ok(true) => Ok(()),
             Ok(false) => send_iterable(py, exchange, &result),
             Err(e) => Err(e),

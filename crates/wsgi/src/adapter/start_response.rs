@@ -18,16 +18,31 @@ use super::exchange::Exchange;
 use super::send::{SendMode, send_chunk};
 use super::transport::ResponseHead;
 use crate::channel::MAX_FRAME;
+use crate::python::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use crate::validate::{self, HeaderProblem, StatusProblem};
 
-#[pyclass(module = "mod_wsgi_rs", name = "StartResponse", frozen)]
 pub struct StartResponse {
     exchange: Arc<Exchange>,
 }
 
+static START_RESPONSE: HeapType<StartResponse> = HeapType::new(
+    Kind::StartResponse,
+    c"mod_wsgi_rs.StartResponse",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || vec![heap_type::call!(StartResponse, StartResponse::call)],
+);
+
 impl StartResponse {
-    pub(crate) fn new(exchange: Arc<Exchange>) -> Self {
-        StartResponse { exchange }
+    /// The request's `start_response` callable.
+    pub(crate) fn new_object(
+        py: Python<'_>,
+        exchange: Arc<Exchange>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        START_RESPONSE.instance(py, StartResponse { exchange })
     }
 }
 
@@ -276,17 +291,11 @@ impl StartResponse {
     }
 }
 
-#[pymethods]
 impl StartResponse {
-    #[pyo3(signature = (*args, **kwargs))]
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Write> {
-        match self.start(py, args, kwargs) {
-            Ok(write) => Ok(write),
+    fn call<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (args, kwargs) = args.star();
+        match self.start(py, &args, kwargs.as_ref()) {
+            Ok(write) => WRITE.instance(py, write),
             Err(Refusal::Reraised(e)) => Err(e),
             Err(Refusal::Head(e)) => {
                 self.exchange.state().response.refused_head =
@@ -298,14 +307,25 @@ impl StartResponse {
 }
 
 /// The `write(data)` callable: sends `data` at once, headers first.
-#[pyclass(module = "mod_wsgi_rs", name = "Write", frozen)]
 pub struct Write {
     exchange: Arc<Exchange>,
 }
 
-#[pymethods]
+static WRITE: HeapType<Write> = HeapType::new(
+    Kind::Write,
+    c"mod_wsgi_rs.Write",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || vec![heap_type::call!(Write, Write::call)],
+);
+
 impl Write {
-    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn call(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        let [data] = args.parse("Write.__call__", ["data"], 1, 0)?;
+        let data = &data.expect("required").to_owned();
         if self.exchange.is_finished() {
             return Err(PyRuntimeError::new_err(
                 "write() called after request completed",

@@ -26,6 +26,7 @@ use pyo3::exceptions::{PyDeprecationWarning, PyOSError, PyRuntimeError, PyTypeEr
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
 
+use super::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use crate::messages::Level;
 use crate::sync::lock;
 
@@ -49,8 +50,8 @@ pub fn install_process_log(py: Python<'_>, sink: LogSink) -> PyResult<()> {
     *lock(&PROCESS_SINK) = Some(sink);
     let sys = py.import("sys")?;
     for (attribute, name) in [("stdout", "<stdout>"), ("stderr", "<stderr>")] {
-        let buffer = Bound::new(py, Log::new(name, Target::Proxy(Mutex::default())))?;
-        sys.setattr(attribute, text_wrapper(py, buffer.into_any())?)?;
+        let buffer = LOG.instance(py, Log::new(name, Target::Proxy(Mutex::default())))?;
+        sys.setattr(attribute, text_wrapper(py, buffer)?)?;
     }
     Ok(())
 }
@@ -199,7 +200,7 @@ pub(crate) fn begin_request<'py>(
             // (a warning printed to sys.stderr) looks into the cell.
             let slot = Arc::new(Slot::default());
             let buffer = Log::new("<wsgi.errors>", Target::Request(slot.clone()));
-            let wrapper = text_wrapper(py, Bound::new(py, buffer)?.into_any())?.unbind();
+            let wrapper = text_wrapper(py, LOG.instance(py, buffer)?)?.unbind();
             THREAD_ERRORS.with(|errors| {
                 *errors.borrow_mut() = Some(ThreadErrors {
                     slot: slot.clone(),
@@ -239,7 +240,6 @@ enum Target {
 }
 
 /// mod_wsgi's binary log object (`wsgi.errors.buffer`, `sys.stderr.buffer`).
-#[pyclass(module = "mod_wsgi", name = "Log", frozen)]
 pub struct Log {
     name: &'static str,
     target: Target,
@@ -295,8 +295,41 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_default()
 }
 
-#[pymethods]
+static LOG: HeapType<Log> = HeapType::new(
+    Kind::Log,
+    c"mod_wsgi.Log",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || {
+        vec![
+            heap_type::method!(c"write", Log, Log::py_write),
+            heap_type::method!(c"writelines", Log, Log::writelines),
+            heap_type::method!(c"flush", Log, Log::py_flush),
+            heap_type::method!(c"close", Log, Log::close),
+            heap_type::method!(c"isatty", Log, Log::isatty),
+            heap_type::method!(c"readable", Log, Log::readable),
+            heap_type::method!(c"seekable", Log, Log::seekable),
+            heap_type::method!(c"writable", Log, Log::writable),
+            heap_type::method!(c"fileno", Log, Log::fileno),
+            heap_type::unary!(Getter(c"name"), Log, Log::name),
+            heap_type::unary!(Getter(c"closed"), Log, Log::closed),
+            heap_type::unary!(Getter(c"encoding"), Log, Log::encoding),
+            heap_type::unary!(Getter(c"errors"), Log, Log::errors),
+        ]
+    },
+);
+
+/// The methods Python calls; each parses its arguments as pyo3's
+/// `#[pymethods]` did.
 impl Log {
+    fn py_write(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        let [data] = args.parse("Log.write", ["data"], 1, 0)?;
+        self.write(py, &data.expect("required").to_owned())
+    }
+
     /// Takes any bytes-like object; a `str` still works (mod_wsgi keeps it
     /// from its Python 2 days) with a `DeprecationWarning` once per process.
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -327,7 +360,9 @@ impl Log {
         self.queue(bytes.cast::<PyBytes>()?.as_bytes(), "write")
     }
 
-    fn writelines(&self, py: Python<'_>, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn writelines(&self, py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        let [lines] = args.parse("Log.writelines", ["lines"], 1, 0)?;
+        let lines = lines.expect("required");
         if let Some(slot) = self.slot()
             && !slot.is_serving_open()
         {
@@ -346,60 +381,65 @@ impl Log {
         Ok(())
     }
 
-    fn flush(&self) {
+    fn py_flush(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        args.parse("Log.flush", [], 0, 0)?;
         match self.slot() {
             Some(slot) => slot.flush(),
             None => self.flush_process_partial(),
         }
+        Ok(())
     }
 
-    fn close(&self) {
+    fn close(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<()> {
+        args.parse("Log.close", [], 0, 0)?;
         match self.slot() {
             Some(slot) => slot.close(),
             None => self.flush_process_partial(),
         }
+        Ok(())
     }
 
-    fn isatty(&self) -> bool {
-        false
+    fn isatty(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<bool> {
+        args.parse("Log.isatty", [], 0, 0)?;
+        Ok(false)
     }
 
-    fn readable(&self) -> bool {
-        false
+    fn readable(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<bool> {
+        args.parse("Log.readable", [], 0, 0)?;
+        Ok(false)
     }
 
-    fn seekable(&self) -> bool {
-        false
+    fn seekable(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<bool> {
+        args.parse("Log.seekable", [], 0, 0)?;
+        Ok(false)
     }
 
-    fn writable(&self) -> bool {
-        true
+    fn writable(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<bool> {
+        args.parse("Log.writable", [], 0, 0)?;
+        Ok(true)
     }
 
-    fn fileno(&self) -> PyResult<i32> {
+    fn fileno(&self, _py: Python<'_>, args: &Args<'_, '_>) -> PyResult<i32> {
+        args.parse("Log.fileno", [], 0, 0)?;
         Err(PyOSError::new_err(
             "wsgi.errors log object has no file descriptor",
         ))
     }
 
-    #[getter]
-    fn name(&self) -> &'static str {
-        self.name
+    fn name(&self, _py: Python<'_>) -> PyResult<&'static str> {
+        Ok(self.name)
     }
 
-    #[getter]
-    fn closed(&self) -> bool {
-        false
+    fn closed(&self, _py: Python<'_>) -> PyResult<bool> {
+        Ok(false)
     }
 
-    #[getter]
-    fn encoding(&self) -> &'static str {
-        "utf-8"
+    fn encoding(&self, _py: Python<'_>) -> PyResult<&'static str> {
+        Ok("utf-8")
     }
 
-    #[getter]
-    fn errors(&self) -> &'static str {
-        "replace"
+    fn errors(&self, _py: Python<'_>) -> PyResult<&'static str> {
+        Ok("replace")
     }
 }
 

@@ -9,13 +9,26 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::python::ffi;
+use crate::python::ffi::heap_type::{HeapException, Kind};
 
-pyo3::create_exception!(
-    mod_wsgi,
-    RequestTimeout,
-    pyo3::exceptions::PyBaseException,
-    "Raised by mod_wsgi when a daemon request exceeds the configured request-timeout and exception injection is enabled. Derives directly from BaseException so well-written code does not catch it via 'except Exception:'. May be caught for cleanup but should be re-raised so the WSGI adapter can return 504."
+/// The class, one per interpreter: `py.get_type::<RequestTimeout>()` and
+/// `is_instance_of::<RequestTimeout>()` find the current interpreter's.
+pub struct RequestTimeout;
+
+static REQUEST_TIMEOUT: HeapException = HeapException::new(
+    Kind::RequestTimeout,
+    c"mod_wsgi.RequestTimeout",
+    c"Raised by mod_wsgi when a daemon request exceeds the configured request-timeout and exception injection is enabled. Derives directly from BaseException so well-written code does not catch it via 'except Exception:'. May be caught for cleanup but should be re-raised so the WSGI adapter can return 504.",
 );
+
+// SAFETY: type_object_raw never returns null (it panics instead) and is
+// the same class for every call within an interpreter; `RequestTimeout`
+// is only a marker, as pyo3's own exception types are, never a layout.
+unsafe impl pyo3::PyTypeInfo for RequestTimeout {
+    fn type_object_raw(py: Python<'_>) -> *mut pyo3::ffi::PyTypeObject {
+        REQUEST_TIMEOUT.type_ptr(py)
+    }
+}
 
 /// Whether `error` is (a subclass of) `RequestTimeout`.
 pub fn is_request_timeout(py: Python<'_>, error: &PyErr) -> bool {

@@ -10,10 +10,10 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+use super::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use super::log::LogSink;
 use crate::messages::{self, Level};
 
-#[pyclass(module = "mod_wsgi_rs", name = "RestrictedSignal", frozen)]
 struct RestrictedSignal {
     /// The real `signal.signal`, still used by processes the application
     /// forks (a `multiprocessing` worker owns its own signals).
@@ -24,15 +24,28 @@ struct RestrictedSignal {
     sink: LogSink,
 }
 
-#[pymethods]
+static RESTRICTED_SIGNAL: HeapType<RestrictedSignal> = HeapType::new(
+    Kind::RestrictedSignal,
+    c"mod_wsgi_rs.RestrictedSignal",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || {
+        vec![
+            heap_type::call!(RestrictedSignal, RestrictedSignal::call),
+            heap_type::unary!(Repr, RestrictedSignal, RestrictedSignal::repr),
+        ]
+    },
+);
+
 impl RestrictedSignal {
-    #[pyo3(signature = (signalnum, handler, /))]
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        signalnum: &Bound<'py, PyAny>,
-        handler: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn call<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyAny>> {
+        let [signalnum, handler] =
+            args.parse("RestrictedSignal.__call__", ["signalnum", "handler"], 2, 2)?;
+        let signalnum = &signalnum.expect("required").to_owned();
+        let handler = &handler.expect("required").to_owned();
         if std::process::id() != self.pid {
             return self.original.bind(py).call1((signalnum, handler));
         }
@@ -61,8 +74,8 @@ impl RestrictedSignal {
         Ok(previous)
     }
 
-    fn __repr__(&self) -> &'static str {
-        "<signal.signal restricted by mod_wsgi_rs (WSGIRestrictSignal On)>"
+    fn repr(&self, _py: Python<'_>) -> PyResult<&'static str> {
+        Ok("<signal.signal restricted by mod_wsgi_rs (WSGIRestrictSignal On)>")
     }
 }
 
@@ -93,7 +106,7 @@ fn restricted(py: Python<'_>, sink: LogSink) -> PyResult<RestrictedSignal> {
 
 /// Replaces `signal.signal` in this process.
 pub(super) fn install(py: Python<'_>, sink: LogSink) -> PyResult<()> {
-    let restricted = Bound::new(py, restricted(py, sink)?)?;
+    let restricted = RESTRICTED_SIGNAL.instance(py, restricted(py, sink)?)?;
     py.import("signal")?.setattr("signal", restricted)
 }
 
@@ -119,7 +132,9 @@ mod tests {
             locals
                 .set_item(
                     "restricted",
-                    Bound::new(py, restricted(py, record).unwrap()).unwrap(),
+                    RESTRICTED_SIGNAL
+                        .instance(py, restricted(py, record).unwrap())
+                        .unwrap(),
                 )
                 .unwrap();
             // Not the main thread: the real signal.signal would raise ValueError.

@@ -8,15 +8,26 @@
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
-#[pyclass(module = "mod_wsgi", name = "Restricted", frozen)]
+use super::ffi::heap_type::{self, Flags, HeapType, Kind};
+
 struct Restricted {
     /// `sys.stdin` or `sys.stdout`, for the message.
     stream: &'static str,
 }
 
-#[pymethods]
+static RESTRICTED: HeapType<Restricted> = HeapType::new(
+    Kind::Restricted,
+    c"mod_wsgi.Restricted",
+    None,
+    Flags {
+        subclass: false,
+        mapping: false,
+    },
+    || vec![heap_type::getattr!(Restricted, Restricted::getattribute)],
+);
+
 impl Restricted {
-    fn __getattribute__(&self, _name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    fn getattribute(&self, _py: Python<'_>, _name: &Bound<'_, PyAny>) -> PyResult<()> {
         Err(PyOSError::new_err(format!(
             "{} access restricted by mod_wsgi",
             self.stream
@@ -33,7 +44,7 @@ pub(super) fn install(py: Python<'_>, stdin: bool, stdout: bool) -> PyResult<()>
         (stdout, "stdout", "sys.stdout"),
     ] {
         if restrict {
-            sys.setattr(attribute, Bound::new(py, Restricted { stream })?)?;
+            sys.setattr(attribute, RESTRICTED.instance(py, Restricted { stream })?)?;
         }
     }
     Ok(())
@@ -46,13 +57,15 @@ mod tests {
     #[test]
     fn every_use_of_a_restricted_stream_raises_oserror_naming_it() {
         crate::test_support::with_python(|py| {
-            let object = Bound::new(
-                py,
-                Restricted {
-                    stream: "sys.stdout",
-                },
-            )
-            .unwrap();
+            let object = RESTRICTED
+                .instance(
+                    py,
+                    Restricted {
+                        stream: "sys.stdout",
+                    },
+                )
+                .unwrap();
+            assert_eq!(object.get_type().module().unwrap().to_string(), "mod_wsgi");
             let error = object.getattr("write").unwrap_err();
             assert!(error.is_instance_of::<PyOSError>(py));
             assert_eq!(

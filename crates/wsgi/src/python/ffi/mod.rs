@@ -4,6 +4,9 @@
 
 mod async_exc;
 mod config;
+mod heap_args;
+mod heap_object;
+pub(crate) mod heap_type;
 mod objects;
 mod runtime;
 

@@ -117,7 +117,7 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
     module.add("event_callbacks", lists.events.bind(py))?;
     module.add("shutdown_callbacks", lists.shutdown.bind(py))?;
     module.add("signal_callbacks", lists.signals.bind(py))?;
-    let active = Bound::new(py, requests::ActiveRequests)?;
+    let active = requests::ActiveRequests::new_object(py)?;
     py.import("collections.abc")?
         .getattr("Mapping")?
         .call_method1("register", (active.get_type(),))?;

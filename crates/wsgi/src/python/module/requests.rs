@@ -19,6 +19,7 @@ use pyo3::exceptions::{PyKeyError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use crate::python::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use crate::sync::lock;
 
 /// One request running on a thread.
@@ -145,16 +146,43 @@ fn entries(py: Python<'_>) -> Vec<(Bound<'_, PyAny>, Bound<'_, PyDict>)> {
 
 /// `mod_wsgi.active_requests`: a live, read-only mapping from request id
 /// to that request's `request_data()` dict. `copy()` gives a plain dict.
-#[pyclass(module = "mod_wsgi", name = "ActiveRequests", frozen, mapping)]
 pub(crate) struct ActiveRequests;
 
-#[pymethods]
+static ACTIVE_REQUESTS: HeapType<ActiveRequests> = HeapType::new(
+    Kind::ActiveRequests,
+    c"mod_wsgi.ActiveRequests",
+    None,
+    Flags {
+        subclass: false,
+        mapping: true,
+    },
+    || {
+        vec![
+            heap_type::len!(ActiveRequests, ActiveRequests::len),
+            heap_type::keyed!(GetItem, ActiveRequests, ActiveRequests::getitem),
+            heap_type::keyed!(Contains, ActiveRequests, ActiveRequests::contains),
+            heap_type::unary!(Iter, ActiveRequests, ActiveRequests::iter),
+            heap_type::unary!(Repr, ActiveRequests, ActiveRequests::repr),
+            heap_type::method!(c"get", ActiveRequests, ActiveRequests::get),
+            heap_type::method!(c"copy", ActiveRequests, ActiveRequests::py_copy),
+            heap_type::method!(c"keys", ActiveRequests, ActiveRequests::py_keys),
+            heap_type::method!(c"values", ActiveRequests, ActiveRequests::values),
+            heap_type::method!(c"items", ActiveRequests, ActiveRequests::items),
+        ]
+    },
+);
+
 impl ActiveRequests {
-    fn __len__(&self, py: Python<'_>) -> usize {
-        entries(py).len()
+    /// The mapping the `mod_wsgi` module exposes, of the current interpreter.
+    pub(crate) fn new_object(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        ACTIVE_REQUESTS.instance(py, ActiveRequests)
     }
 
-    fn __getitem__<'py>(
+    fn len(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(entries(py).len())
+    }
+
+    fn getitem<'py>(
         &self,
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
@@ -167,7 +195,7 @@ impl ActiveRequests {
         Err(PyKeyError::new_err(key.clone().unbind()))
     }
 
-    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         for (id, _) in entries(py) {
             if id.eq(key)? {
                 return Ok(true);
@@ -176,23 +204,24 @@ impl ActiveRequests {
         Ok(false)
     }
 
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    fn iter<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.keys(py)?.try_iter().map(Bound::into_any)
     }
 
-    #[pyo3(signature = (key, default = None))]
-    fn get<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        default: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn get<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyAny>> {
+        let [key, default] = args.parse("ActiveRequests.get", ["key", "default"], 1, 0)?;
+        let key = key.expect("required").to_owned();
         for (id, data) in entries(py) {
-            if id.eq(key)? {
-                return Ok(Some(data.into_any()));
+            if id.eq(&key)? {
+                return Ok(data.into_any());
             }
         }
-        Ok(default)
+        Ok(default.map_or_else(|| py.None().into_bound(py), |d| d.to_owned()))
+    }
+
+    fn py_copy<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyDict>> {
+        args.parse("ActiveRequests.copy", [], 0, 0)?;
+        self.copy(py)
     }
 
     fn copy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -203,19 +232,26 @@ impl ActiveRequests {
         Ok(dict)
     }
 
+    fn py_keys<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyList>> {
+        args.parse("ActiveRequests.keys", [], 0, 0)?;
+        self.keys(py)
+    }
+
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, entries(py).into_iter().map(|(id, _)| id))
     }
 
-    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    fn values<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyList>> {
+        args.parse("ActiveRequests.values", [], 0, 0)?;
         PyList::new(py, entries(py).into_iter().map(|(_, data)| data))
     }
 
-    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    fn items<'py>(&self, py: Python<'py>, args: &Args<'_, 'py>) -> PyResult<Bound<'py, PyList>> {
+        args.parse("ActiveRequests.items", [], 0, 0)?;
         PyList::new(py, entries(py))
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+    fn repr(&self, py: Python<'_>) -> PyResult<String> {
         Ok(self.copy(py)?.repr()?.to_string())
     }
 }
