@@ -8,7 +8,7 @@ use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
     check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
 };
-use super::scripts::{parse_handler_script, parse_import_script};
+use super::scripts::{parse_dispatch_script, parse_handler_script, parse_import_script};
 use super::servers::preload_group;
 use super::settings::{
     DirSettings, HeadToGet, ImportScript, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
@@ -85,6 +85,42 @@ pub fn apply_directive<R: Clone>(
             // the main server's) is merged over: the same precedence.
             dir.handler_scripts.retain(|h| h.name != handler.name);
             dir.handler_scripts.push(handler);
+            Ok(())
+        }
+        Directive::DispatchScript => {
+            let dispatch = parse_dispatch_script(raw)?;
+            if let Some(group) = &dispatch.application_group
+                && !is_global_group(group)
+            {
+                server.named_application_groups.push(group.clone());
+            }
+            server.scripts_in_children = true;
+            dir.dispatch_script = Some(dispatch);
+            Ok(())
+        }
+        // mod_wsgi's On puts a capsule of the raw request_rec pointer in
+        // the environ (`apache.request_rec`), for C extensions built against
+        // Apache's headers; used wrongly it crashes the server, and no
+        // Python code can use it safely. Off is mod_wsgi's default.
+        Directive::PassApacheRequest => {
+            let value = exactly_one(name, raw)?;
+            let on = if value.eq_ignore_ascii_case("on") {
+                true
+            } else if value.eq_ignore_ascii_case("off") {
+                false
+            } else {
+                return Err(format!("{name} must be one of: Off | On (not '{value}')"));
+            };
+            if on {
+                return Err(format!(
+                    "{name} On would hand Python a raw pointer to Apache's request_rec \
+                     (mod_wsgi's 'apache.request_rec' capsule), which only a C extension \
+                     built against Apache's headers can use and which crashes the server \
+                     when misused; mod_wsgi_rs does not expose it. Remove the line or set \
+                     it Off, and pass what the application needs through the WSGI environ \
+                     (SetEnv, RequestHeader, mod_rewrite's [E=...])"
+                ));
+            }
             Ok(())
         }
         Directive::PythonHome => {

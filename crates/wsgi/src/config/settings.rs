@@ -68,6 +68,18 @@ pub struct HandlerScript {
     pub options: ScriptAliasOptions,
 }
 
+/// `WSGIDispatchScript SCRIPT [application-group=A]`: per request, in the
+/// Apache child, the script's `process_group(environ)`,
+/// `application_group(environ)` and `callable_object(environ)` may
+/// override the configured ones (mod_wsgi's `wsgi_execute_dispatch`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DispatchScript {
+    pub script: String,
+    /// The interpreter the script runs in, as given (mod_wsgi's
+    /// `wsgi_server_group` expands it per request); `None`: `%{GLOBAL}`.
+    pub application_group: Option<String>,
+}
+
 /// mod_wsgi's `apr_hash_overlay`: `add`'s entries, then `base`'s whose
 /// names `add` does not have.
 pub fn overlay_handler_scripts(
@@ -152,6 +164,10 @@ pub struct ServerSettings<R> {
     pub slow_requests: Option<f64>,
     /// `WSGITelemetryOptions` flags (`OPT_*`).
     pub telemetry_options: Option<u32>,
+    /// A script that runs in the Apache children (`WSGIDispatchScript`) is
+    /// configured in this server: they start Python even under
+    /// `WSGIRestrictEmbedded On`, as mod_wsgi's `wsgi_python_required`.
+    pub scripts_in_children: bool,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -185,6 +201,7 @@ impl<R> Default for ServerSettings<R> {
             telemetry_service: None,
             slow_requests: None,
             telemetry_options: None,
+            scripts_in_children: false,
         }
     }
 }
@@ -244,6 +261,7 @@ impl<R: Clone> ServerSettings<R> {
                 .or_else(|| base.telemetry_service.clone()),
             slow_requests: add.slow_requests.or(base.slow_requests),
             telemetry_options: add.telemetry_options.or(base.telemetry_options),
+            scripts_in_children: add.scripts_in_children || base.scripts_in_children,
         }
     }
 
@@ -305,6 +323,10 @@ pub struct DirSettings {
     /// `WSGIIgnoreActivity`: these requests do not reset a daemon's
     /// inactivity-timeout.
     pub ignore_activity: Option<bool>,
+    /// `WSGIDispatchScript` (a server-level line is in the server's
+    /// default directory settings, which every section is merged over, so
+    /// a section's line wins as in mod_wsgi).
+    pub dispatch_script: Option<DispatchScript>,
 }
 
 impl DirSettings {
@@ -328,6 +350,7 @@ impl DirSettings {
             trusted_proxies: pick(&base.trusted_proxies, &add.trusted_proxies),
             handler_scripts: overlay_handler_scripts(&base.handler_scripts, &add.handler_scripts),
             ignore_activity: pick(&base.ignore_activity, &add.ignore_activity),
+            dispatch_script: pick(&base.dispatch_script, &add.dispatch_script),
         }
     }
 
