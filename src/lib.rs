@@ -11,6 +11,7 @@ mod apache;
 mod child;
 mod config;
 mod daemon;
+mod dispatch;
 mod embedded;
 mod entry;
 mod environ;
