@@ -236,3 +236,135 @@ fn build_environ<'py>(
     environ.set_item(intern!(py, "wsgi.errors"), errors)?;
     Ok(environ)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::with_python;
+
+    /// Runs `source` as a dispatch script for a request with `variables`,
+    /// returning its choice and the lines it logged.
+    fn dispatch(source: &str, variables: &[(&str, &str)]) -> (Result<Choice, Failed>, String) {
+        let dir = std::env::temp_dir().join(format!("mod_wsgi_rs-dispatch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A new path per script, as the loader keeps a script by its path.
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("d{n}.py"));
+        std::fs::write(&path, source).unwrap();
+        let path = path.display().to_string();
+        let visit = |visit: &mut dyn FnMut(&[u8], &[u8])| {
+            for (k, v) in variables {
+                visit(k.as_bytes(), v.as_bytes());
+            }
+        };
+        let mut logged = String::new();
+        let call = Dispatch {
+            script: &path,
+            mtime: 0,
+            reloading: false,
+            group: "dispatcher",
+        };
+        let result = with_python(|py| {
+            run(py, &call, &visit, &mut |_, line| {
+                logged.push_str(line);
+                logged.push('\n');
+            })
+        });
+        (result, logged)
+    }
+
+    #[test]
+    fn each_function_may_replace_the_configured_name() {
+        let (choice, logged) = dispatch(
+            "def process_group(environ):\n    return b'tenant-' + environ['HTTP_HOST'][0].encode()\n\
+             def application_group(environ):\n    return None\n\
+             def callable_object(environ):\n    return 'app_' + environ['mod_wsgi.application_group']\n",
+            &[("HTTP_HOST", "a.test")],
+        );
+        assert_eq!(
+            choice.unwrap(),
+            Choice {
+                process_group: Some("tenant-a".into()),
+                application_group: None,
+                callable_object: Some("app_dispatcher".into()),
+            },
+            "{logged}"
+        );
+        // No function at all: nothing changes.
+        assert_eq!(dispatch("X = 1\n", &[]).0.unwrap(), Choice::default());
+    }
+
+    #[test]
+    fn the_environ_is_the_scripts_own_context() {
+        let (choice, logged) = dispatch(
+            "def callable_object(environ):\n    return repr(sorted(\n        (k, v) for k, v in environ.items() if k != 'wsgi.errors'))\n\
+             def process_group(environ):\n    assert environ['wsgi.errors'] is __import__('sys').stderr\n",
+            &[
+                ("REQUEST_URI", "/x"),
+                ("mod_wsgi.process_group", "site"),
+                ("mod_wsgi.callable_object", "application"),
+                ("HTTP_X_LATIN", "caf\u{e9}"),
+            ],
+        );
+        let seen = choice.unwrap().callable_object.unwrap();
+        assert_eq!(
+            seen,
+            "[('HTTP_X_LATIN', 'cafÃ©'), ('REQUEST_URI', '/x'), \
+             ('mod_wsgi.application_group', 'dispatcher'), ('mod_wsgi.process_group', '')]",
+            "{logged}"
+        );
+    }
+
+    #[test]
+    fn failures_are_logged_and_stop_the_request() {
+        let (result, logged) = dispatch(
+            "def process_group(environ):\n    raise ValueError('no tenant')\n\
+             def application_group(environ):\n    raise AssertionError('not reached')\n",
+            &[],
+        );
+        assert!(result.is_err());
+        assert!(
+            logged.contains(": WSGIRS0241: ")
+                && logged.contains("process_group() raised ValueError"),
+            "{logged}"
+        );
+        assert!(
+            logged.contains("ValueError: no tenant") && !logged.contains("not reached"),
+            "{logged}"
+        );
+
+        for (function, value, words) in [
+            (
+                "process_group",
+                "42",
+                "returned int: TypeError: Process group must be a byte string",
+            ),
+            (
+                "application_group",
+                "['x']",
+                "returned list: TypeError: Application group must be a string object",
+            ),
+            (
+                "callable_object",
+                "'\\u20ac'",
+                "non 'latin-1' characters found",
+            ),
+        ] {
+            let source = format!("def {function}(environ):\n    return {value}\n");
+            let (result, logged) = dispatch(&source, &[]);
+            assert!(result.is_err(), "{function}");
+            assert!(
+                logged.contains(": WSGIRS0242: ") && logged.contains(words),
+                "{logged}"
+            );
+        }
+
+        let (result, logged) = dispatch("def process_group(environ)\n    return 'x'\n", &[]);
+        assert!(result.is_err());
+        assert!(
+            logged.contains(": WSGIRS0240: ") && logged.contains("SyntaxError"),
+            "{logged}"
+        );
+    }
+}
