@@ -20,7 +20,7 @@ use crate::daemon::supervisor;
 static PROCESS: OnceLock<Option<ProcessInfo>> = OnceLock::new();
 
 /// The child's process facts, or `None` if Python could not start here
-/// (or does not, with `WSGIRestrictEmbedded On`).
+/// (or does not: `WSGIRestrictEmbedded On` without a dispatch script).
 pub fn process() -> Option<&'static ProcessInfo> {
     PROCESS.get().and_then(Option::as_ref)
 }
@@ -28,7 +28,8 @@ pub fn process() -> Option<&'static ProcessInfo> {
 static EMBEDDED_RESTRICTED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
-/// `WSGIRestrictEmbedded On`: this child has no Python at all.
+/// `WSGIRestrictEmbedded On`: this child runs no WSGI application (Python
+/// runs here only for a dispatch script).
 pub fn embedded_restricted() -> bool {
     EMBEDDED_RESTRICTED.load(std::sync::atomic::Ordering::Relaxed)
 }
@@ -39,14 +40,15 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     crate::daemon::release_listeners();
     crate::daemon::release_heartbeats();
     let settings = config::settings(main);
-    if settings.restrict_embedded == Some(true) {
-        // Saves each child the interpreter's memory; requests must go to daemons.
+    let restricted = settings.restrict_embedded == Some(true);
+    if restricted {
         EMBEDDED_RESTRICTED.store(true, std::sync::atomic::Ordering::Relaxed);
-        // Authentication and access scripts (src/auth.rs) run here all the
-        // same, as in mod_wsgi (wsgi_python_required).
+        // Saves each child the interpreter's memory; requests must go to
+        // daemons. Dispatch, authentication and access scripts still run
+        // here, as mod_wsgi's `wsgi_python_required` starts Python for them.
         if !config::all_server_settings(main)
             .iter()
-            .any(|s| s.auth_scripts)
+            .any(|s| s.scripts_in_children)
         {
             let _ = PROCESS.set(None);
             return;
@@ -72,12 +74,16 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
         Ok(()) => {
             crate::process_facts::install_embedded(settings.server_metrics == Some(true));
             let _ = PROCESS.set(Some(info));
-            crate::telemetry::start(
-                settings,
-                "",
-                httpd::mpm_limits().1,
-                interpreter.options.switch_interval,
-            );
+            // A restricted child runs no requests to report (mod_wsgi's
+            // reporter is not started there either).
+            if !restricted {
+                crate::telemetry::start(
+                    settings,
+                    "",
+                    httpd::mpm_limits().1,
+                    interpreter.options.switch_interval,
+                );
+            }
             // The child pool is destroyed when the child exits.
             pchild.on_cleanup(stop_python);
             // Before this child's first request, as mod_wsgi's child init.

@@ -14,6 +14,7 @@ mod auth;
 mod child;
 mod config;
 mod daemon;
+mod dispatch;
 mod embedded;
 mod entry;
 mod environ;

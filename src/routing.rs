@@ -26,7 +26,7 @@ use crate::apache::request::{FileKind, Request};
 use crate::config::{CompiledRegex, DirConfig, ServerConfig};
 use crate::daemon::{GroupHome, GroupRuntime};
 use crate::environ::{self, CgiOptions};
-use crate::{child, daemon, embedded};
+use crate::{child, daemon, dispatch, embedded};
 
 const HANDLER: &std::ffi::CStr = c"wsgi-script";
 const HANDLER_MIME: &[u8] = b"application/x-httpd-wsgi";
@@ -94,7 +94,7 @@ pub struct Refusal {
     status: c_int,
     message: Option<(&'static str, Cow<'static, str>)>,
     /// The daemon process group the request was routed to, if any.
-    group: Option<&'static str>,
+    group: Option<String>,
 }
 
 impl Refusal {
@@ -120,7 +120,7 @@ impl Refusal {
         if let Some((id, text)) = &self.message {
             let context = RefusalContext {
                 script: String::from_utf8_lossy(r.filename()),
-                group: self.group,
+                group: self.group.as_deref(),
             };
             r.log(Level::Error, &messages::format_line(context, id, text));
         }
@@ -212,16 +212,15 @@ fn plan<'c>(r: &mut Request, route: Route<'c>) -> Result<Plan<'c>, Refusal> {
     // SAFETY: the per-directory slot holds our merged DirConfig, which lives
     // for the generation.
     let dir: &'c DirConfig = unsafe { &*r.dir_config().cast::<DirConfig>() };
-    let target = target(r, dir, options)?;
-    if let Target::Daemon(group) = target {
-        check_script_owner(r, group)?;
-    }
-    let process_group = match target {
-        Target::Embedded(_) => "",
-        Target::Daemon(group) => group.settings.name.as_str(),
-    };
+    // mod_wsgi's order: the body is checked, then a dispatch script may
+    // change the groups and the callable, then the process group is
+    // resolved to a daemon (or embedded mode).
+    let mut process_group = configured_process_group(r, dir, options);
     let body_length = check_request_body(r, dir).map_err(|mut refusal| {
-        refusal.group = (!process_group.is_empty()).then_some(process_group);
+        refusal.group = process_group
+            .as_deref()
+            .filter(|g| !is_global_group(g))
+            .map(str::to_owned);
         refusal
     })?;
     let head_as_get = r.is_head()
@@ -240,6 +239,45 @@ fn plan<'c>(r: &mut Request, route: Route<'c>) -> Result<Plan<'c>, Refusal> {
             environ::trusted_proxy_headers(r, headers, dir.trusted_proxies.as_deref())
         }),
     };
+    let mut application_group = with_groups(r, |groups| {
+        expand_application_group(
+            options
+                .and_then(|o| o.application_group.as_deref())
+                .or(dir.application_group.as_deref()),
+            groups,
+        )
+    });
+    let mut callable_object: Cow<'c, str> = options
+        .and_then(|o| o.callable_object.as_deref())
+        .unwrap_or(dir.callable_object())
+        .into();
+    // Costs one check when no WSGIDispatchScript applies.
+    if let Some(script) = &dir.dispatch_script {
+        let mut choice = dispatch::Choice {
+            process_group: process_group
+                .as_deref()
+                .filter(|g| !is_global_group(g))
+                .unwrap_or_default()
+                .to_owned(),
+            application_group,
+            callable_object: callable_object.into_owned(),
+        };
+        with_groups(r, |groups| {
+            dispatch::apply(r, script, &cgi, dir.script_reloading(), groups, &mut choice)
+        })
+        .map_err(|_| Refusal::silent(bindings::HTTP_INTERNAL_SERVER_ERROR as c_int))?;
+        process_group = Some(choice.process_group.into());
+        application_group = choice.application_group;
+        callable_object = choice.callable_object.into();
+    }
+    let target = target(r, dir, process_group.as_deref())?;
+    if let Target::Daemon(group) = target {
+        check_script_owner(r, group)?;
+    }
+    let process_group = match target {
+        Target::Embedded(_) => "",
+        Target::Daemon(group) => group.settings.name.as_str(),
+    };
     let script_reloading = match (dir.script_reloading(), &target) {
         (false, _) => ScriptReloading::Off,
         (true, Target::Embedded(_)) => ScriptReloading::Module,
@@ -249,17 +287,14 @@ fn plan<'c>(r: &mut Request, route: Route<'c>) -> Result<Plan<'c>, Refusal> {
         script,
         script_mtime,
         script_reloading,
-        callable_object: options
-            .and_then(|o| o.callable_object.as_deref())
-            .unwrap_or(dir.callable_object())
-            .into(),
+        callable_object,
         body_length,
         error_override: dir.error_override(),
         discard_body: r.is_head(),
         ignore_activity: dir.ignore_activity(),
         url_scheme: url_scheme(r, cgi.proxy.as_ref()),
         process_group: process_group.into(),
-        application_group: application_group(r, dir, options).into(),
+        application_group: application_group.into(),
         times: RequestTimes {
             request_start: r.request_time(),
             ..RequestTimes::default()
@@ -278,7 +313,7 @@ fn check_script_owner(r: &Request, group: &'static GroupRuntime) -> Result<(), R
     use std::os::unix::ffi::OsStrExt;
     let script = std::path::Path::new(std::ffi::OsStr::from_bytes(r.filename()));
     daemon::script_owner::check(&group.settings, script).map_err(|text| Refusal {
-        group: Some(group.settings.name.as_str()),
+        group: Some(group.settings.name.clone()),
         ..Refusal::new(403, messages::SCRIPT_OWNER_REFUSED, text)
     })
 }
@@ -330,25 +365,31 @@ fn env(r: &Request, name: &str) -> Option<String> {
     CString::new(name).ok().and_then(|n| r.subprocess_env(&n))
 }
 
-/// Embedded, or the daemon group that `WSGIProcessGroup` (or the alias's
-/// `process-group=`) names, `%{ENV:...}` expanded.
-fn target(
+/// `WSGIProcessGroup` (or the alias's `process-group=`), `%{ENV:...}`
+/// expanded; `None` where none is configured (embedded mode).
+fn configured_process_group<'c>(
     r: &Request,
-    dir: &DirConfig,
-    options: Option<&ScriptAliasOptions>,
-) -> Result<Target, Refusal> {
-    let configured = options
+    dir: &'c DirConfig,
+    options: Option<&'c ScriptAliasOptions>,
+) -> Option<Cow<'c, str>> {
+    options
         .and_then(|o| o.process_group.as_deref())
-        .or(dir.process_group.as_deref());
-    let process_group: Option<Cow<'_, str>> =
-        configured.map(
+        .or(dir.process_group.as_deref())
+        .map(
             |g| match g.strip_prefix("%{ENV:").and_then(|v| v.strip_suffix('}')) {
                 Some(var) => env(r, var).unwrap_or_default().into(),
                 None => g.into(),
             },
-        );
-    if !restrict_process_allows(dir.restrict_process.as_deref(), process_group.as_deref()) {
-        let name = process_group.as_deref().unwrap_or("%{GLOBAL}");
+        )
+}
+
+/// Embedded, or the daemon group `process_group` names (`None`, "" or
+/// `%{GLOBAL}`: embedded), if `WSGIRestrictProcess` allows it.
+fn target(r: &Request, dir: &DirConfig, process_group: Option<&str>) -> Result<Target, Refusal> {
+    if !restrict_process_allows(dir.restrict_process.as_deref(), process_group) {
+        let name = process_group
+            .filter(|g| !is_global_group(g))
+            .unwrap_or("%{GLOBAL}");
         return Err(Refusal::new(
             bindings::HTTP_INTERNAL_SERVER_ERROR,
             messages::PROCESS_GROUP_RESTRICTED,
@@ -357,7 +398,7 @@ fn target(
             ),
         ));
     }
-    if let Some(name) = process_group.as_deref().filter(|g| !is_global_group(g)) {
+    if let Some(name) = process_group.filter(|g| !is_global_group(g)) {
         return match daemon::find_group(name) {
             Some(group) if serves(&group.home, r) => Ok(Target::Daemon(group)),
             Some(group) => Err(Refusal::new(
@@ -377,14 +418,16 @@ fn target(
             )),
         };
     }
-    // Restricted first: a child may have Python for the authentication
-    // scripts alone.
-    match child::process() {
-        _ if child::embedded_restricted() => Err(Refusal::new(
+    // Checked first: Python may run in a restricted child all the same,
+    // for a dispatch script.
+    if child::embedded_restricted() {
+        return Err(Refusal::new(
             bindings::HTTP_INTERNAL_SERVER_ERROR,
             messages::EMBEDDED_RESTRICTED,
             "the request would run in embedded mode, which WSGIRestrictEmbedded On disables; route it to a daemon process group",
-        )),
+        ));
+    }
+    match child::process() {
         Some(process) => Ok(Target::Embedded(process)),
         None => Err(Refusal::new(
             bindings::HTTP_INTERNAL_SERVER_ERROR,
@@ -421,26 +464,22 @@ fn url_scheme(r: &Request, proxy: Option<&ProxyOutcome>) -> Cow<'static, str> {
     })
 }
 
-/// `WSGIApplicationGroup` (or `application-group=`), expanded.
-fn application_group(r: &Request, dir: &DirConfig, options: Option<&ScriptAliasOptions>) -> String {
+/// What the group names of `r` can refer to (`%{RESOURCE}`, `%{SERVER}`,
+/// `%{HOST}`, `%{ENV:...}`), for `f`.
+fn with_groups<T>(r: &Request, f: impl FnOnce(&GroupContext<'_>) -> T) -> T {
     let facts = r.server_facts();
     let script_name_len = if r.path_info().is_empty() {
         r.uri().len()
     } else {
         r.script_name_length()
     };
-    expand_application_group(
-        options
-            .and_then(|o| o.application_group.as_deref())
-            .or(dir.application_group.as_deref()),
-        &GroupContext {
-            server_hostname: &String::from_utf8_lossy(facts.hostname),
-            requested_host: &String::from_utf8_lossy(r.hostname()),
-            server_port: facts.port,
-            script_name: &script_name(&r.uri()[..script_name_len]),
-            env: &|name| env(r, name),
-        },
-    )
+    f(&GroupContext {
+        server_hostname: &String::from_utf8_lossy(facts.hostname),
+        requested_host: &String::from_utf8_lossy(r.hostname()),
+        server_port: facts.port,
+        script_name: &script_name(&r.uri()[..script_name_len]),
+        env: &|name| env(r, name),
+    })
 }
 
 /// The script's URL as `%{RESOURCE}` names it: lower-cased with

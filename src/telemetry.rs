@@ -109,7 +109,7 @@ fn run(socket: UnixDatagram, path: String, identity: encode::Identity) {
         let now = Instant::now();
         let period = now.duration_since(last).as_secs_f64();
         last = now;
-        let interval_totals = telemetry::take_interval();
+        let interval_totals = telemetry::take_interval(wsgi::request::wall_clock_micros());
         let ((user, system), (rss, max_rss)) = telemetry::process_usage();
         let sample = encode::ProcessSample {
             sample_period: period,

@@ -26,9 +26,14 @@ fn config_errors(mpm: Mpm) {
             &["WSGIScriptReloading", "'maybe'"],
         ),
         (
-            "WSGIDispatchScript /x.py\n",
-            "WSGIDispatchScript",
-            &["WSGIDispatchScript", "not support"],
+            "WSGIPassApacheRequest Off\nWSGIPassApacheRequest On\n",
+            "WSGIPassApacheRequest On",
+            &["WSGIPassApacheRequest On would hand Python a raw pointer"],
+        ),
+        (
+            "WSGIPassApacheRequest yes\n",
+            "WSGIPassApacheRequest",
+            &["WSGIPassApacheRequest must be one of: Off | On"],
         ),
         (
             "WSGIImportScript /x.wsgi process-group=%{GLOBAL}\n",

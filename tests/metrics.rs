@@ -1,7 +1,7 @@
 //! mod_wsgi 6's metrics through a real Apache: `WSGIServerMetrics` and the
 //! daemon option `server-metrics=` (what `mod_wsgi.server_metrics()`
-//! returns), `start_recording_metrics()` and `process_metrics()`, and the
-//! bad values at configtest.
+//! returns), `start_recording_metrics()`, `process_metrics()` and
+//! `request_metrics()`, and the bad values at configtest.
 
 mod common;
 
@@ -150,7 +150,7 @@ fn bad_values_fail_configtest(mpm: Mpm) {
 /// `process_metrics()` is None until `start_recording_metrics()`; then it
 /// counts this process's finished requests, per thread, with the one in
 /// flight among `active_requests`.
-fn process_metrics_after_recording_starts(server: &Server, path: &str) {
+fn process_metrics_after_recording_starts(server: &Server, path: &str, embedded: bool) {
     let before = facts(server, &format!("{path}?plain"));
     assert_eq!(fact(&before, "process"), "None", "{before:#?}");
     // Per process: each process's first recording request starts it there.
@@ -187,8 +187,117 @@ fn process_metrics_after_recording_starts(server: &Server, path: &str) {
             }
         }
     }
-    // Not done: request_metrics() stays absent rather than wrong.
-    assert_eq!(fact(&before, "has_request_metrics"), "False");
+    assert_eq!(fact(&before, "rm"), "None", "{before:#?}");
+    // Embedded, a request is counted before its response leaves.
+    for answers in seen.values() {
+        request_metrics_per_process(answers, embedded);
+        let queue_time = if embedded { "NoneType" } else { "float" };
+        assert_eq!(fact(&answers[0], "rm_queue_time"), queue_time);
+    }
+}
+
+/// mod_wsgi 6.1.1's `request_metrics()` keys.
+fn request_metrics_keys() -> String {
+    let mut keys: Vec<String> = [
+        "pid",
+        "start_time",
+        "stop_time",
+        "sample_period",
+        "cpu_user_utilization",
+        "cpu_user_time",
+        "cpu_system_utilization",
+        "cpu_system_time",
+        "cpu_utilization",
+        "cpu_time",
+        "memory_max_rss",
+        "memory_rss",
+        "request_threads_maximum",
+        "request_threads_started",
+        "request_threads_active",
+        "capacity_utilization",
+        "request_count",
+        "request_throughput",
+        "status_1xx",
+        "status_2xx",
+        "status_3xx",
+        "status_4xx",
+        "status_5xx",
+        "input_bytes",
+        "input_reads",
+        "output_bytes",
+        "output_writes",
+        "request_threads_completed",
+        "request_threads_buckets",
+        "request_threads_busy_time",
+        "request_threads_cpu_time",
+        "request_threads_current_elapsed",
+        "request_threads_max_duration",
+        "gil_wait_count",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    for phase in [
+        "server_time",
+        "queue_time",
+        "daemon_time",
+        "application_time",
+        "request_time",
+        "gil_wait_time",
+        "input_read_time",
+        "output_write_time",
+    ] {
+        for suffix in ["", "_buckets", "_min_us", "_max_us"] {
+            keys.push(format!("{phase}{suffix}"));
+        }
+    }
+    keys.sort();
+    keys.join(",")
+}
+
+/// One process's answers, the first of which started recording: each
+/// `request_metrics()` covers the requests completed since the previous
+/// call. `exact`: one request at a time reaches the process, so each call
+/// sees exactly the one before it; otherwise a daemon thread may still be
+/// counting the previous request when the next one asks.
+fn request_metrics_per_process(answers: &[HashMap<String, String>], exact: bool) {
+    let mut total = 0;
+    for (n, f) in answers.iter().enumerate() {
+        assert_eq!(fact(f, "rm"), "dict", "{f:#?}");
+        assert_eq!(fact(f, "rm_keys"), request_metrics_keys());
+        assert_eq!(fact(f, "rm_pid_is_mine"), "True");
+        let maximum = fact(f, "rm_threads_maximum");
+        assert_eq!(fact(f, "rm_threads_lists"), format!("[{maximum}]"));
+        assert_eq!(fact(f, "rm_request_time"), "float");
+        assert_eq!(fact(f, "rm_min_le_max"), "True");
+        assert_eq!(fact(f, "rm_period_ok"), "True");
+        assert_eq!(fact(f, "rm_busy_ok"), "True");
+        let count: usize = fact(f, "rm_request_count").parse().unwrap();
+        if n == 0 {
+            // Recording started in this very request.
+            assert_eq!(count, 0, "{f:#?}");
+            continue;
+        }
+        // This request is in flight on one of the threads.
+        assert_eq!(fact(f, "rm_this_thread_running"), "True", "{f:#?}");
+        if n == 1 {
+            // The request that started recording is not counted (it began
+            // before), as process_metrics() leaves it out.
+            assert_eq!(count, 0, "{f:#?}");
+            continue;
+        }
+        if exact {
+            assert_eq!(count, 1, "answer {n}: {f:#?}");
+            assert_eq!(fact(f, "rm_request_time_samples"), "1");
+            assert_eq!(fact(f, "rm_threads_completed"), "1");
+            assert!(fact(f, "rm_output_bytes").parse::<u64>().unwrap() > 100);
+        } else {
+            assert!(count <= 2, "answer {n}: {f:#?}");
+        }
+        total += count;
+    }
+    let counted = answers.len().saturating_sub(2);
+    assert!(total + 1 >= counted && total <= counted, "{answers:#?}");
 }
 
 fn process_metrics_in_embedded_mode(mpm: Mpm) {
@@ -196,7 +305,32 @@ fn process_metrics_in_embedded_mode(mpm: Mpm) {
         Stage::new("metrics-process-embedded"),
         &Config::new(mpm, "WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi\n"),
     );
-    process_metrics_after_recording_starts(&server, "/metrics");
+    process_metrics_after_recording_starts(&server, "/metrics", true);
+}
+
+/// One daemon thread: each call sees exactly the request before it, and
+/// the status classes count a 404.
+fn request_metrics_in_one_daemon_thread(mpm: Mpm) {
+    let server = Server::start(
+        Stage::new("metrics-request-daemon"),
+        &Config::new(
+            mpm,
+            "WSGIDaemonProcess site processes=1 threads=1\n\
+             WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi process-group=site\n",
+        ),
+    );
+    let answers: Vec<HashMap<String, String>> = (0..5)
+        .map(|i| facts(&server, &format!("/metrics?record-{i}")))
+        .collect();
+    request_metrics_per_process(&answers, true);
+    assert_eq!(fact(&answers[2], "rm_status"), "0,1,0,0,0");
+    assert_eq!(fact(&answers[2], "rm_queue_time"), "float", "a daemon");
+    assert_eq!(fact(&answers[2], "rm_threads_maximum"), "1");
+    let r = server.get("/metrics?record-missing");
+    assert_eq!(r.status, 404);
+    let after = facts(&server, "/metrics?record-after");
+    assert_eq!(fact(&after, "rm_status"), "0,0,0,1,0", "{after:#?}");
+    server.stop();
 }
 
 fn process_metrics_in_daemon_mode(mpm: Mpm) {
@@ -208,7 +342,7 @@ fn process_metrics_in_daemon_mode(mpm: Mpm) {
              WSGIScriptAlias /metrics @STAGE@/apps/metrics.wsgi process-group=site\n",
         ),
     );
-    process_metrics_after_recording_starts(&server, "/metrics");
+    process_metrics_after_recording_starts(&server, "/metrics", false);
 }
 
 under_event_and_prefork!(
@@ -218,4 +352,5 @@ under_event_and_prefork!(
     bad_values_fail_configtest,
     process_metrics_in_embedded_mode,
     process_metrics_in_daemon_mode,
+    request_metrics_in_one_daemon_thread,
 );

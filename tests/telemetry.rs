@@ -262,10 +262,12 @@ fn samples_and_a_slow_request(mpm: Mpm, name: &str, daemon: bool) {
     assert_eq!(s.u(205), if daemon { 0 } else { u64::from(pid) });
     assert!(s.s(204).is_some(), "log id");
     // As mod_wsgi 6.1.1: the reporter is the one consumer, so
-    // process_metrics() is None even after start_recording_metrics().
+    // process_metrics() and request_metrics() are None even after
+    // start_recording_metrics().
     let r = ask("/t/metrics");
     assert!(
-        r.text().contains("process_metrics_none=True"),
+        r.text().contains("process_metrics_none=True")
+            && r.text().contains("request_metrics_none=True"),
         "{}",
         r.text()
     );

@@ -62,11 +62,41 @@ def process_facts(environ):
     ]
 
 
+def request_facts(environ):
+    metrics = mod_wsgi.request_metrics()
+    if metrics is None:
+        return ["rm=None"]
+    seconds = ("request_threads_busy_time", "request_threads_current_elapsed")
+    return [
+        "rm=dict",
+        "rm_keys=%s" % ",".join(sorted(metrics)),
+        "rm_pid_is_mine=%s" % (metrics["pid"] == os.getpid()),
+        "rm_request_count=%d" % metrics["request_count"],
+        "rm_status=%s" % ",".join(str(metrics["status_%dxx" % c]) for c in range(1, 6)),
+        "rm_request_time_samples=%d" % sum(metrics["request_time_buckets"]),
+        "rm_threads_completed=%d" % sum(metrics["request_threads_completed"]),
+        "rm_threads_lists=%s" % sorted({len(metrics[k]) for k in metrics if k.startswith("request_threads_") and isinstance(metrics[k], list)}),
+        "rm_threads_maximum=%d" % metrics["request_threads_maximum"],
+        "rm_this_thread_running=%s" % any(t > 0 for t in metrics["request_threads_current_elapsed"]),
+        "rm_busy_ok=%s" % all(t >= 0 for k in seconds for t in metrics[k]),
+        "rm_queue_time=%s" % type(metrics["queue_time"]).__name__,
+        "rm_request_time=%s" % type(metrics["request_time"]).__name__,
+        "rm_min_le_max=%s" % (
+            metrics["request_time_min_us"] is None
+            or metrics["request_time_min_us"] <= metrics["request_time_max_us"]),
+        "rm_output_bytes=%d" % metrics["output_bytes"],
+        "rm_period_ok=%s" % (
+            metrics["sample_period"] > 0
+            and metrics["start_time"] < metrics["stop_time"]),
+    ]
+
+
 def application(environ, start_response):
     lines = ["pid=%d" % os.getpid()]
     lines += server_facts(environ)
     lines += process_facts(environ)
-    lines.append("has_request_metrics=%s" % hasattr(mod_wsgi, "request_metrics"))
+    lines += request_facts(environ)
     body = ("\n".join(lines) + "\n").encode()
-    start_response("200 OK", [("Content-Type", "text/plain")])
+    status = "404 Not Found" if "missing" in environ.get("QUERY_STRING", "") else "200 OK"
+    start_response(status, [("Content-Type", "text/plain")])
     return [body]

@@ -12,6 +12,7 @@ def application(environ, start_response):
         import mod_wsgi
         mod_wsgi.start_recording_metrics()
         body += "process_metrics_none=%s\n" % (mod_wsgi.process_metrics() is None)
+        body += "request_metrics_none=%s\n" % (mod_wsgi.request_metrics() is None)
     body = body.encode()
     start_response(status + " X", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]

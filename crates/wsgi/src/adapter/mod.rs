@@ -52,7 +52,7 @@ pub fn handle_request<T: Transport>(
     // before the script is loaded until request_finished was published.
     requests::begin(py);
     recording::request_began(|| thread_id(py));
-    let telemetry = telemetry::begin();
+    let telemetry = telemetry::begin(py);
     let outcome = run(py, process, request, &exchange);
     if let Some(started) = telemetry {
         telemetry::end(py, &exchange, request, started);

@@ -12,8 +12,11 @@ use crate::telemetry::interval::{Completed, SlowRecord};
 use crate::telemetry::{self, capture_user_agent, is_slow};
 
 /// Before the application: (requests in flight, when it starts).
-pub(super) fn begin() -> Option<(u64, i64)> {
-    telemetry::enabled().then(|| (telemetry::begin(), wall_clock_micros()))
+pub(super) fn begin(py: Python<'_>) -> Option<(u64, i64)> {
+    telemetry::collecting().then(|| {
+        let start = wall_clock_micros();
+        (telemetry::begin(super::thread_id(py), start), start)
+    })
 }
 
 /// After the application, while its environ is still the thread's.

@@ -60,6 +60,45 @@ fn quoted(
     Err(format!("unterminated quoted argument: {quote}{word}"))
 }
 
+/// A Python home (`WSGIPythonHome`, `python-home=`) must be an existing
+/// absolute directory: checked while the configuration is read, so that
+/// configtest reports it with its line instead of Python failing to start.
+pub fn python_home(what: &str, home: &str) -> Result<String, String> {
+    let path = std::path::Path::new(home);
+    if !path.is_absolute() {
+        return Err(format!("{what} must be an absolute path, not '{home}'"));
+    }
+    if !path.is_dir() {
+        return Err(format!("{what} '{home}' is not a directory"));
+    }
+    Ok(home.to_owned())
+}
+
+pub(super) fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
+    let mut words = split_arguments(raw)?;
+    match words.len() {
+        1 => Ok(words.remove(0)),
+        0 => Err(format!("{name} takes one argument")),
+        n => Err(format!("{name} takes one argument, {n} were given")),
+    }
+}
+
+pub(super) fn on_off(name: &str, value: &str) -> Result<bool, String> {
+    if value.eq_ignore_ascii_case("on") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("off") {
+        Ok(false)
+    } else {
+        Err(format!("{name} must be On or Off, not '{value}'"))
+    }
+}
+
+/// On or Off in mod_wsgi 6's words ("X must be one of: Off | On"), for the
+/// directives whose refusal this module words as mod_wsgi does.
+pub(super) fn off_or_on(name: &str, value: &str) -> Result<bool, String> {
+    on_off(name, value).map_err(|_| format!("{name} must be one of: Off | On, not '{value}'"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,43 +150,4 @@ mod tests {
                 .contains("unterminated")
         );
     }
-}
-
-/// A Python home (`WSGIPythonHome`, `python-home=`) must be an existing
-/// absolute directory: checked while the configuration is read, so that
-/// configtest reports it with its line instead of Python failing to start.
-pub fn python_home(what: &str, home: &str) -> Result<String, String> {
-    let path = std::path::Path::new(home);
-    if !path.is_absolute() {
-        return Err(format!("{what} must be an absolute path, not '{home}'"));
-    }
-    if !path.is_dir() {
-        return Err(format!("{what} '{home}' is not a directory"));
-    }
-    Ok(home.to_owned())
-}
-
-pub(super) fn exactly_one(name: &str, raw: &str) -> Result<String, String> {
-    let mut words = split_arguments(raw)?;
-    match words.len() {
-        1 => Ok(words.remove(0)),
-        0 => Err(format!("{name} takes one argument")),
-        n => Err(format!("{name} takes one argument, {n} were given")),
-    }
-}
-
-pub(super) fn on_off(name: &str, value: &str) -> Result<bool, String> {
-    if value.eq_ignore_ascii_case("on") {
-        Ok(true)
-    } else if value.eq_ignore_ascii_case("off") {
-        Ok(false)
-    } else {
-        Err(format!("{name} must be On or Off, not '{value}'"))
-    }
-}
-
-/// On or Off in mod_wsgi 6's words ("X must be one of: Off | On"), for the
-/// directives whose refusal this module words as mod_wsgi does.
-pub(super) fn off_or_on(name: &str, value: &str) -> Result<bool, String> {
-    on_off(name, value).map_err(|_| format!("{name} must be one of: Off | On, not '{value}'"))
 }

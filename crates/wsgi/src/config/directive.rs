@@ -8,7 +8,9 @@ use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
     check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
 };
-use super::scripts::{parse_auth_script, parse_handler_script, parse_import_script};
+use super::scripts::{
+    parse_auth_script, parse_dispatch_script, parse_handler_script, parse_import_script,
+};
 use super::servers::preload_group;
 use super::settings::{
     DirSettings, HeadToGet, ImportScript, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
@@ -95,7 +97,7 @@ pub fn apply_directive<R: Clone>(
                 _ => ("auth group", &mut auth.auth_group_script),
             };
             *slot = Some(parse_auth_script(what, raw)?);
-            server.auth_scripts = true;
+            server.scripts_in_children = true;
             Ok(())
         }
         Directive::GroupAuthoritative => {
@@ -103,6 +105,42 @@ pub fn apply_directive<R: Clone>(
             std::sync::Arc::make_mut(dir.auth.get_or_insert_with(Default::default))
                 .group_authoritative = Some(value);
             server.group_authoritative_seen = true;
+            Ok(())
+        }
+        Directive::DispatchScript => {
+            let dispatch = parse_dispatch_script(raw)?;
+            if let Some(group) = &dispatch.application_group
+                && !is_global_group(group)
+            {
+                server.named_application_groups.push(group.clone());
+            }
+            server.scripts_in_children = true;
+            dir.dispatch_script = Some(dispatch);
+            Ok(())
+        }
+        // mod_wsgi's On puts a capsule of the raw request_rec pointer in
+        // the environ (`apache.request_rec`), for C extensions built against
+        // Apache's headers; used wrongly it crashes the server, and no
+        // Python code can use it safely. Off is mod_wsgi's default.
+        Directive::PassApacheRequest => {
+            let value = exactly_one(name, raw)?;
+            let on = if value.eq_ignore_ascii_case("on") {
+                true
+            } else if value.eq_ignore_ascii_case("off") {
+                false
+            } else {
+                return Err(format!("{name} must be one of: Off | On (not '{value}')"));
+            };
+            if on {
+                return Err(format!(
+                    "{name} On would hand Python a raw pointer to Apache's request_rec \
+                     (mod_wsgi's 'apache.request_rec' capsule), which only a C extension \
+                     built against Apache's headers can use and which crashes the server \
+                     when misused; mod_wsgi_rs does not expose it. Remove the line or set \
+                     it Off, and pass what the application needs through the WSGI environ \
+                     (SetEnv, RequestHeader, mod_rewrite's [E=...])"
+                ));
+            }
             Ok(())
         }
         Directive::PythonHome => {

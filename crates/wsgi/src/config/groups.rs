@@ -72,6 +72,55 @@ pub fn expand_application_group(value: Option<&str>, ctx: &GroupContext<'_>) -> 
     }
 }
 
+/// A process group name a dispatch script returned, as mod_wsgi's
+/// `wsgi_process_group` expands it: like an application group, except that
+/// `%{ENV:name}` of an unset variable stays as written (so it names no
+/// daemon group and the request fails, rather than running embedded), and
+/// a variable's value that is itself a `%{...}` name (not `%{ENV:...}`) is
+/// expanded once more.
+pub fn expand_process_group(value: &str, ctx: &GroupContext<'_>) -> String {
+    match value
+        .strip_prefix("%{ENV:")
+        .and_then(|r| r.strip_suffix('}'))
+    {
+        Some(name) => match (ctx.env)(name) {
+            Some(v) if v.starts_with('%') && !v.starts_with("%{ENV:") => {
+                expand_application_group(Some(&v), ctx)
+            }
+            Some(v) => v,
+            None => value.to_owned(),
+        },
+        None => expand_application_group(Some(value), ctx),
+    }
+}
+
+/// The interpreter a dispatch script runs in (`application-group=`), as
+/// mod_wsgi's `wsgi_server_group`: none or `%{GLOBAL}` is the main
+/// interpreter; `%{SERVER}` and `%{HOST}` are expanded; anything else is
+/// taken as written.
+pub fn expand_server_group(value: Option<&str>, ctx: &GroupContext<'_>) -> String {
+    match value {
+        None | Some("%{GLOBAL}") => String::new(),
+        Some(v @ ("%{SERVER}" | "%{HOST}")) => expand_application_group(Some(v), ctx),
+        Some(v) => v.to_owned(),
+    }
+}
+
+/// A callable object name a dispatch script returned, as mod_wsgi's
+/// `wsgi_callable_object`: a plain name as it is, `%{ENV:name}` the
+/// variable's value, and any other `%` name (or an unset variable)
+/// `application`.
+pub fn expand_callable_object(value: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    if !value.starts_with('%') {
+        return value.to_owned();
+    }
+    value
+        .strip_prefix("%{ENV:")
+        .and_then(|r| r.strip_suffix('}'))
+        .and_then(env)
+        .unwrap_or_else(|| "application".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +163,50 @@ mod tests {
             expand_application_group(Some("%{HOST}"), &no_host),
             "example.com:8000"
         );
+    }
+
+    #[test]
+    fn dispatch_results_expand_as_mod_wsgi() {
+        let env = |name: &str| match name {
+            "GROUP" => Some("from-env".to_owned()),
+            "INDIRECT" => Some("%{SERVER}".to_owned()),
+            "APP" => Some("app2".to_owned()),
+            _ => None,
+        };
+        let c = ctx(&env);
+        assert_eq!(expand_process_group("site", &c), "site");
+        assert_eq!(expand_process_group("%{GLOBAL}", &c), "");
+        assert_eq!(expand_process_group("", &c), "");
+        assert_eq!(expand_process_group("%{ENV:GROUP}", &c), "from-env");
+        assert_eq!(
+            expand_process_group("%{ENV:INDIRECT}", &c),
+            "example.com:8000"
+        );
+        assert_eq!(expand_process_group("%{ENV:MISSING}", &c), "%{ENV:MISSING}");
+        assert_eq!(
+            expand_process_group("%{RESOURCE}", &c),
+            "example.com:8000|/app"
+        );
+
+        assert_eq!(expand_server_group(None, &c), "");
+        assert_eq!(expand_server_group(Some("%{GLOBAL}"), &c), "");
+        assert_eq!(
+            expand_server_group(Some("%{HOST}"), &c),
+            "www.example.org:8000"
+        );
+        assert_eq!(
+            expand_server_group(Some("%{SERVER}"), &c),
+            "example.com:8000"
+        );
+        assert_eq!(expand_server_group(Some("tenants"), &c), "tenants");
+
+        assert_eq!(expand_callable_object("app", &env), "app");
+        assert_eq!(expand_callable_object("%{ENV:APP}", &env), "app2");
+        assert_eq!(
+            expand_callable_object("%{ENV:MISSING}", &env),
+            "application"
+        );
+        assert_eq!(expand_callable_object("%{RESOURCE}", &env), "application");
     }
 
     #[test]

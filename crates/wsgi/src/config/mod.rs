@@ -23,13 +23,14 @@ pub use args::split_arguments;
 pub use daemon::{DaemonGroup, parse_daemon_process};
 pub use directive::apply_directive;
 pub use groups::{
-    GroupContext, expand_application_group, is_global_group, restrict_process_allows,
+    GroupContext, expand_application_group, expand_callable_object, expand_process_group,
+    expand_server_group, is_global_group, restrict_process_allows,
 };
 pub use interpreter_options::InterpreterOptionsBlock;
 pub use process_directives::apply_in_options_section;
 pub use settings::{
-    AuthScript, AuthSettings, DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript,
-    Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
+    AuthScript, AuthSettings, DirSettings, DispatchScript, HandlerScript, HashSeed, HeadToGet,
+    ImportScript, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
 pub use table::{
     ACCESS_CONF, ArgsForm, DAEMON_OPTIONS, DIRECTIVES, DaemonOption, Directive, DirectiveInfo,

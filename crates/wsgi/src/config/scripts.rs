@@ -1,12 +1,15 @@
-//! `WSGIImportScript`, `WSGIHandlerScript` and the authentication and
-//! access scripts: scripts named outside any `WSGIScriptAlias`, parsed as
-//! mod_wsgi 6.1.1's `wsgi_add_import_script`, `wsgi_add_handler_script`
-//! and `wsgi_set_auth_user_script` (and its two siblings) do (its messages
+//! `WSGIImportScript`, `WSGIHandlerScript`, `WSGIDispatchScript` and the
+//! authentication and access scripts: scripts named outside any
+//! `WSGIScriptAlias`, parsed as mod_wsgi 6.1.1's `wsgi_add_import_script`,
+//! `wsgi_add_handler_script`, `wsgi_set_dispatch_script` and
+//! `wsgi_set_auth_user_script` (and its two siblings) do (its messages
 //! start each error, for users who search for them).
 
 use super::args::split_arguments;
 use super::groups::{check_application_group, is_global_group};
-use super::settings::{AuthScript, HandlerScript, ImportScript, ScriptAliasOptions};
+use super::settings::{
+    AuthScript, DispatchScript, HandlerScript, ImportScript, ScriptAliasOptions,
+};
 
 /// Options come as `name=value` words, as mod_wsgi's `wsgi_parse_option`.
 fn option<'a>(word: &'a str, invalid: &str, known: &str) -> Result<(&'a str, &'a str), String> {
@@ -166,6 +169,40 @@ fn application_group_name(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `WSGIDispatchScript SCRIPT [application-group=A]`.
+pub fn parse_dispatch_script(raw: &str) -> Result<DispatchScript, String> {
+    const INVALID: &str = "Invalid option to WSGI dispatch script definition:";
+    let words = split_arguments(raw)?;
+    let Some(script) = words.first().filter(|s| !s.is_empty()) else {
+        return Err(
+            "Location of dispatch script not supplied: WSGIDispatchScript needs the \
+                    path of a Python script defining process_group(environ), \
+                    application_group(environ) and/or callable_object(environ)"
+                .into(),
+        );
+    };
+    let mut dispatch = DispatchScript {
+        script: script.clone(),
+        application_group: None,
+    };
+    for word in &words[1..] {
+        let (_, value) = option(word, INVALID, "application-group")?;
+        application_group(value)?;
+        // mod_wsgi's wsgi_server_group expands only these for the script's
+        // own interpreter and would take %{RESOURCE} or %{ENV:...} as a
+        // literal interpreter name: refuse them rather than do that.
+        if value.starts_with("%{") && !matches!(value, "%{GLOBAL}" | "%{SERVER}" | "%{HOST}") {
+            return Err(format!(
+                "Invalid name for WSGI application group: a dispatch script runs before the \
+                 request's resource is chosen, so its application-group= is %{{GLOBAL}}, \
+                 %{{SERVER}}, %{{HOST}} or a plain name, not '{value}'"
+            ));
+        }
+        dispatch.application_group = Some(value.to_owned());
+    }
+    Ok(dispatch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +315,49 @@ mod tests {
             ),
         ] {
             let error = parse_handler_script(raw).unwrap_err();
+            assert!(error.starts_with(message), "{raw}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_dispatch_script_takes_a_script_and_its_application_group() {
+        let dispatch = parse_dispatch_script("/srv/d.py application-group=tenants").unwrap();
+        assert_eq!(dispatch.script, "/srv/d.py");
+        assert_eq!(dispatch.application_group.as_deref(), Some("tenants"));
+        let bare = parse_dispatch_script("/srv/d.py").unwrap();
+        assert_eq!(bare.application_group, None);
+        for group in ["%{GLOBAL}", "%{SERVER}", "%{HOST}"] {
+            let raw = format!("/srv/d.py application-group={group}");
+            assert!(parse_dispatch_script(&raw).is_ok(), "{raw}");
+        }
+        for (raw, message) in [
+            ("", "Location of dispatch script not supplied"),
+            (
+                "/d.py process-group=site",
+                "Invalid option to WSGI dispatch script definition",
+            ),
+            (
+                "/d.py stray",
+                "Invalid option to WSGI dispatch script definition",
+            ),
+            (
+                "/d.py application-group=",
+                "Invalid name for WSGI application group",
+            ),
+            (
+                "/d.py application-group=%{RESOURCE}",
+                "Invalid name for WSGI application group",
+            ),
+            (
+                "/d.py application-group=%{ENV:X}",
+                "Invalid name for WSGI application group",
+            ),
+            (
+                "/d.py application-group=%{BOGUS}",
+                "invalid application group",
+            ),
+        ] {
+            let error = parse_dispatch_script(raw).unwrap_err();
             assert!(error.starts_with(message), "{raw}: {error}");
         }
     }

@@ -79,6 +79,18 @@ pub struct AuthScript {
     pub application_group: Option<String>,
 }
 
+/// `WSGIDispatchScript SCRIPT [application-group=A]`: per request, in the
+/// Apache child, the script's `process_group(environ)`,
+/// `application_group(environ)` and `callable_object(environ)` may
+/// override the configured ones (mod_wsgi's `wsgi_execute_dispatch`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DispatchScript {
+    pub script: String,
+    /// The interpreter the script runs in, as given (mod_wsgi's
+    /// `wsgi_server_group` expands it per request); `None`: `%{GLOBAL}`.
+    pub application_group: Option<String>,
+}
+
 /// mod_wsgi's `apr_hash_overlay`: `add`'s entries, then `base`'s whose
 /// names `add` does not have.
 pub fn overlay_handler_scripts(
@@ -163,13 +175,14 @@ pub struct ServerSettings<R> {
     pub slow_requests: Option<f64>,
     /// `WSGITelemetryOptions` flags (`OPT_*`).
     pub telemetry_options: Option<u32>,
-    /// An authentication or access script is named in this server's
-    /// sections: the Apache children need Python even under
-    /// `WSGIRestrictEmbedded On` (mod_wsgi's `wsgi_python_required`).
-    pub auth_scripts: bool,
     /// `WSGIGroupAuthoritative` appears in this server's sections: obsolete
     /// in mod_wsgi 6 (Apache 2.4's `Require` lines decide), only noted.
     pub group_authoritative_seen: bool,
+    /// A script that runs in the Apache children (`WSGIDispatchScript`, an
+    /// authentication or access script) is
+    /// configured in this server: they start Python even under
+    /// `WSGIRestrictEmbedded On`, as mod_wsgi's `wsgi_python_required`.
+    pub scripts_in_children: bool,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -203,8 +216,8 @@ impl<R> Default for ServerSettings<R> {
             telemetry_service: None,
             slow_requests: None,
             telemetry_options: None,
-            auth_scripts: false,
             group_authoritative_seen: false,
+            scripts_in_children: false,
         }
     }
 }
@@ -264,8 +277,8 @@ impl<R: Clone> ServerSettings<R> {
                 .or_else(|| base.telemetry_service.clone()),
             slow_requests: add.slow_requests.or(base.slow_requests),
             telemetry_options: add.telemetry_options.or(base.telemetry_options),
-            auth_scripts: add.auth_scripts,
             group_authoritative_seen: add.group_authoritative_seen,
+            scripts_in_children: add.scripts_in_children || base.scripts_in_children,
         }
     }
 
@@ -331,6 +344,10 @@ pub struct DirSettings {
     /// One pointer: Apache merges directory settings on every request, and
     /// sections without them must not pay for their size.
     pub auth: Option<std::sync::Arc<AuthSettings>>,
+    /// `WSGIDispatchScript` (a server-level line is in the server's
+    /// default directory settings, which every section is merged over, so
+    /// a section's line wins as in mod_wsgi).
+    pub dispatch_script: Option<DispatchScript>,
 }
 
 /// The authentication and access directives of a section.
@@ -391,6 +408,7 @@ impl DirSettings {
             handler_scripts: overlay_handler_scripts(&base.handler_scripts, &add.handler_scripts),
             ignore_activity: pick(&base.ignore_activity, &add.ignore_activity),
             auth: AuthSettings::merge(&base.auth, &add.auth),
+            dispatch_script: pick(&base.dispatch_script, &add.dispatch_script),
         }
     }
 

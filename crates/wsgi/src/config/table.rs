@@ -82,6 +82,8 @@ pub enum Directive {
     TrustedProxies,
     ImportScript,
     HandlerScript,
+    DispatchScript,
+    PassApacheRequest,
     RestrictStdin,
     RestrictStdout,
     CaseSensitivity,
@@ -144,7 +146,7 @@ impl DirectiveInfo {
 
 use ArgsForm::{RawArgs, Take1, Take12};
 use Directive as D;
-use Status::{NotYet, Supported};
+use Status::Supported;
 
 const MAIN: bool = true;
 const ANY: bool = false;
@@ -199,8 +201,8 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGIApplicationGroup", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::ApplicationGroup), c"Application interpreter group."),
     entry(c"WSGICallableObject", Take1, OR_FILEINFO, ANY, Supported(D::CallableObject), c"Name of entry point in WSGI script file."),
     entry(c"WSGIImportScript", RawArgs, RSRC_CONF, ANY, Supported(D::ImportScript), c"Location of WSGI import script."),
-    entry(c"WSGIDispatchScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Location of WSGI dispatch script."),
-    entry(c"WSGIPassApacheRequest", Take1, ACCESS_CONF | RSRC_CONF, ANY, NotYet, c"Enable/Disable Apache request object."),
+    entry(c"WSGIDispatchScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::DispatchScript), c"Location of WSGI dispatch script."),
+    entry(c"WSGIPassApacheRequest", Take1, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::PassApacheRequest), c"Enable/Disable Apache request object."),
     entry(c"WSGIPassAuthorization", Take1, OR_FILEINFO, ANY, Supported(D::PassAuthorization), c"Enable/Disable WSGI authorization."),
     entry(c"WSGIScriptReloading", Take1, OR_FILEINFO, ANY, Supported(D::ScriptReloading), c"Enable/Disable script reloading mechanism."),
     entry(c"WSGIErrorOverride", Take1, OR_FILEINFO, ANY, Supported(D::ErrorOverride), c"Enable/Disable overriding of error pages."),
@@ -337,7 +339,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 47);
+        assert_eq!(supported.len(), 49);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `wsgi.errors`), and the few raw C-API calls pyo3's safe API does not cover.
 
 pub mod auth;
+pub mod dispatch;
 pub(crate) mod ffi;
 pub mod interpreter;
 pub mod loader;

@@ -69,6 +69,23 @@ impl Completed {
     }
 }
 
+/// A request thread's place in the per-thread lists: mod_wsgi's request
+/// threads count from 1; the thread that started Python (0, which serves
+/// a prefork child's requests) shares the first place.
+pub fn thread_index(thread_id: u64) -> usize {
+    thread_id.max(1) as usize - 1
+}
+
+/// One request thread's completed requests in the interval.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThreadTick {
+    pub completed: u64,
+    /// Time it spent on requests within the interval (a request that began
+    /// before it counts from its start).
+    pub busy_us: u64,
+    pub max_duration_us: u64,
+}
+
 /// A slow request's record (always `completed` here).
 #[derive(Clone, Debug, Default)]
 pub struct SlowRecord {
@@ -102,6 +119,10 @@ pub struct Interval {
     pub threads_active: u64,
     pub has_daemon_timing: bool,
     pub slow: Vec<SlowRecord>,
+    /// When the interval began (microseconds; 0: with the process).
+    pub since: i64,
+    /// By [`thread_index`].
+    pub threads: Vec<ThreadTick>,
 }
 
 impl Default for Interval {
@@ -120,6 +141,8 @@ impl Default for Interval {
             threads_active: 0,
             has_daemon_timing: false,
             slow: Vec::new(),
+            since: 0,
+            threads: Vec::new(),
         }
     }
 }
@@ -150,6 +173,14 @@ impl Interval {
         self.input_reads += c.input_reads;
         self.output_bytes += c.output_bytes;
         self.output_writes += c.output_writes;
+        let index = thread_index(c.thread_id);
+        if self.threads.len() <= index {
+            self.threads.resize(index + 1, ThreadTick::default());
+        }
+        let thread = &mut self.threads[index];
+        thread.completed += 1;
+        thread.busy_us += (c.end - c.application_start.max(self.since)).max(0) as u64;
+        thread.max_duration_us = thread.max_duration_us.max(c.phases()[REQUEST]);
     }
 
     /// Mean of a phase over the interval, in seconds.
@@ -214,5 +245,26 @@ mod tests {
         assert!((i.mean(REQUEST) - 0.504).abs() < 1e-9);
         assert_eq!(i.buckets[APPLICATION].iter().sum::<i32>(), 4);
         assert_eq!(i.min_us[GIL_WAIT], u64::MAX);
+    }
+
+    #[test]
+    fn each_thread_counts_its_requests_and_its_time_in_the_interval() {
+        let mut i = Interval {
+            since: 1_254_000,
+            ..Interval::default()
+        };
+        let mut on_two = request(200, false);
+        on_two.thread_id = 2;
+        i.add(&on_two);
+        let mut on_main = request(200, false);
+        on_main.thread_id = 0;
+        i.add(&on_main);
+        i.add(&on_main);
+        assert_eq!(i.threads.len(), 2);
+        // Begun before the interval: counted from its start.
+        assert_eq!(i.threads[1].completed, 1);
+        assert_eq!(i.threads[1].busy_us, 250_000);
+        assert_eq!(i.threads[1].max_duration_us, 504_000);
+        assert_eq!(i.threads[0].completed, 2);
     }
 }

@@ -10,6 +10,7 @@ pub mod events;
 mod facts;
 pub mod metrics;
 pub mod recording;
+mod request_metrics;
 pub mod requests;
 
 use pyo3::exceptions::PyModuleNotFoundError;
@@ -109,10 +110,12 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
     module.add_function(wrap_pyfunction!(metrics::server_metrics, &module)?)?;
     module.add_function(wrap_pyfunction!(recording::process_metrics, &module)?)?;
     module.add_function(wrap_pyfunction!(
-        recording::start_recording_metrics,
+        request_metrics::start_recording_metrics,
         &module
     )?)?;
+    module.add_function(wrap_pyfunction!(request_metrics::request_metrics, &module)?)?;
     recording::note_process_start();
+    request_metrics::note_process(facts.threads_per_process, !facts.process_group.is_empty());
     let lists = events::callbacks(py);
     module.add("event_callbacks", lists.events.bind(py))?;
     module.add("shutdown_callbacks", lists.shutdown.bind(py))?;

@@ -128,17 +128,26 @@ pub fn request_ended() {
     }
 }
 
-/// `mod_wsgi.start_recording_metrics()`: starts recording, once; later
-/// calls do nothing. Returns None.
-#[pyfunction]
-pub(crate) fn start_recording_metrics() {
+/// The busy-time integral up to now and the requests completed, since
+/// recording started.
+pub(super) fn utilization_now() -> (f64, u64) {
+    let mut monitor = lock(&MONITOR);
+    let busy = monitor.utilization(0);
+    (busy, monitor.total_requests)
+}
+
+/// Starts recording, once (`mod_wsgi.start_recording_metrics()`, in
+/// request_metrics.rs): when, the busy-time integral and the requests
+/// completed then; `None` if it had started already.
+pub(super) fn start() -> Option<(i64, f64, u64)> {
     let mut monitor = lock(&MONITOR);
     if monitor.start_time != 0 {
-        return;
+        return None;
     }
     monitor.start_time = wall_clock_micros();
-    monitor.utilization(0);
+    let busy = monitor.utilization(0);
     RECORDING.store(true, Ordering::Relaxed);
+    Some((monitor.start_time, busy, monitor.total_requests))
 }
 
 /// `mod_wsgi.process_metrics()`: None until recording started, and None
