@@ -49,11 +49,14 @@ fn check_content_length(value: &[u8]) {
         let text = std::str::from_utf8(value).expect("digits and white space");
         let digits = text.trim_start().trim_start_matches(['+', '-']);
         assert_eq!(digits.parse::<u64>(), Ok(n));
+        // An off_t, as mod_wsgi's wsgi_strtoff reads it.
+        assert!(i64::try_from(n).is_ok(), "{n} is past an off_t");
     }
     if let Ok(text) = std::str::from_utf8(value)
         && let Ok(n) = parse_content_length(text)
     {
         assert_eq!(text.trim().parse::<u64>(), Ok(n));
+        assert!(i64::try_from(n).is_ok(), "{n} is past an off_t");
     }
 }
 
