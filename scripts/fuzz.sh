@@ -2,8 +2,8 @@
 # Runs each fuzz target (fuzz/fuzz_targets/) for SECONDS, one after the
 # other on one core, and prints how many inputs each ran:
 #   scripts/fuzz.sh SECONDS [TARGET...]
-#   scripts/fuzz.sh --merge SECONDS [TARGET...]   and then minimise what the
-#                   run found into the committed corpus (fuzz/corpus/TARGET)
+#   scripts/fuzz.sh --merge SECONDS [TARGET...]   and then add to the committed
+#                   corpus (fuzz/corpus/TARGET) the finds that reach new coverage
 # Each run starts from the committed corpus; new inputs go to
 # fuzz/target/corpus/TARGET (not committed), a crashing input to
 # fuzz/artifacts/TARGET/. Exits 1 if any target crashed.
@@ -66,13 +66,11 @@ for target in "${targets[@]}"; do
     fi
     summary+=("$target: ${runs:-?} inputs, no crash")
     if $merge; then
-        # Keeps the smallest set of inputs that covers what both reached.
-        mv "corpus/$target" "corpus/$target.old"
-        mkdir "corpus/$target"
-        cargo fuzz run --sanitizer none "$target" "corpus/$target" "corpus/$target.old" "$work" \
+        # Adds to the committed corpus only the finds that reach coverage
+        # it does not (the seeds keep their names).
+        cargo fuzz run --sanitizer none "$target" "corpus/$target" "$work" \
             -- -merge=1 >"target/merge-$target.log" 2>&1
-        rm -r "corpus/$target.old"
-        echo "    corpus/$target: $(ls "corpus/$target" | wc -l) inputs"
+        echo "    corpus/$target: $(find "corpus/$target" -type f | wc -l) inputs"
     fi
 done
 printf '%s\n' "==> fuzzing, $seconds s per target:" "${summary[@]/#/    }"
