@@ -13,7 +13,8 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl ope
     libapache2-mod-wsgi-py3 python3-flask python3-django
     mercurial     # mercurial: tests/python_streams.rs serves hg clone through hgweb
     libfaketime   # libfaketime: tests/daemon_faults.rs steps Apache's wall clock
-    procps)       # procps: ps, whose view of display-name tests/display_name.rs checks
+    procps        # procps: ps, whose view of display-name tests/display_name.rs checks
+    iproute2)     # iproute2: ss, whose accept queues tests/daemon_recycling.rs reads
 
 . scripts/apt.sh  # the working directory is the repository root
 . scripts/mod_wsgi_reference.sh  # tests/express_config.rs runs its mod_wsgi-express

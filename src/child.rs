@@ -42,8 +42,15 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
     if settings.restrict_embedded == Some(true) {
         // Saves each child the interpreter's memory; requests must go to daemons.
         EMBEDDED_RESTRICTED.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = PROCESS.set(None);
-        return;
+        // Authentication and access scripts (src/auth.rs) run here all the
+        // same, as in mod_wsgi (wsgi_python_required).
+        if !config::all_server_settings(main)
+            .iter()
+            .any(|s| s.auth_scripts)
+        {
+            let _ = PROCESS.set(None);
+            return;
+        }
     }
     let interpreter = InterpreterSettings {
         python_home: settings.python_home.clone(),
@@ -175,6 +182,19 @@ pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
             return bindings::HTTP_INTERNAL_SERVER_ERROR as i32;
         }
         let servers = config::all_server_settings(main);
+        if servers.iter().any(|s| s.group_authoritative_seen) {
+            log::server(
+                Level::Notice,
+                main.as_ptr(),
+                &messages::format_line(
+                    "",
+                    messages::OBSOLETE_DIRECTIVE,
+                    "WSGIGroupAuthoritative is obsolete and has no effect, as in mod_wsgi 6: \
+                     Apache 2.4's Require lines (RequireAny, RequireAll) decide how \
+                     'Require wsgi-group' combines with other providers",
+                ),
+            );
+        }
         if servers[0].verbose_debugging.is_some() {
             log::server(
                 Level::Notice,

@@ -50,6 +50,23 @@ struct ApacheTransport {
 // to the request.
 unsafe impl Send for ApacheTransport {}
 
+impl ApacheTransport {
+    /// A write to the client that timed out says which timeout: Apache's
+    /// `Timeout` bounds every blocked write of the core output filter.
+    fn named_timeout(&self, e: io::Error) -> io::Error {
+        if e.kind() != io::ErrorKind::TimedOut {
+            return e;
+        }
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "a write to it blocked for longer than Timeout ({} s)",
+                self.request.server().timeout().as_secs()
+            ),
+        )
+    }
+}
+
 impl Transport for ApacheTransport {
     fn cgi_variables(&self, visit: &mut dyn FnMut(&[u8], &[u8])) {
         visit_cgi_variables(&self.request, &self.cgi, visit);
@@ -69,12 +86,15 @@ impl Transport for ApacheTransport {
     }
 
     fn send_body(&mut self, data: &[u8]) -> io::Result<()> {
-        self.request.pass_now(self.brigade, data)
+        let sent = self.request.pass_now(self.brigade, data);
+        sent.map_err(|e| self.named_timeout(e))
     }
 
     fn send_file(&mut self, fd: RawFd, offset: u64, len: u64) -> io::Result<()> {
-        self.request
-            .pass_file(self.brigade, fd, offset, len, self.sendfile)
+        let sent = self
+            .request
+            .pass_file(self.brigade, fd, offset, len, self.sendfile);
+        sent.map_err(|e| self.named_timeout(e))
     }
 
     fn log(&self, level: Level, message: &str) {

@@ -6,13 +6,16 @@ use std::ffi::{c_char, c_int, c_void};
 
 use wsgi::messages::{self, Level};
 
-use crate::apache::bindings::{self, apr_pool_t, cmd_parms, request_rec, server_rec};
+use crate::apache::bindings::{
+    self, apr_pool_t, authn_status, authz_status, cmd_parms, request_rec, server_rec,
+};
 use crate::apache::guard::guarded;
 use crate::apache::pool::Pool;
 use crate::apache::request::Request;
 use crate::apache::server::Server;
+use crate::apache::strings::{bytes, text};
 use crate::apache::{httpd, log};
-use crate::{child, config, routing};
+use crate::{auth, child, config, routing};
 
 const SERVER_ERROR: c_int = bindings::HTTP_INTERNAL_SERVER_ERROR as c_int;
 
@@ -146,5 +149,75 @@ pub extern "C" fn wsgi_rs_monitor(_p: *mut apr_pool_t, _s: *mut server_rec) -> c
     guarded("monitor", bindings::DECLINED as c_int, || {
         crate::daemon::supervisor::monitor();
         bindings::DECLINED as c_int
+    })
+}
+
+/// The `wsgi` authn provider's `check_password` (`AuthBasicProvider wsgi`).
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_check_password(
+    r: *mut request_rec,
+    user: *const c_char,
+    password: *const c_char,
+) -> authn_status {
+    guarded(
+        "check_password",
+        bindings::authn_status_AUTH_GENERAL_ERROR,
+        || {
+            // SAFETY: Apache passes a live request and NUL-terminated
+            // strings that live as long as it.
+            unsafe { auth::check_password(Request::from_raw(r), bytes(user), bytes(password)) }
+        },
+    )
+}
+
+/// The `wsgi` authn provider's `get_realm_hash` (`AuthDigestProvider wsgi`).
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_get_realm_hash(
+    r: *mut request_rec,
+    user: *const c_char,
+    realm: *const c_char,
+    rethash: *mut *mut c_char,
+) -> authn_status {
+    guarded(
+        "get_realm_hash",
+        bindings::authn_status_AUTH_GENERAL_ERROR,
+        || {
+            // SAFETY: Apache passes a live request and NUL-terminated
+            // strings that live as long as it.
+            let (status, hash) =
+                unsafe { auth::get_realm_hash(Request::from_raw(r), bytes(user), bytes(realm)) };
+            if !hash.is_null() && !rethash.is_null() {
+                // SAFETY: mod_auth_digest passes where the hash goes.
+                unsafe { *rethash = hash };
+            }
+            status
+        },
+    )
+}
+
+/// The `wsgi-group` authz provider (`Require wsgi-group NAME...`).
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_check_authorization(
+    r: *mut request_rec,
+    require_args: *const c_char,
+    _parsed: *const c_void,
+) -> authz_status {
+    guarded(
+        "check_authorization",
+        bindings::authz_status_AUTHZ_GENERAL_ERROR,
+        || {
+            // SAFETY: Apache passes a live request and the Require line's
+            // arguments, NUL-terminated.
+            unsafe { auth::check_authorization(Request::from_raw(r), &text(require_args)) }
+        },
+    )
+}
+
+/// The access checker (`WSGIAccessScript`).
+#[unsafe(no_mangle)]
+pub extern "C" fn wsgi_rs_access_checker(r: *mut request_rec) -> c_int {
+    guarded("access_checker", SERVER_ERROR, || {
+        // SAFETY: Apache passes a live request.
+        auth::access_checker(unsafe { Request::from_raw(r) })
     })
 }

@@ -5,9 +5,12 @@
 //! stores the directives' settings; `child.rs` starts and stops Python in
 //! each child; `routing.rs` turns each request into a plan, which
 //! `embedded.rs` (in the child, through the transport-independent adapter of
-//! crates/wsgi) or `daemon/client.rs` (through a daemon process) carries out.
+//! crates/wsgi) or `daemon/client.rs` (through a daemon process) carries out;
+//! `auth.rs` runs the authentication and access scripts in Apache's
+//! authn, authz and access steps.
 
 mod apache;
+mod auth;
 mod child;
 mod config;
 mod daemon;

@@ -37,16 +37,25 @@ pub static mut wsgi_module: module = module {
     flags: 0,
 };
 
-extern "C" fn register_hooks(_pool: *mut apr_pool_t) {
+extern "C" fn register_hooks(pool: *mut apr_pool_t) {
     let registered = catch_unwind(|| {
-        hooks::register(&hooks::Hooks {
-            pre_config: Some(entry::wsgi_rs_pre_config),
-            post_config: Some(entry::wsgi_rs_post_config),
-            child_init: Some(entry::wsgi_rs_child_init),
-            translate_name: Some(entry::wsgi_rs_translate_name),
-            handler: Some(entry::wsgi_rs_handler),
-            monitor: Some(entry::wsgi_rs_monitor),
-        })
+        hooks::register(
+            pool,
+            &hooks::Hooks {
+                pre_config: Some(entry::wsgi_rs_pre_config),
+                post_config: Some(entry::wsgi_rs_post_config),
+                child_init: Some(entry::wsgi_rs_child_init),
+                translate_name: Some(entry::wsgi_rs_translate_name),
+                handler: Some(entry::wsgi_rs_handler),
+                monitor: Some(entry::wsgi_rs_monitor),
+                access_checker: Some(entry::wsgi_rs_access_checker),
+            },
+            &hooks::AuthProviders {
+                check_password: Some(entry::wsgi_rs_check_password),
+                get_realm_hash: Some(entry::wsgi_rs_get_realm_hash),
+                check_authorization: Some(entry::wsgi_rs_check_authorization),
+            },
+        )
     });
     if registered.is_err() {
         log::server(

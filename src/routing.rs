@@ -377,13 +377,15 @@ fn target(
             )),
         };
     }
+    // Restricted first: a child may have Python for the authentication
+    // scripts alone.
     match child::process() {
-        Some(process) => Ok(Target::Embedded(process)),
-        None if child::embedded_restricted() => Err(Refusal::new(
+        _ if child::embedded_restricted() => Err(Refusal::new(
             bindings::HTTP_INTERNAL_SERVER_ERROR,
             messages::EMBEDDED_RESTRICTED,
             "the request would run in embedded mode, which WSGIRestrictEmbedded On disables; route it to a daemon process group",
         )),
+        Some(process) => Ok(Target::Embedded(process)),
         None => Err(Refusal::new(
             bindings::HTTP_INTERNAL_SERVER_ERROR,
             messages::PYTHON_UNAVAILABLE,

@@ -280,9 +280,57 @@ fn limits_recycle_without_client_errors(mpm: Mpm) {
     assert_lines_well_formed(&log, "site");
 }
 
+/// Connections waiting to be accepted on the listening UNIX socket at
+/// `path` (the Recv-Q `ss` shows for a listener).
+fn accept_queue(path: &std::path::Path) -> usize {
+    let out = std::process::Command::new("ss")
+        .args(["-xlnH"])
+        .output()
+        .expect("ss (iproute2) runs");
+    let path = path.to_str().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 4 && f[4] == path)
+        .map_or(0, |f| f[2].parse().unwrap_or(0))
+}
+
+/// A graceful restart while a request waits in the daemon socket's backlog
+/// (the daemon's one thread busy): when the old daemon exits, the kernel
+/// resets the connections still queued on the old socket. Their requests
+/// were never sent (a child sends one only after the daemon's Hello), so
+/// the child tries again and reaches the new daemon; it answered 503
+/// before (WSGIRS0304, "closed the connection at once"). scripts/soak.sh
+/// found it.
+fn graceful_restart_with_a_queued_request(mpm: Mpm) {
+    let server = start(mpm, "daemon-graceful-queued", "processes=1 threads=1", "");
+    let before = wait_for_daemons(&server, "site", 1);
+    let socket = socket_path(&server, "site");
+    let (busy, queued) = std::thread::scope(|scope| {
+        let busy = scope.spawn(|| server.get("/app/slow?1-busy"));
+        wait_for_file(&server, "started-busy", WAIT);
+        let queued = scope.spawn(|| server.get("/app/pid"));
+        wait_until(WAIT, "a connection queued on the daemon socket", || {
+            (accept_queue(&socket) >= 1).then_some(())
+        });
+        server.signal("graceful");
+        (busy.join().unwrap(), queued.join().unwrap())
+    });
+    let log = server.error_log();
+    assert_eq!(busy.status, 200, "{}\n{log}", busy.text());
+    let new = pid_of(&queued);
+    assert!(!before.contains(&new), "served by the old daemon {new}");
+    for id in CLIENT_ERRORS {
+        assert_eq!(count(&log, id), 0, "{id}:\n{log}");
+    }
+    assert_lines_well_formed(&log, "site");
+    assert_no_crash(&log);
+}
+
 under_event_and_prefork!(
     maximum_requests_rotates_without_errors,
     every_request_recycles_without_client_errors,
+    graceful_restart_with_a_queued_request,
 );
 
 /// The same under every MPM: run under event only.

@@ -9,6 +9,8 @@ use std::os::fd::RawFd;
 use super::bindings::{self, apr_bucket_brigade, apr_table_t, request_rec};
 use super::strings::{bytes, pool_copy};
 
+mod auth;
+
 /// A live request, valid for the duration of the hook that received it.
 /// Not `Copy`: whoever holds it may change the request_rec, so it is lent
 /// (`&mut self` for changes) rather than duplicated.

@@ -68,7 +68,18 @@ enum Handshake {
     Protocol(String),
     /// The daemon is recycling: it said Retry and closed the connection.
     Retry,
+    /// The connection was closed or reset before the daemon's Hello: the
+    /// daemon never read the request, which has not been sent yet.
+    Closed(String),
 }
+
+/// How many times a request is tried again after its connection was closed
+/// before the daemon's Hello. A graceful restart resets the connections
+/// still waiting in the old socket's backlog when the last old daemon exits
+/// (the soak found these as 503s); one more try reaches the new daemons.
+/// Few, because a daemon that refuses this child (another uid) closes every
+/// connection at once, and logs each.
+const CLOSED_BEFORE_HELLO_TRIES: u32 = 3;
 
 /// Greets the daemon on a new connection and waits for its Hello, which a
 /// daemon sends as soon as it accepts the connection. Until then the
@@ -113,7 +124,7 @@ fn handshake(conn: &mut Conn, deadline: Instant, group: &GroupRuntime) -> Result
                 group.socket_path, group.settings.connect_timeout
             )))
         }
-        Err(e) => Err(Handshake::Unreachable(format!(
+        Err(e) => Err(Handshake::Closed(format!(
             "the daemon process closed the connection at once ({e}); see its log lines"
         ))),
     }
@@ -150,6 +161,7 @@ pub fn execute(
     let queue_start_wall = wsgi::request::wall_clock_micros();
     let deadline = Instant::now() + Duration::from_secs(group.settings.connect_timeout.max(1));
     let mut out = Vec::with_capacity(4096);
+    let mut closed_before_hello = 0;
     loop {
         let (mut conn, fresh) = match pooled(group) {
             Some(conn) => (conn, false),
@@ -180,7 +192,15 @@ pub fn execute(
                     None => continue,
                     Some(status) => return status,
                 },
-                Err(Handshake::Unreachable(text)) => {
+                Err(Handshake::Closed(_))
+                    if closed_before_hello + 1 < CLOSED_BEFORE_HELLO_TRIES
+                        && Instant::now() < deadline =>
+                {
+                    closed_before_hello += 1;
+                    std::thread::sleep(Duration::from_millis(5 * closed_before_hello as u64));
+                    continue;
+                }
+                Err(Handshake::Unreachable(text) | Handshake::Closed(text)) => {
                     log_line(
                         &r,
                         group,

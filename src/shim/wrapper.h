@@ -19,4 +19,6 @@
 #include <ap_listen.h>
 #include <mpm_common.h>
 #include <scoreboard.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
 #include "shim.h"

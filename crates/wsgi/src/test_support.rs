@@ -68,6 +68,9 @@ pub(crate) struct RecordingTransport {
     body_end: BodyEnd,
     /// `send_body` and `send_file` succeed this many times, then fail.
     sends_before_failure: Option<usize>,
+    /// The failed send times out (a client that stopped reading) instead
+    /// of finding the connection closed.
+    failed_send_times_out: bool,
     pub(crate) events: Vec<Event>,
     pub(crate) calls: std::cell::Cell<Calls>,
     pub(crate) log: std::sync::Mutex<Vec<(crate::messages::Level, String)>>,
@@ -83,6 +86,7 @@ impl RecordingTransport {
             read_size: usize::MAX,
             body_end: BodyEnd::Eof,
             sends_before_failure: None,
+            failed_send_times_out: false,
             events: Vec::new(),
             calls: Default::default(),
             log: Default::default(),
@@ -125,6 +129,12 @@ impl RecordingTransport {
         self
     }
 
+    /// As `fail_sends_after`, the failure a write timeout.
+    pub(crate) fn stall_sends_after(mut self, n: usize) -> Self {
+        self.failed_send_times_out = true;
+        self.fail_sends_after(n)
+    }
+
     pub(crate) fn body_len(&self) -> u64 {
         self.body.len() as u64
     }
@@ -137,6 +147,10 @@ impl RecordingTransport {
 
     fn send_allowed(&mut self) -> std::io::Result<()> {
         match self.sends_before_failure.as_mut() {
+            Some(0) if self.failed_send_times_out => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "a write to it blocked for longer than Timeout (1 s)",
+            )),
             Some(0) => Err(std::io::Error::new(
                 std::io::ErrorKind::BrokenPipe,
                 "the client went away",

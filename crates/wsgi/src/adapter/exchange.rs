@@ -60,6 +60,9 @@ pub(crate) struct ResponseState {
     pub(crate) closed: bool,
     pub(crate) override_status: Option<u16>,
     pub(crate) client_gone: bool,
+    /// Why, when the client did not close but stopped reading: a write
+    /// timed out (the transport's text, which names the timeout).
+    pub(crate) stalled_client: Option<String>,
     pub(crate) length_exceeded: bool,
     pub(crate) error_override: bool,
     /// For the `request_finished` event: body chunks passed on, and the
@@ -69,6 +72,18 @@ pub(crate) struct ResponseState {
     /// The exception `start_response` last refused a call with, so that the
     /// line logging it, if the application lets it through, says so.
     pub(crate) refused_head: Option<Py<PyAny>>,
+}
+
+impl ResponseState {
+    /// A send failed with `e`: nothing more goes out. A write that timed
+    /// out means the client stopped reading rather than closed.
+    pub(crate) fn gone_with(&mut self, e: &std::io::Error) {
+        self.client_gone = true;
+        self.closed = true;
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            self.stalled_client = Some(e.to_string());
+        }
+    }
 }
 
 impl State {

@@ -53,10 +53,23 @@ pub(crate) fn exception_text(
 
 /// What an exception from the application means for the response.
 fn failure(py: Python<'_>, exchange: &Exchange, error: PyErr) -> Outcome {
-    let (client_gone, headers_sent) = {
-        let state = exchange.state();
-        (state.response.client_gone, state.response.headers_sent)
+    let (client_gone, headers_sent, stalled) = {
+        let mut state = exchange.state();
+        let stalled = state.response.stalled_client.take();
+        (
+            state.response.client_gone,
+            state.response.headers_sent,
+            stalled,
+        )
     };
+    if let Some(why) = stalled {
+        exchange.log(
+            Level::Info,
+            messages::CLIENT_STOPPED_READING,
+            &format!("the client stopped reading the response: {why}; the response was cut short"),
+        );
+        return Outcome::ClientGone;
+    }
     if client_gone {
         exchange.log(
             Level::Info,
@@ -210,8 +223,7 @@ fn send_wrapped_file(py: Python<'_>, exchange: &Exchange, wrapper: &FileWrapper)
             Ok(true)
         }
         Err(e) => {
-            state.response.client_gone = true;
-            state.response.closed = true;
+            state.response.gone_with(&e);
             Err(PyOSError::new_err(format!(
                 "the file could not be sent: {e}"
             )))

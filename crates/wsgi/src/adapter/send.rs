@@ -131,8 +131,7 @@ pub(crate) fn send_chunk(
             })
         }
         Err(e) => {
-            state.response.client_gone = true;
-            state.response.closed = true;
+            state.response.gone_with(&e);
             Err(PyOSError::new_err(format!(
                 "the response could not be sent: {e}"
             )))

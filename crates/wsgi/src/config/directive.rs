@@ -8,7 +8,7 @@ use super::groups::{check_application_group, is_global_group};
 use super::python_options::{
     check_warning_option, parse_hash_seed, parse_optimize, parse_switch_interval,
 };
-use super::scripts::{parse_handler_script, parse_import_script};
+use super::scripts::{parse_auth_script, parse_handler_script, parse_import_script};
 use super::servers::preload_group;
 use super::settings::{
     DirSettings, HeadToGet, ImportScript, Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
@@ -85,6 +85,24 @@ pub fn apply_directive<R: Clone>(
             // the main server's) is merged over: the same precedence.
             dir.handler_scripts.retain(|h| h.name != handler.name);
             dir.handler_scripts.push(handler);
+            Ok(())
+        }
+        d @ (Directive::AccessScript | Directive::AuthUserScript | Directive::AuthGroupScript) => {
+            let auth = std::sync::Arc::make_mut(dir.auth.get_or_insert_with(Default::default));
+            let (what, slot) = match d {
+                Directive::AccessScript => ("access", &mut auth.access_script),
+                Directive::AuthUserScript => ("auth user", &mut auth.auth_user_script),
+                _ => ("auth group", &mut auth.auth_group_script),
+            };
+            *slot = Some(parse_auth_script(what, raw)?);
+            server.auth_scripts = true;
+            Ok(())
+        }
+        Directive::GroupAuthoritative => {
+            let value = args::off_or_on(name, &exactly_one(name, raw)?)?;
+            std::sync::Arc::make_mut(dir.auth.get_or_insert_with(Default::default))
+                .group_authoritative = Some(value);
+            server.group_authoritative_seen = true;
             Ok(())
         }
         Directive::PythonHome => {

@@ -28,8 +28,8 @@ pub use groups::{
 pub use interpreter_options::InterpreterOptionsBlock;
 pub use process_directives::apply_in_options_section;
 pub use settings::{
-    DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript, Location, ScriptAlias,
-    ScriptAliasOptions, ServerSettings,
+    AuthScript, AuthSettings, DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript,
+    Location, ScriptAlias, ScriptAliasOptions, ServerSettings,
 };
 pub use table::{
     ACCESS_CONF, ArgsForm, DAEMON_OPTIONS, DIRECTIVES, DaemonOption, Directive, DirectiveInfo,

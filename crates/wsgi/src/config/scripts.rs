@@ -1,11 +1,12 @@
-//! `WSGIImportScript` and `WSGIHandlerScript`: scripts named outside any
-//! `WSGIScriptAlias`, parsed as mod_wsgi 6.1.1's `wsgi_add_import_script`
-//! and `wsgi_add_handler_script` do (its messages start each error, for
-//! users who search for them).
+//! `WSGIImportScript`, `WSGIHandlerScript` and the authentication and
+//! access scripts: scripts named outside any `WSGIScriptAlias`, parsed as
+//! mod_wsgi 6.1.1's `wsgi_add_import_script`, `wsgi_add_handler_script`
+//! and `wsgi_set_auth_user_script` (and its two siblings) do (its messages
+//! start each error, for users who search for them).
 
 use super::args::split_arguments;
 use super::groups::{check_application_group, is_global_group};
-use super::settings::{HandlerScript, ImportScript, ScriptAliasOptions};
+use super::settings::{AuthScript, HandlerScript, ImportScript, ScriptAliasOptions};
 
 /// Options come as `name=value` words, as mod_wsgi's `wsgi_parse_option`.
 fn option<'a>(word: &'a str, invalid: &str, known: &str) -> Result<(&'a str, &'a str), String> {
@@ -131,9 +132,71 @@ pub fn parse_handler_script(raw: &str) -> Result<HandlerScript, String> {
     Ok(handler)
 }
 
+/// `WSGIAccessScript`, `WSGIAuthUserScript`, `WSGIAuthGroupScript`:
+/// `SCRIPT [application-group=NAME]`. `what` is mod_wsgi's word for the
+/// script in its messages ("access", "auth user", "auth group"). As in
+/// mod_wsgi the group is taken as written: only an empty one is refused.
+pub fn parse_auth_script(what: &str, raw: &str) -> Result<AuthScript, String> {
+    let invalid = format!("Invalid option to WSGI {what} script definition:");
+    let words = split_arguments(raw)?;
+    let Some(script) = words.first().filter(|s| !s.is_empty()) else {
+        return Err(format!(
+            "Location of {what} script not supplied: give the path of the Python script \
+             (then, optionally, application-group=NAME)"
+        ));
+    };
+    let mut parsed = AuthScript {
+        script: script.clone(),
+        application_group: None,
+    };
+    for word in &words[1..] {
+        let (_, value) = option(word, &invalid, "application-group")?;
+        application_group_name(value)?;
+        parsed.application_group = Some(value.to_owned());
+    }
+    Ok(parsed)
+}
+
+fn application_group_name(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(
+            "Invalid name for WSGI application group: application-group= needs a name".into(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_auth_script_takes_a_path_and_an_application_group() {
+        let bare = parse_auth_script("auth user", "/srv/auth.wsgi").unwrap();
+        assert_eq!(bare.script, "/srv/auth.wsgi");
+        assert_eq!(bare.application_group, None);
+        let grouped =
+            parse_auth_script("access", "/srv/a.wsgi application-group=%{GLOBAL}").unwrap();
+        assert_eq!(grouped.application_group.as_deref(), Some("%{GLOBAL}"));
+        for (raw, message) in [
+            ("", "Location of auth group script not supplied"),
+            (
+                "/a.wsgi application-group=",
+                "Invalid name for WSGI application group",
+            ),
+            (
+                "/a.wsgi process-group=x",
+                "Invalid option to WSGI auth group script definition",
+            ),
+            (
+                "/a.wsgi stray",
+                "Invalid option to WSGI auth group script definition",
+            ),
+        ] {
+            let error = parse_auth_script("auth group", raw).unwrap_err();
+            assert!(error.starts_with(message), "{raw}: {error}");
+        }
+    }
 
     #[test]
     fn an_import_script_needs_both_groups_and_global_is_empty() {

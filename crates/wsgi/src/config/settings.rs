@@ -68,6 +68,17 @@ pub struct HandlerScript {
     pub options: ScriptAliasOptions,
 }
 
+/// `WSGIAccessScript`, `WSGIAuthUserScript` or `WSGIAuthGroupScript`: the
+/// script whose `allow_access`, `check_password`/`get_realm_hash` or
+/// `groups_for_user` Apache's access, authentication and authorisation
+/// steps call, in the Apache child.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuthScript {
+    pub script: String,
+    /// `application-group=` as written; none: `%{GLOBAL}`, as in mod_wsgi.
+    pub application_group: Option<String>,
+}
+
 /// mod_wsgi's `apr_hash_overlay`: `add`'s entries, then `base`'s whose
 /// names `add` does not have.
 pub fn overlay_handler_scripts(
@@ -152,6 +163,13 @@ pub struct ServerSettings<R> {
     pub slow_requests: Option<f64>,
     /// `WSGITelemetryOptions` flags (`OPT_*`).
     pub telemetry_options: Option<u32>,
+    /// An authentication or access script is named in this server's
+    /// sections: the Apache children need Python even under
+    /// `WSGIRestrictEmbedded On` (mod_wsgi's `wsgi_python_required`).
+    pub auth_scripts: bool,
+    /// `WSGIGroupAuthoritative` appears in this server's sections: obsolete
+    /// in mod_wsgi 6 (Apache 2.4's `Require` lines decide), only noted.
+    pub group_authoritative_seen: bool,
 }
 
 impl<R> Default for ServerSettings<R> {
@@ -185,6 +203,8 @@ impl<R> Default for ServerSettings<R> {
             telemetry_service: None,
             slow_requests: None,
             telemetry_options: None,
+            auth_scripts: false,
+            group_authoritative_seen: false,
         }
     }
 }
@@ -244,6 +264,8 @@ impl<R: Clone> ServerSettings<R> {
                 .or_else(|| base.telemetry_service.clone()),
             slow_requests: add.slow_requests.or(base.slow_requests),
             telemetry_options: add.telemetry_options.or(base.telemetry_options),
+            auth_scripts: add.auth_scripts,
+            group_authoritative_seen: add.group_authoritative_seen,
         }
     }
 
@@ -305,6 +327,46 @@ pub struct DirSettings {
     /// `WSGIIgnoreActivity`: these requests do not reset a daemon's
     /// inactivity-timeout.
     pub ignore_activity: Option<bool>,
+    /// The authentication and access directives of this section, if any.
+    /// One pointer: Apache merges directory settings on every request, and
+    /// sections without them must not pay for their size.
+    pub auth: Option<std::sync::Arc<AuthSettings>>,
+}
+
+/// The authentication and access directives of a section.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuthSettings {
+    /// `WSGIAccessScript`.
+    pub access_script: Option<AuthScript>,
+    /// `WSGIAuthUserScript`.
+    pub auth_user_script: Option<AuthScript>,
+    /// `WSGIAuthGroupScript`.
+    pub auth_group_script: Option<AuthScript>,
+    /// `WSGIGroupAuthoritative` (On by default); kept as mod_wsgi 6 keeps
+    /// it, which no longer reads it.
+    pub group_authoritative: Option<bool>,
+}
+
+impl AuthSettings {
+    /// mod_wsgi's merge: each directive of the inner section wins.
+    fn merge(
+        base: &Option<std::sync::Arc<Self>>,
+        add: &Option<std::sync::Arc<Self>>,
+    ) -> Option<std::sync::Arc<Self>> {
+        fn pick<T: Clone>(base: &Option<T>, add: &Option<T>) -> Option<T> {
+            add.clone().or_else(|| base.clone())
+        }
+        match (base, add) {
+            (None, add) => add.clone(),
+            (base, None) => base.clone(),
+            (Some(base), Some(add)) => Some(std::sync::Arc::new(AuthSettings {
+                access_script: pick(&base.access_script, &add.access_script),
+                auth_user_script: pick(&base.auth_user_script, &add.auth_user_script),
+                auth_group_script: pick(&base.auth_group_script, &add.auth_group_script),
+                group_authoritative: pick(&base.group_authoritative, &add.group_authoritative),
+            })),
+        }
+    }
 }
 
 impl DirSettings {
@@ -328,6 +390,7 @@ impl DirSettings {
             trusted_proxies: pick(&base.trusted_proxies, &add.trusted_proxies),
             handler_scripts: overlay_handler_scripts(&base.handler_scripts, &add.handler_scripts),
             ignore_activity: pick(&base.ignore_activity, &add.ignore_activity),
+            auth: AuthSettings::merge(&base.auth, &add.auth),
         }
     }
 
@@ -392,6 +455,39 @@ mod tests {
         let merged = DirSettings::merge(&outer, &inner);
         assert_eq!(merged.callable_object(), "inner");
         assert!(!merged.script_reloading());
+    }
+
+    #[test]
+    fn auth_directives_merge_one_by_one() {
+        let script = |path: &str| {
+            Some(AuthScript {
+                script: path.into(),
+                application_group: None,
+            })
+        };
+        let outer = DirSettings {
+            auth: Some(std::sync::Arc::new(AuthSettings {
+                auth_user_script: script("/outer-users.wsgi"),
+                access_script: script("/outer-access.wsgi"),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let inner = DirSettings {
+            auth: Some(std::sync::Arc::new(AuthSettings {
+                auth_user_script: script("/inner-users.wsgi"),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let merged = DirSettings::merge(&outer, &inner);
+        let auth = merged.auth.unwrap();
+        assert_eq!(auth.auth_user_script, script("/inner-users.wsgi"));
+        assert_eq!(auth.access_script, script("/outer-access.wsgi"));
+        let none = DirSettings::merge(&DirSettings::default(), &DirSettings::default());
+        assert!(none.auth.is_none());
+        let inherited = DirSettings::merge(&outer, &DirSettings::default());
+        assert_eq!(inherited.auth, outer.auth);
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub enum Directive {
     TelemetryService,
     SlowRequests,
     TelemetryOptions,
+    AccessScript,
+    AuthUserScript,
+    AuthGroupScript,
+    GroupAuthoritative,
 }
 
 /// Where a directive's value is kept, which follows from where it may appear.
@@ -206,10 +210,10 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     entry(c"WSGITrustedProxyHeaders", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxyHeaders), c"Specify a list of trusted proxy headers."),
     entry(c"WSGITrustedProxies", RawArgs, OR_FILEINFO, ANY, Supported(D::TrustedProxies), c"Specify a list of trusted proxies."),
     entry(c"WSGIEnableSendfile", Take1, OR_FILEINFO, ANY, Supported(D::EnableSendfile), c"Enable/Disable support for kernel sendfile."),
-    entry(c"WSGIAccessScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI host access script file."),
-    entry(c"WSGIAuthUserScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI user auth script file."),
-    entry(c"WSGIAuthGroupScript", RawArgs, OR_AUTHCFG, ANY, NotYet, c"Location of WSGI group auth script file."),
-    entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, NotYet, c"Enable/Disable as being authoritative on groups."),
+    entry(c"WSGIAccessScript", RawArgs, OR_AUTHCFG, ANY, Supported(D::AccessScript), c"Location of WSGI host access script file."),
+    entry(c"WSGIAuthUserScript", RawArgs, OR_AUTHCFG, ANY, Supported(D::AuthUserScript), c"Location of WSGI user auth script file."),
+    entry(c"WSGIAuthGroupScript", RawArgs, OR_AUTHCFG, ANY, Supported(D::AuthGroupScript), c"Location of WSGI group auth script file."),
+    entry(c"WSGIGroupAuthoritative", Take1, OR_AUTHCFG, ANY, Supported(D::GroupAuthoritative), c"Enable/Disable as being authoritative on groups."),
     entry(c"WSGIHandlerScript", RawArgs, ACCESS_CONF | RSRC_CONF, ANY, Supported(D::HandlerScript), c"Location of WSGI handler script file."),
     entry(c"WSGIServerMetrics", Take1, RSRC_CONF, MAIN, Supported(D::ServerMetrics), c"Enabled/Disable access to server metrics."),
     entry(c"WSGITelemetryService", Take12, RSRC_CONF, MAIN, Supported(D::TelemetryService), c"Push telemetry to a metrics service. Args: unix:/path [interval=N]"),
@@ -333,7 +337,7 @@ mod tests {
         for (i, d) in supported.iter().enumerate() {
             assert!(!supported[i + 1..].contains(d), "{d:?} twice");
         }
-        assert_eq!(supported.len(), 43);
+        assert_eq!(supported.len(), 47);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! script loading, the error-log streams (`sys.stdout`, `sys.stderr`,
 //! `wsgi.errors`), and the few raw C-API calls pyo3's safe API does not cover.
 
+pub mod auth;
 pub(crate) mod ffi;
 pub mod interpreter;
 pub mod loader;

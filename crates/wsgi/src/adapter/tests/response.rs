@@ -4,8 +4,8 @@
 use super::logged_once;
 use crate::adapter::Outcome;
 use crate::messages::{
-    APPLICATION_EXCEPTION, BAD_RESPONSE_CHUNK, CLIENT_GONE, CLOSE_FAILED, CONTENT_LENGTH_EXCEEDED,
-    CONTENT_LENGTH_SHORT, EXCEPTION_AFTER_HEADERS, NO_START_RESPONSE,
+    APPLICATION_EXCEPTION, BAD_RESPONSE_CHUNK, CLIENT_GONE, CLIENT_STOPPED_READING, CLOSE_FAILED,
+    CONTENT_LENGTH_EXCEEDED, CONTENT_LENGTH_SHORT, EXCEPTION_AFTER_HEADERS, NO_START_RESPONSE,
 };
 use crate::test_support::{Event, RecordingTransport, RequestOptions, get, run_app};
 
@@ -353,6 +353,25 @@ fn a_client_gone_stops_the_response_and_closes_once() {
         "{}",
         t.log_text()
     );
+}
+
+#[test]
+fn a_client_that_stops_reading_is_said_once_as_a_write_timeout() {
+    let (outcome, t) = run_app(
+        CLOSES,
+        RequestOptions::default(),
+        RecordingTransport::get("/endless").stall_sends_after(3),
+    );
+    assert_eq!(outcome, Outcome::ClientGone);
+    assert_eq!(closes(&t), ["closed after 4 chunks"]);
+    let line = logged_once(&t, CLIENT_STOPPED_READING);
+    assert!(
+        line.contains(
+            "stopped reading the response: a write to it blocked for longer than Timeout (1 s)"
+        ),
+        "{line}"
+    );
+    assert!(t.logged(CLIENT_GONE).is_empty(), "{}", t.log_text());
 }
 
 #[test]

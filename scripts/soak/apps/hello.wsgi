@@ -1,0 +1,6 @@
+# Hello world: an 11-byte body with Content-Length.
+def application(environ, start_response):
+    body = b"Hello World"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
