@@ -156,6 +156,11 @@ fn configuration_errors_name_the_problem(mpm: Mpm) {
             "WSGIDaemonProcess site threads=many",
             "invalid value 'many' for threads",
         ),
+        // Past mod_wsgi's int it overflowed the daemons' deadlines.
+        (
+            "WSGIDaemonProcess site request-timeout=18446744073709551615",
+            "request-timeout=18446744073709551615 is too large (at most 2147483647",
+        ),
     ] {
         let e = config_test(&stage, &Config::new(mpm, &format!("{line}\n"))).expect_err(line);
         assert!(e.contains(needle), "{line}: {e}");

@@ -52,6 +52,24 @@ fn conflicting_content_lengths_are_refused(mpm: Mpm) {
     assert_no_crash(&server.error_log());
 }
 
+/// A Content-Length past an off_t (2^63, found by the response_head fuzz
+/// target's check) was accepted as a u64; mod_wsgi's wsgi_strtoff refuses
+/// it. Now a 500 and WSGIRS0205 with mod_wsgi's message, in both modes.
+fn a_content_length_past_an_off_t_is_refused(mpm: Mpm) {
+    let server = start_both(mpm, "hardening-huge-cl");
+    for prefix in ["/emb", "/dmn"] {
+        let mark = server.log_mark();
+        let r = server.get(&format!("{prefix}/huge-cl"));
+        assert_eq!(r.status, 500, "{prefix}: {:?} {}", r.headers, r.text());
+        let log = server.log_since(mark, ": WSGIRS0205: ", WAIT);
+        assert!(
+            log.contains("ValueError: invalid Content-Length header value: '9223372036854775808'"),
+            "{prefix}: {log}"
+        );
+    }
+    assert_no_crash(&server.error_log());
+}
+
 /// Finding 6: the Apache child checks the head a daemon sends with the
 /// rules of start_response. The application writes raw frames on its
 /// channel connection; before, a status line with CR/LF came out as a
@@ -59,7 +77,7 @@ fn conflicting_content_lengths_are_refused(mpm: Mpm) {
 fn the_child_checks_the_daemons_head_again(mpm: Mpm) {
     let server = start_both(mpm, "hardening-raw-head");
     let daemon = wait_for_daemons(&server, "site", 1)[0];
-    for case in ["status-crlf", "value-crlf", "dup-cl", "hop"] {
+    for case in ["status-crlf", "value-crlf", "dup-cl", "hop", "huge-cl"] {
         let mark = server.log_mark();
         let r = server.get(&format!("/dmn/raw/{case}"));
         assert_eq!(r.status, 500, "{case}: {:?} {}", r.headers, r.text());
@@ -206,6 +224,7 @@ fn a_head_is_served_or_refused_alike_in_both_modes(mpm: Mpm) {
 under_event_and_prefork!(
     a_head_is_served_or_refused_alike_in_both_modes,
     conflicting_content_lengths_are_refused,
+    a_content_length_past_an_off_t_is_refused,
     the_child_checks_the_daemons_head_again,
     channel_protocol_errors_are_logged,
 );

@@ -2,6 +2,7 @@
 #
 #   /dup-cl        two Content-Length headers that disagree (5 and 20)
 #   /same-cl       the same Content-Length twice
+#   /huge-cl       a Content-Length past an off_t (2**63)
 #   /raw/CASE      daemon mode only: writes a Head and an End frame of its
 #                  own on the channel connection its request came on, as an
 #                  application that bypasses start_response could; CASE picks
@@ -35,6 +36,7 @@ RAW = {
     "value-crlf": (200, b"200 OK", [(b"X-A", b"b\r\nSet-Cookie: injected=1")]),
     "dup-cl": (200, b"200 OK", [(b"Content-Length", b"5"), (b"Content-Length", b"20")]),
     "hop": (200, b"200 OK", [(b"Transfer-Encoding", b"chunked")]),
+    "huge-cl": (200, b"200 OK", [(b"Content-Length", b"9223372036854775808")]),
     "fine": (200, b"200 OK", [(b"Content-Length", b"4")]),
 }
 
@@ -70,6 +72,11 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", "5"), ("Content-Length", "20")])
         return [b"x" * 20]
+    if path == "/huge-cl":
+        # 2**63: past an off_t, where mod_wsgi's wsgi_strtoff fails (ERANGE).
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", "9223372036854775808")])
+        return [b"x"]
     if path == "/same-cl":
         start_response("200 OK", [("Content-Type", "text/plain"),
                                   ("Content-Length", "5"), ("Content-Length", "5")])

@@ -195,14 +195,16 @@ pub fn parse_content_length(value: &str) -> Result<u64, String> {
     if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid Content-Length '{}'", value.escape_debug()));
     }
+    // An off_t, as Apache and mod_wsgi (wsgi_strtoff) read it.
     trimmed
-        .parse()
+        .parse::<i64>()
+        .map(|n| n as u64)
         .map_err(|_| format!("invalid Content-Length '{}'", value.escape_debug()))
 }
 
-/// A response's `Content-Length` as mod_wsgi reads it (`apr_strtoff`, base
+/// A response's `Content-Length` as mod_wsgi reads it (`wsgi_strtoff`, base
 /// 10): leading white space and a sign allowed, nothing after the digits,
-/// not negative.
+/// not negative, and within an `off_t` (a larger one is ERANGE there).
 pub fn parse_response_content_length(value: &[u8]) -> Option<u64> {
     let start = value
         .iter()
@@ -216,8 +218,8 @@ pub fn parse_response_content_length(value: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    (!negative || n == 0).then_some(n)
+    let n: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    (!negative || n == 0).then_some(n as u64)
 }
 
 #[cfg(test)]
@@ -342,7 +344,18 @@ mod tests {
     fn request_content_length() {
         assert_eq!(parse_content_length("11").unwrap(), 11);
         assert_eq!(parse_content_length(" 0 ").unwrap(), 0);
-        for bad in ["", "-1", "1.5", "12a", "99999999999999999999999"] {
+        assert_eq!(
+            parse_content_length("9223372036854775807").unwrap(),
+            i64::MAX as u64
+        );
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "12a",
+            "99999999999999999999999",
+            "9223372036854775808",
+        ] {
             assert!(parse_content_length(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -352,6 +365,10 @@ mod tests {
         assert_eq!(parse_response_content_length(b"11"), Some(11));
         assert_eq!(parse_response_content_length(b" +7"), Some(7));
         assert_eq!(parse_response_content_length(b"-0"), Some(0));
+        assert_eq!(
+            parse_response_content_length(b"9223372036854775807"),
+            Some(i64::MAX as u64)
+        );
         for bad in [
             &b""[..],
             b"-1",
@@ -359,6 +376,9 @@ mod tests {
             b"12a",
             b"12 ",
             b"99999999999999999999999",
+            // Past an off_t: mod_wsgi's wsgi_strtoff fails with ERANGE.
+            b"9223372036854775808",
+            b"18446744073709551615",
         ] {
             assert_eq!(parse_response_content_length(bad), None, "{bad:?}");
         }

@@ -2,6 +2,7 @@
 //! with mod_wsgi's option names, defaults and meaning.
 
 mod buffers;
+mod times;
 
 use super::args::split_arguments;
 use super::table::{DAEMON_OPTIONS, lookup_daemon_option};
@@ -279,17 +280,17 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
                     Some(super::python_options::parse_switch_interval(key, value)?)
             }
             "maximum-requests" => group.maximum_requests = number(key, value)?,
-            "restart-interval" => group.restart_interval = number(key, value)?,
-            "inactivity-timeout" => group.inactivity_timeout = number(key, value)?,
-            "request-timeout" => group.request_timeout = number(key, value)?,
-            "interrupt-timeout" => group.interrupt_timeout = number(key, value)?,
-            "graceful-timeout" => group.graceful_timeout = number(key, value)?,
-            "shutdown-timeout" => group.shutdown_timeout = number(key, value)?,
-            "deadlock-timeout" => group.deadlock_timeout = number(key, value)?,
-            "startup-timeout" => group.startup_timeout = number(key, value)?,
-            "connect-timeout" => group.connect_timeout = number(key, value)?,
-            "socket-timeout" => group.socket_timeout = number(key, value)?,
-            "queue-timeout" => group.queue_timeout = number(key, value)?,
+            "restart-interval" => group.restart_interval = times::duration(key, value)?,
+            "inactivity-timeout" => group.inactivity_timeout = times::duration(key, value)?,
+            "request-timeout" => group.request_timeout = times::duration(key, value)?,
+            "interrupt-timeout" => group.interrupt_timeout = times::duration(key, value)?,
+            "graceful-timeout" => group.graceful_timeout = times::duration(key, value)?,
+            "shutdown-timeout" => group.shutdown_timeout = times::duration(key, value)?,
+            "deadlock-timeout" => group.deadlock_timeout = times::duration(key, value)?,
+            "startup-timeout" => group.startup_timeout = times::duration(key, value)?,
+            "connect-timeout" => group.connect_timeout = times::duration(key, value)?,
+            "socket-timeout" => group.socket_timeout = times::duration(key, value)?,
+            "queue-timeout" => group.queue_timeout = times::duration(key, value)?,
             "listen-backlog" => {
                 group.listen_backlog = number(key, value)?;
                 if group.listen_backlog < 1 {
@@ -325,7 +326,7 @@ pub fn parse_daemon_process(raw: &str) -> Result<DaemonGroup, String> {
             "virtual-memory-limit" => group.virtual_memory_limit = number(key, value)?,
             "script-user" => group.script_user = Some(not_empty(key, value)?),
             "script-group" => group.script_group = Some(not_empty(key, value)?),
-            "eviction-timeout" => group.eviction_timeout = number(key, value)?,
+            "eviction-timeout" => group.eviction_timeout = times::duration(key, value)?,
             "server-metrics" => {
                 group.server_metrics = if value.eq_ignore_ascii_case("on") {
                     true

@@ -64,8 +64,10 @@ pub(super) fn parse(group: &mut DaemonGroup, key: &str, value: &str) -> Result<(
                 "Response buffer size must be >= 65536 bytes, or 0 for default.",
             )?
         }
-        "response-socket-timeout" => group.response_socket_timeout = number(key, value)?,
-        _ => group.response_flush_delay = number(key, value)?,
+        "response-socket-timeout" => {
+            group.response_socket_timeout = super::times::duration(key, value)?
+        }
+        _ => group.response_flush_delay = super::times::duration(key, value)?,
     }
     Ok(())
 }
