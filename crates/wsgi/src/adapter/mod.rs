@@ -31,6 +31,13 @@ use crate::python::log;
 use crate::python::module::{recording, requests};
 use crate::request::{RequestMeta, ScriptReloading};
 
+/// Makes the adapter's own Python types (see `python::module`'s
+/// `create_types`) in the interpreter this runs in: the main one.
+pub(crate) fn create_types(py: Python<'_>) {
+    py.get_type::<start_response::StartResponse>();
+    py.get_type::<start_response::Write>();
+}
+
 /// Runs one request through the application. Returns how it ended and the
 /// transport, which the host finishes (sends what is queued, ends the
 /// response) after releasing the GIL. `log_context` names the request in

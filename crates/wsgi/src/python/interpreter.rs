@@ -91,6 +91,23 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
 
     // SAFETY: Py_InitializeFromConfig succeeded, so this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
+    let _ = STARTED.set((settings.clone(), sink));
+    prepare(py, settings, sink, true);
+    // Release the GIL: server threads take it per request. Without this the
+    // threaded MPMs would wait forever on the first Python request.
+    // SAFETY: this thread holds the GIL since start-up, and returns at once.
+    unsafe { ffi::release_main_thread(py) };
+    Ok(())
+}
+
+/// What this process started Python with, for its sub-interpreters.
+static STARTED: std::sync::OnceLock<(InterpreterSettings, LogSink)> = std::sync::OnceLock::new();
+
+/// Sets up the current interpreter as mod_wsgi sets up each of its
+/// interpreters: `threading` imported, the log streams, the Python path,
+/// the egg cache, the options applied after start-up (the switch interval
+/// only in the main one: it is the process's). Problems are logged.
+fn prepare(py: Python<'_>, settings: &InterpreterSettings, sink: LogSink, main: bool) {
     // Import threading on this thread, the one that finalises Python: the
     // thread that first imports it becomes threading's main thread, and
     // Py_FinalizeEx (threading._shutdown) waits for that thread's state to
@@ -110,7 +127,7 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             &messages::process_line(messages::PYTHON_PATH_FAILED, &format!("{e}")),
         );
     }
-    if let Err(e) = options::apply_after_start(py, &settings.options, sink) {
+    if let Err(e) = options::apply_after_start(py, &settings.options, sink, main) {
         sink(
             Level::Error,
             &messages::process_line(
@@ -119,11 +136,24 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             ),
         );
     }
-    // Release the GIL: server threads take it per request. Without this the
-    // threaded MPMs would wait forever on the first Python request.
-    // SAFETY: this thread holds the GIL since start-up, and returns at once.
-    unsafe { ffi::release_main_thread(py) };
-    Ok(())
+}
+
+/// Sets up a new sub-interpreter (current on this thread) as start-up set
+/// up the main one.
+pub(crate) fn prepare_sub_interpreter(py: Python<'_>) {
+    if let Some((settings, sink)) = STARTED.get() {
+        prepare(py, settings, *sink, false);
+    }
+}
+
+/// Flushes the current interpreter's `sys.stdout` and `sys.stderr`.
+pub(crate) fn flush_streams(py: Python<'_>) {
+    py.run(
+        c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n",
+        None,
+        None,
+    )
+    .ok();
 }
 
 /// What is wrong with a Python home that this process cannot use, in
@@ -186,17 +216,16 @@ pub fn attach<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     Python::attach(f)
 }
 
-/// Stops Python: runs `atexit` handlers and flushes the log streams.
-/// Called when a server process exits, on the thread that initialised it.
-pub fn finalize() -> Result<(), String> {
+/// Stops Python: runs `end_others` (which ends the sub-interpreters),
+/// then `atexit` handlers, and flushes the log streams. Called when a
+/// server process exits, on the thread that initialised it.
+pub(crate) fn finalize_with(end_others: impl for<'py> FnOnce(Python<'py>)) -> Result<(), String> {
     if !ffi::is_initialized() {
         return Ok(());
     }
     if !DESTROY_AT_EXIT.load(std::sync::atomic::Ordering::Relaxed) {
         // WSGIDestroyInterpreter Off: only what is buffered goes out.
-        attach(|py| {
-            py.run(c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n", None, None).ok();
-        });
+        attach(flush_streams);
         return Ok(());
     }
     // SAFETY: Python is initialised (checked above); at process exit every
@@ -204,12 +233,8 @@ pub fn finalize() -> Result<(), String> {
     // other thread uses Python.
     unsafe {
         ffi::finalize(|py| {
-            py.run(
-                c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n",
-                None,
-                None,
-            )
-            .ok();
+            end_others(py);
+            flush_streams(py);
         })
     }
 }

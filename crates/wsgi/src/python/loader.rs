@@ -13,14 +13,17 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 use crate::messages::{Level, LogContext};
+use crate::python::per_interpreter::{self, InterpreterKey};
 
 struct LoadedScript {
     module: Py<PyModule>,
 }
 
-/// Scripts loaded in this process, by path. Only touched with the GIL held
-/// and never across a call into Python, so the lock is never contended.
-static SCRIPTS: Mutex<Option<HashMap<String, LoadedScript>>> = Mutex::new(None);
+/// Scripts loaded in this process, by interpreter and path (a script named
+/// by two application groups is loaded in each). Only touched with the GIL
+/// held and never across a call into Python, so the lock is never contended.
+static SCRIPTS: Mutex<Option<HashMap<InterpreterKey, HashMap<String, LoadedScript>>>> =
+    Mutex::new(None);
 
 /// One load at a time: executing a script can release the GIL (imports do),
 /// and two threads must not both execute the same new script.
@@ -97,6 +100,7 @@ fn cached(py: Python<'_>, path: &str) -> Option<Py<PyModule>> {
     Some(
         scripts
             .as_ref()?
+            .get(&per_interpreter::current(py))?
             .get(script_key(path).as_ref())?
             .module
             .clone_ref(py),
@@ -220,6 +224,7 @@ pub fn load_script<'py>(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
+        .and_then(|scripts| scripts.get(&per_interpreter::current(py)))
         .is_some_and(|scripts| scripts.contains_key(script_key(path).as_ref()));
     log_loading(path, reloading_script);
     let module = execute_script(py, path, mtime).inspect_err(|_| {
@@ -230,6 +235,8 @@ pub fn load_script<'py>(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get_or_insert_with(HashMap::new)
+        .entry(per_interpreter::current(py))
+        .or_default()
         .insert(
             script_key(path).into_owned(),
             LoadedScript {
@@ -244,11 +251,12 @@ pub fn load_script<'py>(
 /// each script once, in order; one that raises is logged with its traceback
 /// (mod_wsgi: "Unable to execute Python script file '...'.") and the process
 /// goes on. The module is the one requests use, so they do not load it again.
-pub fn import_scripts(scripts: &[String], context: &LogContext, sink: fn(Level, &str)) {
+/// Each `(script, application group)` loads into that group's interpreter.
+pub fn import_scripts(scripts: &[(String, String)], context: &LogContext, sink: fn(Level, &str)) {
     use pyo3::types::PyTracebackMethods;
-    for script in scripts {
+    for (script, group) in scripts {
         let mtime = file_mtime(script).unwrap_or(0);
-        let loaded = crate::python::attach(|py| {
+        let loaded = crate::python::attach_group(group, |py| {
             load_script(py, script, mtime, true, &mut |_| {})
                 .map(|_| ())
                 .map_err(|e| {
@@ -258,7 +266,8 @@ pub fn import_scripts(scripts: &[String], context: &LogContext, sink: fn(Level, 
                         .unwrap_or_default();
                     (e.to_string(), traceback)
                 })
-        });
+        })
+        .unwrap_or_else(|e| Err((e, String::new())));
         if let Err((error, traceback)) = loaded {
             let line = crate::messages::format_line(
                 context.clone().with_script(script),

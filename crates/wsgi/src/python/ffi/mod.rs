@@ -4,11 +4,16 @@
 
 mod async_exc;
 mod config;
+mod interpreters;
 mod objects;
 mod runtime;
 
 pub(crate) use async_exc::{set_async_exc, thread_ident};
 pub(crate) use config::{Config, preinitialize_locale};
+pub(crate) use interpreters::{
+    InterpreterKey, ThreadState, current_interpreter, delete_thread_state, end_interpreter,
+    interpreter_of, main_interpreter, new_interpreter, new_thread_state, swap,
+};
 pub(crate) use objects::{bytes_filled_by, dict_with_capacity, latin1_str};
 pub(crate) use runtime::{
     ensure_thread_state, finalize, is_initialized, release_main_thread, version,

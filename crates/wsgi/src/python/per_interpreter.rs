@@ -1,0 +1,115 @@
+//! State kept per interpreter: Python objects must not pass from one
+//! interpreter to another, so what the module made once per process
+//! (subscriber lists, the environ's constant objects, its key caches, the
+//! loaded scripts) is made once per interpreter.
+//!
+//! The main interpreter (`%{GLOBAL}`) keeps the fast path it had: a
+//! [`PerInterpreter`] holds its value in a `PyOnceLock` as before, reached
+//! after one pointer comparison; the other interpreters' values sit in a
+//! short list behind a lock. Interpreters live until the process exits, so
+//! their values are leaked, never dropped: nothing drops a Python object
+//! after its interpreter ended.
+
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+pub(crate) use super::ffi::InterpreterKey;
+use super::ffi::{current_interpreter, main_interpreter};
+use crate::sync::lock;
+
+/// The calling thread's current interpreter.
+#[inline]
+pub(crate) fn current(py: Python<'_>) -> InterpreterKey {
+    current_interpreter(py)
+}
+
+/// A value made once per interpreter, on first use in it.
+pub(crate) struct PerInterpreter<T: 'static> {
+    main: PyOnceLock<T>,
+    others: Mutex<Vec<(InterpreterKey, &'static T)>>,
+}
+
+impl<T: Send + Sync + 'static> PerInterpreter<T> {
+    pub(crate) const fn new() -> Self {
+        PerInterpreter {
+            main: PyOnceLock::new(),
+            others: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The current interpreter's value, made with `init` the first time.
+    #[inline]
+    pub(crate) fn get_or_init<'a>(&'a self, py: Python<'_>, init: impl FnOnce() -> T) -> &'a T {
+        let key = current_interpreter(py);
+        if key == main_interpreter() {
+            return self.main.get_or_init(py, init);
+        }
+        self.other_or_init(key, init)
+    }
+
+    /// The current interpreter's value, if it was made.
+    #[inline]
+    pub(crate) fn get<'a>(&'a self, py: Python<'_>) -> Option<&'a T> {
+        let key = current_interpreter(py);
+        if key == main_interpreter() {
+            return self.main.get(py);
+        }
+        lock(&self.others)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+    }
+
+    #[cold]
+    fn other_or_init(&self, key: InterpreterKey, init: impl FnOnce() -> T) -> &T {
+        if let Some((_, v)) = lock(&self.others).iter().find(|(k, _)| *k == key) {
+            return v;
+        }
+        // Made outside the lock: `init` allocates Python objects, which can
+        // run a garbage collection and other threads' Python code. The GIL
+        // is held, so no other thread of this interpreter can race us to
+        // insert between the check above and the push below without
+        // running Python, which `init` may let happen: keep the first.
+        let value: &'static T = Box::leak(Box::new(init()));
+        let mut others = lock(&self.others);
+        if let Some((_, v)) = others.iter().find(|(k, _)| *k == key) {
+            return v;
+        }
+        others.push((key, value));
+        value
+    }
+}
+
+/// A thread's own value per interpreter (thread-local caches of Python
+/// objects): the main interpreter's in place, others in a short list.
+#[derive(Default)]
+pub(crate) struct ByInterpreter<T> {
+    main: T,
+    others: Vec<(InterpreterKey, T)>,
+}
+
+impl<T: Default> ByInterpreter<T> {
+    /// The value for the calling thread's current interpreter.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, py: Python<'_>) -> &mut T {
+        let key = current_interpreter(py);
+        if key == main_interpreter() {
+            return &mut self.main;
+        }
+        self.other(key)
+    }
+
+    #[cold]
+    fn other(&mut self, key: InterpreterKey) -> &mut T {
+        let at = match self.others.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                self.others.push((key, T::default()));
+                self.others.len() - 1
+            }
+        };
+        &mut self.others[at].1
+    }
+}

@@ -1,0 +1,138 @@
+//! Application groups as sub-interpreters (issue 11), as mod_wsgi 6: each
+//! group other than `%{GLOBAL}` gets its own interpreter in each process
+//! (embedded child or daemon), with its own `sys`, `sys.modules`,
+//! `os.environ` and `mod_wsgi` module; `%{GLOBAL}` is the main one.
+
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// One Apache child for embedded mode, so that every request meets the
+/// same process.
+const ONE_CHILD_PREFORK: &str =
+    "StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nMaxRequestWorkers 1\n";
+const ONE_CHILD_EVENT: &str = "StartServers 1\nServerLimit 1\nMaxRequestWorkers 8\n";
+
+fn one_child(mpm: Mpm) -> &'static str {
+    match mpm {
+        Mpm::Prefork => ONE_CHILD_PREFORK,
+        _ => ONE_CHILD_EVENT,
+    }
+}
+
+/// Two copies of the application (a and b) and the aliases to them.
+fn stage_two(name: &str) -> Stage {
+    let stage = Stage::new(name);
+    let app = std::fs::read_to_string(stage.path("apps/subinterp.wsgi")).unwrap();
+    stage.write("apps/a.wsgi", &app);
+    stage.write("apps/b.wsgi", &app);
+    stage.make_readable();
+    stage
+}
+
+fn facts_of(server: &Server, path: &str) -> HashMap<String, String> {
+    let r = server.get(path);
+    assert_eq!(
+        r.status,
+        200,
+        "{path}: {}\n{}",
+        r.text(),
+        server.error_log()
+    );
+    key_values(&r)
+}
+
+/// Two scripts in the default group (%{RESOURCE}), a third in %{GLOBAL},
+/// a fourth in a named group: what each interpreter sees.
+fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
+    let stage = stage_two(if daemon {
+        "subinterp-daemon"
+    } else {
+        "subinterp"
+    });
+    let (daemon_line, group) = if daemon {
+        (
+            "WSGIDaemonProcess site processes=1 threads=4\nWSGIProcessGroup site\n",
+            "site",
+        )
+    } else {
+        ("", "")
+    };
+    let body = format!(
+        "{}{daemon_line}\
+         WSGIScriptAlias /a @STAGE@/apps/a.wsgi\n\
+         WSGIScriptAlias /b @STAGE@/apps/b.wsgi\n\
+         WSGIScriptAlias /global @STAGE@/apps/subinterp.wsgi application-group=%{{GLOBAL}}\n\
+         WSGIScriptAlias /named @STAGE@/apps/subinterp.wsgi application-group=named\n",
+        one_child(mpm)
+    );
+    let server = Server::start(stage, &Config::new(mpm, &body));
+    let a = facts_of(&server, "/a");
+    let b = facts_of(&server, "/b");
+    let global = facts_of(&server, "/global");
+    let named = facts_of(&server, "/named");
+    for f in [&a, &b, &global, &named] {
+        assert_eq!(f["pid"], a["pid"], "one process serves them all");
+        assert_eq!(f["group"], f["module_group"], "{f:?}");
+        assert_eq!(f["file_wrapper"], "True");
+        assert_eq!(f["loads"], "1");
+    }
+    let _ = group;
+    assert_eq!(a["group"], "127.0.0.1|/a");
+    assert_eq!(global["group"], "");
+    assert_eq!(global["main"], "True");
+    assert_eq!(named["group"], "named");
+    for f in [&a, &b, &named] {
+        assert_eq!(f["main"], "False", "{f:?}");
+    }
+    let mut interpreters: Vec<&str> = [&a, &b, &global, &named]
+        .iter()
+        .map(|f| f["interpreter"].as_str())
+        .collect();
+    interpreters.sort();
+    interpreters.dedup();
+    assert_eq!(interpreters.len(), 4, "four interpreters: {interpreters:?}");
+    // sys.modules is each interpreter's own.
+    assert_eq!(a["owner"], "a");
+    assert_eq!(b["owner"], "b");
+    assert_eq!(named["owner"], "subinterp");
+    // os.environ too, once both exist.
+    assert_eq!(facts_of(&server, "/a?setenv=a")["env_owner"], "a");
+    assert_eq!(facts_of(&server, "/b")["env_owner"], "-");
+    assert_eq!(facts_of(&server, "/a")["env_owner"], "a");
+    assert_no_crash(&server.error_log());
+    let log = server.error_log();
+    assert!(log.contains("Creating sub-interpreter 'named'"), "{log}");
+    // At stop each sub-interpreter runs its atexit handlers.
+    let pid: u32 = a["pid"].parse().unwrap();
+    let stage = server.stop();
+    for name in [
+        format!("127.0.0.1_{}__a", 0),
+        "named".to_owned(),
+        "GLOBAL".to_owned(),
+    ] {
+        let _ = name;
+    }
+    let run = stage.path("run");
+    let written: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("atexit-") && n.ends_with(&format!("-{pid}")))
+        .collect();
+    assert_eq!(written.len(), 4, "atexit in each interpreter: {written:?}");
+}
+
+fn embedded(mpm: Mpm) {
+    groups_are_interpreters(mpm, false);
+}
+
+fn daemon(mpm: Mpm) {
+    groups_are_interpreters(mpm, true);
+}
+
+under_event_and_prefork!(embedded, daemon);
