@@ -135,4 +135,81 @@ fn daemon(mpm: Mpm) {
     groups_are_interpreters(mpm, true);
 }
 
-under_event_and_prefork!(embedded, daemon);
+/// Where scripts/dev.sh installs the real pydantic-core wheel.
+const PYDANTIC_CORE_VENV: &str = "/opt/mod_wsgi_rs-test/venv-pydantic-core";
+
+/// pydantic-core (pyo3) refuses sub-interpreters once another interpreter
+/// has it: one line naming the group and what to do, and 500; in
+/// %{GLOBAL} it serves.
+fn pydantic_core_refuses_sub_interpreters(mpm: Mpm) {
+    let site = format!("{PYDANTIC_CORE_VENV}/lib/python3.11/site-packages");
+    if !std::path::Path::new(&site).join("pydantic_core").exists() {
+        eprintln!(
+            "skipped: pydantic-core is not installed in {PYDANTIC_CORE_VENV} (scripts/dev.sh test installs it)"
+        );
+        return;
+    }
+    let stage = Stage::new("subinterp-pydantic");
+    let body = format!(
+        "{}WSGIPythonPath {site}\n\
+         WSGIScriptAlias /sub @STAGE@/apps/pydantic_core_app.wsgi\n\
+         WSGIScriptAlias /global @STAGE@/apps/pydantic_core_app.wsgi application-group=%{{GLOBAL}}\n",
+        one_child(mpm)
+    );
+    let server = Server::start(stage, &Config::new(mpm, &body));
+    // pyo3 lets the first interpreter that imports it have it, and refuses
+    // every other one: here the main interpreter comes first.
+    let r = server.get("/global");
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+    assert_eq!(r.text(), "validated=42\n");
+    let r = server.get("/sub");
+    assert_eq!(r.status, 500, "{}", r.text());
+    let log = server.wait_for_log("WSGIRS0222", WAIT);
+    let script = script(&server, "pydantic_core_app.wsgi");
+    let line = module_line(&log, "WSGIRS0222", &script);
+    assert!(
+        line.contains("sub-interpreter '127.0.0.1|/sub'")
+            && line.contains("WSGIApplicationGroup %{GLOBAL}"),
+        "{line}"
+    );
+    assert!(log.contains("PyO3 modules do not yet support subinterpreters"));
+    assert_eq!(log.matches("WSGIRS0222").count(), 1, "{log}");
+    assert_no_crash(&server.error_log());
+}
+
+/// Reloading a changed script reloads it in its own interpreter only.
+fn reloading_one_leaves_the_other(mpm: Mpm) {
+    let stage = stage_two("subinterp-reload");
+    let body = format!(
+        "{}WSGIScriptAlias /a @STAGE@/apps/a.wsgi\nWSGIScriptAlias /b @STAGE@/apps/b.wsgi\n",
+        one_child(mpm)
+    );
+    let server = Server::start(stage, &Config::new(mpm, &body));
+    let a = facts_of(&server, "/a");
+    let b = facts_of(&server, "/b");
+    assert_eq!((a["loads"].as_str(), b["loads"].as_str()), ("1", "1"));
+    // A newer modification time: the next request to /a reloads it.
+    let path = server.stage().path("apps/a.wsgi");
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let a2 = facts_of(&server, "/a");
+    assert_eq!(a2["loads"], "2", "reloaded in its interpreter");
+    assert_eq!(a2["interpreter"], a["interpreter"]);
+    let b2 = facts_of(&server, "/b");
+    assert_eq!(b2["loads"], "1", "the other interpreter was not touched");
+    assert_eq!(b2["interpreter"], b["interpreter"]);
+    assert!(server.error_log().contains("Reloading WSGI script"));
+    assert_no_crash(&server.error_log());
+}
+
+under_event_and_prefork!(
+    embedded,
+    daemon,
+    pydantic_core_refuses_sub_interpreters,
+    reloading_one_leaves_the_other
+);

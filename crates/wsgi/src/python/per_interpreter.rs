@@ -25,6 +25,47 @@ pub(crate) fn current(py: Python<'_>) -> InterpreterKey {
     current_interpreter(py)
 }
 
+/// The application group of the current sub-interpreter if `error` (or an
+/// exception it was raised from) says that an extension module refuses to
+/// run in a sub-interpreter: pyo3-based modules ("PyO3 modules do not yet
+/// support subinterpreters", pydantic-core's, ...), numpy's "cannot load
+/// module more than once per process". `None` in the main interpreter.
+pub(crate) fn refusing_group(py: Python<'_>, error: &PyErr) -> Option<String> {
+    if current_interpreter(py) == main_interpreter() {
+        return None;
+    }
+    let mut next = Some(error.value(py).clone().into_any());
+    let mut refused = false;
+    for _ in 0..8 {
+        let Some(e) = next.take() else { break };
+        let text = e.str().map(|t| t.to_string()).unwrap_or_default();
+        if [
+            "subinterpreter",
+            "sub-interpreter",
+            "more than once per process",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
+            refused = true;
+            break;
+        }
+        next = ["__cause__", "__context__"]
+            .iter()
+            .filter_map(|a| e.getattr(*a).ok())
+            .find(|c| !c.is_none());
+    }
+    if !refused {
+        return None;
+    }
+    let group = py
+        .import("mod_wsgi")
+        .and_then(|m| m.getattr("application_group"))
+        .and_then(|g| g.extract::<String>())
+        .unwrap_or_default();
+    Some(group)
+}
+
 /// A value made once per interpreter, on first use in it.
 pub(crate) struct PerInterpreter<T: 'static> {
     main: PyOnceLock<T>,
