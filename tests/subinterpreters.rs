@@ -7,6 +7,7 @@ mod common;
 use common::*;
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -54,13 +55,10 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
     } else {
         "subinterp"
     });
-    let (daemon_line, group) = if daemon {
-        (
-            "WSGIDaemonProcess site processes=1 threads=4\nWSGIProcessGroup site\n",
-            "site",
-        )
+    let daemon_line = if daemon {
+        "WSGIDaemonProcess site processes=1 threads=4\nWSGIProcessGroup site\n"
     } else {
-        ("", "")
+        ""
     };
     let body = format!(
         "{}{daemon_line}\
@@ -71,7 +69,9 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
         one_child(mpm)
     );
     let server = Server::start(stage, &Config::new(mpm, &body));
-    let a = facts_of(&server, "/a");
+    // /a sets os.environ before /b's interpreter exists: a new
+    // interpreter starts from the environment as it was at start-up.
+    let a = facts_of(&server, "/a?setenv=a");
     let b = facts_of(&server, "/b");
     let global = facts_of(&server, "/global");
     let named = facts_of(&server, "/named");
@@ -81,7 +81,6 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
         assert_eq!(f["file_wrapper"], "True");
         assert_eq!(f["loads"], "1");
     }
-    let _ = group;
     assert_eq!(a["group"], "127.0.0.1|/a");
     assert_eq!(global["group"], "");
     assert_eq!(global["main"], "True");
@@ -100,9 +99,11 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
     assert_eq!(a["owner"], "a");
     assert_eq!(b["owner"], "b");
     assert_eq!(named["owner"], "subinterp");
-    // os.environ too, once both exist.
-    assert_eq!(facts_of(&server, "/a?setenv=a")["env_owner"], "a");
-    assert_eq!(facts_of(&server, "/b")["env_owner"], "-");
+    // os.environ too.
+    assert_eq!(a["env_owner"], "a");
+    assert_eq!(b["env_owner"], "-");
+    assert_eq!(global["env_owner"], "-");
+    assert_eq!(named["env_owner"], "-");
     assert_eq!(facts_of(&server, "/a")["env_owner"], "a");
     assert_no_crash(&server.error_log());
     let log = server.error_log();
@@ -110,13 +111,6 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
     // At stop each sub-interpreter runs its atexit handlers.
     let pid: u32 = a["pid"].parse().unwrap();
     let stage = server.stop();
-    for name in [
-        format!("127.0.0.1_{}__a", 0),
-        "named".to_owned(),
-        "GLOBAL".to_owned(),
-    ] {
-        let _ = name;
-    }
     let run = stage.path("run");
     let written: Vec<String> = std::fs::read_dir(&run)
         .unwrap()
@@ -124,7 +118,13 @@ fn groups_are_interpreters(mpm: Mpm, daemon: bool) {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("atexit-") && n.ends_with(&format!("-{pid}")))
         .collect();
-    assert_eq!(written.len(), 4, "atexit in each interpreter: {written:?}");
+    let mut written = written;
+    written.sort();
+    let expected: Vec<String> = ["127.0.0.1__a", "127.0.0.1__b", "GLOBAL", "named"]
+        .iter()
+        .map(|g| format!("atexit-{g}-{pid}"))
+        .collect();
+    assert_eq!(written, expected, "atexit ran in each interpreter");
 }
 
 fn embedded(mpm: Mpm) {
@@ -207,7 +207,124 @@ fn reloading_one_leaves_the_other(mpm: Mpm) {
     assert_no_crash(&server.error_log());
 }
 
+/// `django-admin startproject NAME` into `<stage>/NAME`, as a user makes
+/// one, with a setting of its own (`SITE_TITLE`) that its admin shows as
+/// its header, and a view that reports it.
+fn make_django_project(stage: &Stage, name: &str, title: &str) -> String {
+    let root = stage.path(name);
+    std::fs::create_dir_all(&root).unwrap();
+    let status = Command::new("/usr/bin/python3")
+        .args(["-m", "django", "startproject", name, root.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let settings = root.join(format!("{name}/settings.py"));
+    let mut text = std::fs::read_to_string(&settings)
+        .unwrap()
+        .replace("DEBUG = True", "DEBUG = False")
+        .replace("ALLOWED_HOSTS = []", "ALLOWED_HOSTS = ['127.0.0.1']");
+    text.push_str(&format!("\nSITE_TITLE = {title:?}\n"));
+    std::fs::write(&settings, text).unwrap();
+    let urls = root.join(format!("{name}/urls.py"));
+    let mut text = std::fs::read_to_string(&urls).unwrap();
+    text.push_str(
+        r#"
+import os
+import sys
+
+from django.conf import settings
+from django.http import HttpResponse
+
+admin.site.site_header = settings.SITE_TITLE
+
+
+def facts(request):
+    body = "title=%s\nsettings=%s\nmodules=%s\npid=%d\n" % (
+        settings.SITE_TITLE,
+        os.environ.get("DJANGO_SETTINGS_MODULE"),
+        ",".join(sorted(m for m in ("one", "two") if m in sys.modules)),
+        os.getpid(),
+    )
+    return HttpResponse(body, content_type="text/plain")
+
+
+urlpatterns.append(path("facts/", facts))
+"#,
+    );
+    std::fs::write(&urls, text).unwrap();
+    root.display().to_string()
+}
+
+/// Two Django projects (Django's own wsgi.py, which sets
+/// DJANGO_SETTINGS_MODULE with `os.environ.setdefault`) under two mounts
+/// of one process: each serves its own settings and its own admin.
+fn two_django_sites(mpm: Mpm, daemon: bool) {
+    if !has_python_module("django") {
+        eprintln!("skipped: Django is not installed");
+        return;
+    }
+    let stage = Stage::new(if daemon {
+        "subinterp-django-daemon"
+    } else {
+        "subinterp-django"
+    });
+    let one = make_django_project(&stage, "one", "Site One");
+    let two = make_django_project(&stage, "two", "Site Two");
+    stage.make_readable();
+    let process = if daemon {
+        format!(
+            "WSGIDaemonProcess sites processes=1 threads=4 python-path={one}:{two}\n\
+             WSGIProcessGroup sites\n"
+        )
+    } else {
+        format!("WSGIPythonPath {one}:{two}\n")
+    };
+    let body = format!(
+        "{}{process}\
+         WSGIScriptAlias /one {one}/one/wsgi.py\n\
+         WSGIScriptAlias /two {two}/two/wsgi.py\n\
+         <Directory {one}/one>\n  Require all granted\n</Directory>\n\
+         <Directory {two}/two>\n  Require all granted\n</Directory>\n",
+        one_child(mpm)
+    );
+    let server = Server::start(stage, &Config::new(mpm, &body));
+    for _ in 0..2 {
+        let one = facts_of(&server, "/one/facts/");
+        let two = facts_of(&server, "/two/facts/");
+        assert_eq!(one["pid"], two["pid"], "one process serves both");
+        assert_eq!(one["title"], "Site One");
+        assert_eq!(one["settings"], "one.settings");
+        assert_eq!(one["modules"], "one");
+        assert_eq!(two["title"], "Site Two");
+        assert_eq!(two["settings"], "two.settings");
+        assert_eq!(two["modules"], "two");
+    }
+    for (mount, title) in [("/one", "Site One"), ("/two", "Site Two")] {
+        let r = server.get(&format!("{mount}/admin/login/"));
+        assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
+        let page = r.text();
+        assert!(page.contains(title), "{mount}'s admin: {page}");
+        assert!(
+            page.contains(&format!("action=\"{mount}/admin/login/\"")),
+            "{page}"
+        );
+    }
+    let log = server.error_log();
+    assert_no_crash(&log);
+    assert!(!log.contains("Traceback"), "{log}");
+}
+
+fn django_embedded(mpm: Mpm) {
+    two_django_sites(mpm, false);
+}
+
+fn django_daemon(mpm: Mpm) {
+    two_django_sites(mpm, true);
+}
+
 under_event_and_prefork!(
+    django_embedded,
+    django_daemon,
     embedded,
     daemon,
     pydantic_core_refuses_sub_interpreters,

@@ -65,6 +65,10 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             &messages::process_line(messages::PYTHON_HOME_UNUSABLE, &problem),
         );
     }
+    use std::os::unix::ffi::OsStringExt;
+    let environment = std::env::vars_os()
+        .map(|(k, v)| (k.into_vec(), v.into_vec()))
+        .collect();
     // The locale first: every string below is decoded with it.
     ffi::preinitialize_locale()?;
     let mut config = Config::isolated();
@@ -91,7 +95,11 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
 
     // SAFETY: Py_InitializeFromConfig succeeded, so this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
-    let _ = STARTED.set((settings.clone(), sink));
+    let _ = STARTED.set(Started {
+        settings: settings.clone(),
+        sink,
+        environment,
+    });
     prepare(py, settings, sink, true);
     // Release the GIL: server threads take it per request. Without this the
     // threaded MPMs would wait forever on the first Python request.
@@ -100,8 +108,16 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     Ok(())
 }
 
-/// What this process started Python with, for its sub-interpreters.
-static STARTED: std::sync::OnceLock<(InterpreterSettings, LogSink)> = std::sync::OnceLock::new();
+/// What this process started Python with, for its sub-interpreters: the
+/// settings, the log sink, and the environment variables as they were
+/// before any application ran.
+struct Started {
+    settings: InterpreterSettings,
+    sink: LogSink,
+    environment: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+static STARTED: std::sync::OnceLock<Started> = std::sync::OnceLock::new();
 
 /// Sets up the current interpreter as mod_wsgi sets up each of its
 /// interpreters: `threading` imported, the log streams, the Python path,
@@ -141,9 +157,42 @@ fn prepare(py: Python<'_>, settings: &InterpreterSettings, sink: LogSink, main: 
 /// Sets up a new sub-interpreter (current on this thread) as start-up set
 /// up the main one.
 pub(crate) fn prepare_sub_interpreter(py: Python<'_>) {
-    if let Some((settings, sink)) = STARTED.get() {
-        prepare(py, settings, *sink, false);
+    let Some(started) = STARTED.get() else {
+        return;
+    };
+    if let Err(e) = reset_environ(py, &started.environment) {
+        (started.sink)(
+            Level::Error,
+            &messages::process_line(
+                messages::INTERPRETER_FAILED,
+                &format!("os.environ could not be set up in a new sub-interpreter: {e}"),
+            ),
+        );
     }
+    prepare(py, &started.settings, started.sink, false);
+}
+
+/// Makes the current (new) interpreter's `os.environ` the process's
+/// environment as it was when Python started, without touching the
+/// process's: CPython copies a new interpreter's from the process's as it
+/// is now, so a script that did `os.environ.setdefault(...)` in one group
+/// (Django's wsgi.py sets DJANGO_SETTINGS_MODULE so) would decide the next
+/// group's value, and a second Django site would run with the first one's
+/// settings. The copy lives in `os.environ._data` (bytes to bytes on POSIX).
+fn reset_environ(py: Python<'_>, environment: &[(Vec<u8>, Vec<u8>)]) -> PyResult<()> {
+    let data = py
+        .import("os")?
+        .getattr("environ")?
+        .getattr("_data")?
+        .cast_into::<pyo3::types::PyDict>()?;
+    data.clear();
+    for (key, value) in environment {
+        data.set_item(
+            pyo3::types::PyBytes::new(py, key),
+            pyo3::types::PyBytes::new(py, value),
+        )?;
+    }
+    Ok(())
 }
 
 /// Flushes the current interpreter's `sys.stdout` and `sys.stderr`.
