@@ -22,8 +22,17 @@ struct LoadedScript {
 /// Scripts loaded in this process, by interpreter and path (a script named
 /// by two application groups is loaded in each). Only touched with the GIL
 /// held and never across a call into Python, so the lock is never contended.
-static SCRIPTS: Mutex<Option<HashMap<InterpreterKey, HashMap<String, LoadedScript>>>> =
-    Mutex::new(None);
+static SCRIPTS: Mutex<Vec<(InterpreterKey, HashMap<String, LoadedScript>)>> =
+    Mutex::new(Vec::new());
+
+/// The scripts loaded in interpreter `here` (a short list: one entry per
+/// interpreter, usually one).
+fn scripts_of(
+    all: &[(InterpreterKey, HashMap<String, LoadedScript>)],
+    here: InterpreterKey,
+) -> Option<&HashMap<String, LoadedScript>> {
+    all.iter().find(|(key, _)| *key == here).map(|(_, s)| s)
+}
 
 /// One load at a time: executing a script can release the GIL (imports do),
 /// and two threads must not both execute the same new script.
@@ -98,9 +107,7 @@ pub fn module_name(path: &str) -> String {
 fn cached(py: Python<'_>, path: &str) -> Option<Py<PyModule>> {
     let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
     Some(
-        scripts
-            .as_ref()?
-            .get(&per_interpreter::current(py))?
+        scripts_of(&scripts, per_interpreter::current(py))?
             .get(script_key(path).as_ref())?
             .module
             .clone_ref(py),
@@ -220,23 +227,24 @@ pub fn load_script<'py>(
     {
         return Ok(module.into_bound(py));
     }
-    let reloading_script = SCRIPTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .and_then(|scripts| scripts.get(&per_interpreter::current(py)))
+    let here = per_interpreter::current(py);
+    let reloading_script = scripts_of(&SCRIPTS.lock().unwrap_or_else(|e| e.into_inner()), here)
         .is_some_and(|scripts| scripts.contains_key(script_key(path).as_ref()));
     log_loading(path, reloading_script);
     let module = execute_script(py, path, mtime).inspect_err(|_| {
         LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
     })?;
     LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
-    SCRIPTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .entry(per_interpreter::current(py))
-        .or_default()
+    let mut all = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = match all.iter().position(|(key, _)| *key == here) {
+        Some(at) => at,
+        None => {
+            all.push((here, HashMap::new()));
+            all.len() - 1
+        }
+    };
+    all[at]
+        .1
         .insert(
             script_key(path).into_owned(),
             LoadedScript {
