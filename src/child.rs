@@ -55,6 +55,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
         python_eggs: settings.python_eggs.clone(),
         // "": an Apache child, which `process-group=%{GLOBAL}` selects.
         options: settings.python_options_for(""),
+        sections: settings.interpreter_sections("", settings.python_path_entries()),
     };
     let info = ProcessInfo {
         multithread: httpd::mpm_threaded(),

@@ -47,6 +47,9 @@ pub struct GroupRuntime {
     /// `WSGIPythonPath` entries of the sections that select the group, added
     /// after its `python-path=`.
     pub python_path_layers: Vec<String>,
+    /// The `<WSGIInterpreterOptions>` sections its sub-interpreters'
+    /// options are resolved from.
+    pub interpreter_sections: wsgi::config::InterpreterSections,
     pub socket_path: String,
     pub listener: OwnedFd,
     pub uid: u32,

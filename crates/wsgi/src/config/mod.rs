@@ -25,7 +25,7 @@ pub use directive::apply_directive;
 pub use groups::{
     GroupContext, expand_application_group, is_global_group, restrict_process_allows,
 };
-pub use interpreter_options::InterpreterOptionsBlock;
+pub use interpreter_options::{InterpreterOptionsBlock, InterpreterSections};
 pub use process_directives::apply_in_options_section;
 pub use settings::{
     DirSettings, HandlerScript, HashSeed, HeadToGet, ImportScript, Location, ScriptAlias,

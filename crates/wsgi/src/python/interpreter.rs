@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use super::ffi::{self, Config};
 use super::log::{LogSink, install_process_log};
 use super::options::{self, StartupOptions};
+use crate::config::InterpreterSections;
 use crate::messages::{self, Level};
 
 /// The interpreter the module was built against (`PYO3_PYTHON`); its path
@@ -29,6 +30,9 @@ pub struct InterpreterSettings {
     pub python_eggs: Option<String>,
     /// The main server's start-up options (`WSGIPythonOptimize`, ...).
     pub options: StartupOptions,
+    /// The `<WSGIInterpreterOptions>` sections a sub-interpreter's options
+    /// and Python path are resolved from, with its group's name.
+    pub sections: InterpreterSections,
 }
 
 /// The full "x.y.z" of the Python this module is linked against.
@@ -154,9 +158,10 @@ fn prepare(py: Python<'_>, settings: &InterpreterSettings, sink: LogSink, main: 
     }
 }
 
-/// Sets up a new sub-interpreter (current on this thread) as start-up set
-/// up the main one.
-pub(crate) fn prepare_sub_interpreter(py: Python<'_>) {
+/// Sets up a new sub-interpreter (current on this thread) of application
+/// group `group` as start-up set up the main one, with the options and
+/// Python path the `<WSGIInterpreterOptions>` sections give that group.
+pub(crate) fn prepare_sub_interpreter(py: Python<'_>, group: &str) {
     let Some(started) = STARTED.get() else {
         return;
     };
@@ -169,7 +174,16 @@ pub(crate) fn prepare_sub_interpreter(py: Python<'_>) {
             ),
         );
     }
-    prepare(py, &started.settings, started.sink, false);
+    let (options, python_path) = started
+        .settings
+        .sections
+        .resolve(group, &started.settings.options);
+    let settings = InterpreterSettings {
+        python_path,
+        options,
+        ..started.settings.clone()
+    };
+    prepare(py, &settings, started.sink, false);
 }
 
 /// Makes the current (new) interpreter's `os.environ` the process's

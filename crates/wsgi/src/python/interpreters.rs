@@ -165,7 +165,8 @@ fn acquire(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
 /// Makes `group`'s sub-interpreter and sets it up as start-up set up the
 /// main one: `threading` imported, the log streams, the Python path, the
 /// egg cache, `WSGIRestrictSignal`/`WSGIRestrictStdin`/`WSGIRestrictStdout`
-/// (the switch interval is the process's, set once), then the `mod_wsgi`
+/// (with the `<WSGIInterpreterOptions>` sections that select the group; the
+/// switch interval is the process's, set once), then the `mod_wsgi`
 /// and `apache` modules with this group's `application_group`. A step that
 /// fails is logged and the interpreter serves anyway, as the main one
 /// does. Returns the thread state it was made with, this thread's.
@@ -184,7 +185,7 @@ fn create(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
         Level::Info,
         &messages::process_note(&format!("Creating {}.", describe(group))),
     );
-    interpreter::prepare_sub_interpreter(py);
+    interpreter::prepare_sub_interpreter(py, group);
     module::install_here(py, group);
     drop(back);
     lock(&REGISTRY).push(Registered {
