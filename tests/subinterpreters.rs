@@ -177,6 +177,59 @@ fn pydantic_core_refuses_sub_interpreters(mpm: Mpm) {
     assert_no_crash(&server.error_log());
 }
 
+/// `WSGIImportScript ... application-group=NAME` loads the script into
+/// that group's interpreter at start, in an Apache child and in a daemon:
+/// the group's first request finds it loaded (one load, in that
+/// interpreter), and the main interpreter did not load it.
+fn import_script_into_its_group(mpm: Mpm) {
+    let stage = stage_two("subinterp-import");
+    let body = format!(
+        "{}WSGISocketPrefix @STAGE@/run/wsgi\n\
+         WSGIDaemonProcess site processes=1 threads=2\n\
+         WSGIImportScript @STAGE@/apps/a.wsgi process-group=%{{GLOBAL}} application-group=named\n\
+         WSGIImportScript @STAGE@/apps/b.wsgi process-group=site application-group=named\n\
+         WSGIScriptAlias /a @STAGE@/apps/a.wsgi application-group=named\n\
+         WSGIScriptAlias /b @STAGE@/apps/b.wsgi process-group=site application-group=named\n\
+         WSGIScriptAlias /global @STAGE@/apps/subinterp.wsgi application-group=%{{GLOBAL}}\n",
+        one_child(mpm)
+    );
+    let server = Server::start(stage, &Config::new(mpm, &body));
+    // Loaded before any request was made.
+    for name in ["a", "b"] {
+        server.wait_for_log(
+            &format!(
+                "Loading WSGI script '{}'",
+                script(&server, &format!("{name}.wsgi"))
+            ),
+            WAIT,
+        );
+    }
+    for path in ["/a", "/b"] {
+        let f = facts_of(&server, path);
+        assert_eq!(f["group"], "named", "{f:?}");
+        assert_eq!(f["main"], "False");
+        assert_eq!(f["loads"], "1");
+        assert_eq!(
+            f["owner"],
+            &path[1..],
+            "loaded at start, in this interpreter"
+        );
+    }
+    // The requests found them loaded in their group's interpreter.
+    let log = server.error_log();
+    for name in ["a", "b"] {
+        let loading = format!(
+            "Loading WSGI script '{}'",
+            script(&server, &format!("{name}.wsgi"))
+        );
+        assert_eq!(log.matches(&loading).count(), 1, "{log}");
+    }
+    // The main interpreter did not load a.wsgi: its sys.modules owner is
+    // the script that now runs there.
+    assert_eq!(facts_of(&server, "/global")["owner"], "subinterp");
+    assert_no_crash(&log);
+}
+
 /// Reloading a changed script reloads it in its own interpreter only.
 fn reloading_one_leaves_the_other(mpm: Mpm) {
     let stage = stage_two("subinterp-reload");
@@ -328,5 +381,6 @@ under_event_and_prefork!(
     embedded,
     daemon,
     pydantic_core_refuses_sub_interpreters,
-    reloading_one_leaves_the_other
+    reloading_one_leaves_the_other,
+    import_script_into_its_group
 );

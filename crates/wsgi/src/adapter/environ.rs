@@ -139,23 +139,11 @@ type KeyCache =
 const KEY_CACHE_LIMIT: usize = 512;
 
 /// What a thread keeps from one request to the next, per interpreter.
+#[derive(Default)]
 struct ThreadCaches {
     keys: KeyCache,
     /// The same for the thread's previous request's variables, by position.
     recent: RecentVariables,
-    /// How many keys this thread's last environ had: the next one is
-    /// created that large (requests to one application look alike).
-    environ_size: usize,
-}
-
-impl Default for ThreadCaches {
-    fn default() -> Self {
-        ThreadCaches {
-            keys: KeyCache::default(),
-            recent: RecentVariables::default(),
-            environ_size: 64,
-        }
-    }
 }
 
 thread_local! {
@@ -163,6 +151,9 @@ thread_local! {
     // collection could run code that lets another thread take the GIL).
     // Never dropped: the strings live as long as their interpreter.
     static CACHES: std::mem::ManuallyDrop<std::cell::RefCell<ByInterpreter<ThreadCaches>>> = Default::default();
+    // How many keys this thread's last environ had: the next one is
+    // created that large (requests to one application look alike).
+    static ENVIRON_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(64) };
 }
 
 /// FNV-1a: keys are short, and a keyed hash buys nothing here (the cache
@@ -213,8 +204,8 @@ pub(crate) fn build_environ<'py>(
     let environ = CACHES.with(|caches| {
         let mut caches = caches.borrow_mut();
         let caches = caches.get_mut(py);
-        let environ = dict_with_capacity(py, caches.environ_size);
-        let ThreadCaches { keys, recent, .. } = caches;
+        let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
+        let ThreadCaches { keys, recent } = caches;
         let mut position = 0;
         transport.cgi_variables(&mut |key, value| {
             let (key, value) =
@@ -290,7 +281,7 @@ pub(crate) fn build_environ<'py>(
     if let Some(v) = &c.apache_version {
         environ.set_item(intern!(py, "apache.version"), v.bind(py))?;
     }
-    CACHES.with(|caches| caches.borrow_mut().get_mut(py).environ_size = environ.len());
+    ENVIRON_SIZE.set(environ.len());
     Ok(environ)
 }
 

@@ -171,6 +171,7 @@ fn acquire(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
 /// fails is logged and the interpreter serves anyway, as the main one
 /// does. Returns the thread state it was made with, this thread's.
 fn create(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
+    super::per_interpreter::note_sub_interpreter();
     // SAFETY: the GIL is held (`py`) with this thread's main-interpreter
     // thread state (run_in is entered from `attach`, and sub-interpreters
     // are only made from there).

@@ -243,14 +243,12 @@ pub fn load_script<'py>(
             all.len() - 1
         }
     };
-    all[at]
-        .1
-        .insert(
-            script_key(path).into_owned(),
-            LoadedScript {
-                module: module.clone().unbind(),
-            },
-        );
+    all[at].1.insert(
+        script_key(path).into_owned(),
+        LoadedScript {
+            module: module.clone().unbind(),
+        },
+    );
     Ok(module)
 }
 

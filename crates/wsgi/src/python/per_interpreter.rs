@@ -11,6 +11,7 @@
 //! after its interpreter ended.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -19,10 +20,39 @@ pub(crate) use super::ffi::InterpreterKey;
 use super::ffi::{current_interpreter, main_interpreter};
 use crate::sync::lock;
 
+/// Set before this process makes its first sub-interpreter: until then
+/// every thread is in the main interpreter, and asking which costs one
+/// atomic load (a process that runs only `%{GLOBAL}` pays nothing more).
+static SUB_INTERPRETERS: AtomicBool = AtomicBool::new(false);
+
+/// The main interpreter's key, read once.
+static MAIN: AtomicUsize = AtomicUsize::new(0);
+
+/// Called before the process's first sub-interpreter is made.
+pub(crate) fn note_sub_interpreter() {
+    SUB_INTERPRETERS.store(true, Ordering::SeqCst);
+}
+
+#[inline]
+fn main_key() -> InterpreterKey {
+    match MAIN.load(Ordering::Relaxed) {
+        0 => {
+            let key = main_interpreter();
+            MAIN.store(key, Ordering::Relaxed);
+            key
+        }
+        key => key,
+    }
+}
+
 /// The calling thread's current interpreter.
 #[inline]
 pub(crate) fn current(py: Python<'_>) -> InterpreterKey {
-    current_interpreter(py)
+    if SUB_INTERPRETERS.load(Ordering::Acquire) {
+        current_interpreter(py)
+    } else {
+        main_key()
+    }
 }
 
 /// The application group of the current sub-interpreter if `error` (or an
@@ -31,7 +61,7 @@ pub(crate) fn current(py: Python<'_>) -> InterpreterKey {
 /// support subinterpreters", pydantic-core's, ...), numpy's "cannot load
 /// module more than once per process". `None` in the main interpreter.
 pub(crate) fn refusing_group(py: Python<'_>, error: &PyErr) -> Option<String> {
-    if current_interpreter(py) == main_interpreter() {
+    if current(py) == main_key() {
         return None;
     }
     let mut next = Some(error.value(py).clone().into_any());
@@ -83,8 +113,8 @@ impl<T: Send + Sync + 'static> PerInterpreter<T> {
     /// The current interpreter's value, made with `init` the first time.
     #[inline]
     pub(crate) fn get_or_init<'a>(&'a self, py: Python<'_>, init: impl FnOnce() -> T) -> &'a T {
-        let key = current_interpreter(py);
-        if key == main_interpreter() {
+        let key = current(py);
+        if key == main_key() {
             return self.main.get_or_init(py, init);
         }
         self.other_or_init(key, init)
@@ -93,8 +123,8 @@ impl<T: Send + Sync + 'static> PerInterpreter<T> {
     /// The current interpreter's value, if it was made.
     #[inline]
     pub(crate) fn get<'a>(&'a self, py: Python<'_>) -> Option<&'a T> {
-        let key = current_interpreter(py);
-        if key == main_interpreter() {
+        let key = current(py);
+        if key == main_key() {
             return self.main.get(py);
         }
         lock(&self.others)
@@ -135,8 +165,8 @@ impl<T: Default> ByInterpreter<T> {
     /// The value for the calling thread's current interpreter.
     #[inline]
     pub(crate) fn get_mut(&mut self, py: Python<'_>) -> &mut T {
-        let key = current_interpreter(py);
-        if key == main_interpreter() {
+        let key = current(py);
+        if key == main_key() {
             return &mut self.main;
         }
         self.other(key)
