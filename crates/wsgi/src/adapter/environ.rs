@@ -63,16 +63,11 @@ pub fn thread_id(py: Python<'_>) -> u64 {
 }
 
 /// Whether this is the thread that started Python (threading's main
-/// thread: the interpreter imports threading on it at start-up). Asked
-/// once per thread.
+/// thread in the main interpreter; a sub-interpreter's is the thread that
+/// made it). Asked once per thread.
 fn started_python(py: Python<'_>) -> bool {
-    (|| -> PyResult<bool> {
-        let threading = py.import("threading")?;
-        let main = threading.call_method0("main_thread")?.getattr("ident")?;
-        let current = threading.call_method0("get_ident")?;
-        main.eq(current)
-    })()
-    .unwrap_or(false)
+    let _ = py;
+    crate::python::interpreter::started_python_here()
 }
 
 /// A wall-clock instant in microseconds as mod_wsgi's float seconds

@@ -69,10 +69,6 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             &messages::process_line(messages::PYTHON_HOME_UNUSABLE, &problem),
         );
     }
-    use std::os::unix::ffi::OsStringExt;
-    let environment = std::env::vars_os()
-        .map(|(k, v)| (k.into_vec(), v.into_vec()))
-        .collect();
     // The locale first: every string below is decoded with it.
     ffi::preinitialize_locale()?;
     let mut config = Config::isolated();
@@ -96,6 +92,13 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     config.set_argv(&["mod_wsgi"])?;
     config.initialize()?;
     drop(config);
+    // After Python's own start (which coerces a C locale's LC_CTYPE into
+    // the environment, PEP 538), before any application.
+    use std::os::unix::ffi::OsStringExt;
+    let environment = std::env::vars_os()
+        .map(|(k, v)| (k.into_vec(), v.into_vec()))
+        .collect();
+    STARTED_THREAD.store(ffi::thread_ident(), std::sync::atomic::Ordering::Relaxed);
 
     // SAFETY: Py_InitializeFromConfig succeeded, so this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
@@ -110,6 +113,15 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     // SAFETY: this thread holds the GIL since start-up, and returns at once.
     unsafe { ffi::release_main_thread(py) };
     Ok(())
+}
+
+/// The thread that started Python (threading's main thread in the main
+/// interpreter), by its Python thread id.
+static STARTED_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Whether the calling thread is the one that started Python.
+pub(crate) fn started_python_here() -> bool {
+    ffi::thread_ident() == STARTED_THREAD.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What this process started Python with, for its sub-interpreters: the
