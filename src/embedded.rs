@@ -30,20 +30,18 @@ pub fn execute(
         cgi,
         sendfile,
     };
-    let (outcome, mut transport) = wsgi::python::attach(|py| {
-        let mut request = Some((transport, log_context));
-        let ran = wsgi::python::run_in(py, &meta.application_group, |py| {
-            let (transport, log_context) = request.take().expect("the request is taken once");
-            adapter::handle_request(py, process, meta, log_context, transport)
-        });
-        ran.unwrap_or_else(|e| {
-            let (transport, log_context) = request.take().expect("not run: it is still here");
-            transport.request.log(
-                Level::Error,
-                &messages::format_line(log_context, messages::INTERPRETER_FAILED, &e),
-            );
-            (Outcome::Failed, transport)
-        })
+    let mut request = Some((transport, log_context));
+    let ran = wsgi::python::attach_group(&meta.application_group, |py| {
+        let (transport, log_context) = request.take().expect("the request is taken once");
+        adapter::handle_request(py, process, meta, log_context, transport)
+    });
+    let (outcome, mut transport) = ran.unwrap_or_else(|e| {
+        let (transport, log_context) = request.take().expect("not run: it is still here");
+        transport.request.log(
+            Level::Error,
+            &messages::format_line(log_context, messages::INTERPRETER_FAILED, &e),
+        );
+        (Outcome::Failed, transport)
     });
     response_end::finish(&mut transport.request, transport.brigade, outcome)
 }

@@ -135,12 +135,48 @@ pub fn run_in<R>(
     Ok(result)
 }
 
-/// Takes the GIL and runs `f` in group `group`'s interpreter.
+/// Takes the GIL and runs `f` in group `group`'s interpreter. A thread
+/// that has a state in that interpreter waits for the GIL with it: in 3.11
+/// a waiting thread asks only its own interpreter's threads to drop the
+/// GIL, so waiting with the main one, a request could never take the turn
+/// of another request of its group running pure Python. Called by a
+/// thread that does not hold the GIL (a server thread starting a request,
+/// start-up's import scripts).
 pub fn attach_group<R>(
     group: &str,
     f: impl for<'py> FnOnce(Python<'py>) -> R,
 ) -> Result<R, String> {
-    crate::python::attach(|py| run_in(py, group, f))
+    if group.is_empty() {
+        return crate::python::attach(|py| run_in(py, group, f));
+    }
+    let own = STATES.with(|states| {
+        states
+            .borrow()
+            .iter()
+            .find(|(name, _)| &**name == group)
+            .map(|(_, state)| *state)
+    });
+    let Some(state) = own else {
+        return crate::python::attach(|py| run_in(py, group, f));
+    };
+    /// Releases the GIL taken below, also when `f` panics.
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: the GIL is held with the main state current (pyo3's
+            // attach returned, run_in swapped back).
+            unsafe { ffi::release() };
+        }
+    }
+    // SAFETY: this thread does not hold the GIL (this function's
+    // precondition), `state` is its own, and it has a main state (it made
+    // `state` inside an attach, which gave it one).
+    unsafe { ffi::acquire_as(state) };
+    let held = Held;
+    // pyo3's PyGILState_Ensure finds the main state current: it only counts.
+    let result = crate::python::attach(|py| run_in(py, group, f));
+    drop(held);
+    result
 }
 
 /// This thread's new thread state of `group`'s interpreter, which is made

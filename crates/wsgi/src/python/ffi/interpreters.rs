@@ -93,6 +93,33 @@ pub(crate) unsafe fn delete_thread_state(state: ThreadState) {
     }
 }
 
+/// Takes the GIL as a thread of `state`'s interpreter (so that, in 3.11,
+/// whoever holds it there is asked to drop it: a waiting thread asks only
+/// its own interpreter's), then makes this thread's main-interpreter state
+/// current, as `Python::attach` expects. Returns that main state.
+///
+/// # Safety
+/// This thread does not hold the GIL; `state` is this thread's; the thread
+/// has a main-interpreter state (`ensure_thread_state`).
+pub(crate) unsafe fn acquire_as(state: ThreadState) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        ffi::PyEval_RestoreThread(state.0);
+        ffi::PyThreadState_Swap(ffi::PyGILState_GetThisThreadState());
+    }
+}
+
+/// Releases the GIL this thread holds (`acquire_as`'s).
+///
+/// # Safety
+/// This thread holds the GIL, with its main-interpreter state current.
+pub(crate) unsafe fn release() {
+    // SAFETY: the caller's promise.
+    unsafe {
+        ffi::PyEval_SaveThread();
+    }
+}
+
 /// Makes `state` this thread's current thread state, keeping the GIL, and
 /// returns the one that was.
 ///
