@@ -18,6 +18,7 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl ope
 
 . scripts/apt.sh  # the working directory is the repository root
 . scripts/mod_wsgi_reference.sh  # tests/express_config.rs runs its mod_wsgi-express
+. scripts/pydantic_core.sh  # tests/subinterpreters.rs imports it in a sub-interpreter
 
 # A fresh machine may have no Rust at all: Debian's rustc-web/cargo-web
 # (1.85 in bookworm, newer in bookworm-security) are new enough for edition 2024.
@@ -45,6 +46,7 @@ case "${1:-}" in
     test)
         build
         install_mod_wsgi_611
+        install_pydantic_core
         echo "==> unit and integration tests"
         cargo test --release --workspace -- --test-threads="${TEST_THREADS:-4}"
         ;;

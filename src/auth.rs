@@ -25,10 +25,12 @@ use crate::child;
 use crate::config::DirConfig;
 
 /// The one place the scripts enter Python: the interpreter of `group`
-/// (`""`: the main one). Today every group runs in the main interpreter;
-/// with sub-interpreters this is the call to switch to the group's.
-fn in_interpreter<R>(_group: &str, f: impl for<'py> FnOnce(pyo3::Python<'py>) -> R) -> R {
-    wsgi::python::attach(f)
+/// (`""`: the main one), made on first use; its failure is the `Err`.
+fn in_interpreter<R>(
+    group: &str,
+    f: impl for<'py> FnOnce(pyo3::Python<'py>) -> R,
+) -> Result<R, String> {
+    wsgi::python::attach_group(group, f)
 }
 
 fn dir_settings(r: &Request) -> Option<&DirConfig> {
@@ -81,7 +83,20 @@ fn with_script<R>(
         reloading: dir.script_reloading(),
     };
     let view = AuthView { r };
-    Ok(in_interpreter(&group, |py| f(py, &call, &view)))
+    in_interpreter(&group, |py| f(py, &call, &view)).map_err(|why| {
+        r.log(
+            Level::Error,
+            &messages::format_line(
+                LogContext::script(&script.script),
+                messages::AUTH_PYTHON_UNAVAILABLE,
+                &format!(
+                    "Unable to acquire the interpreter '{group}' for the authentication or \
+                     access script: {why}; the request is refused with 500"
+                ),
+            ),
+        );
+        Unavailable::NoPython
+    })
 }
 
 /// mod_wsgi's `wsgi_server_group`: the scripts' `application-group=`

@@ -64,6 +64,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
         python_eggs: settings.python_eggs.clone(),
         // "": an Apache child, which `process-group=%{GLOBAL}` selects.
         options: settings.python_options_for(""),
+        sections: settings.interpreter_sections("", settings.python_path_entries()),
     };
     let info = ProcessInfo {
         multithread: httpd::mpm_threaded(),
@@ -112,7 +113,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
 
 fn stop_python() {
     // Apache has drained this child's requests; mod_wsgi's reason here is "".
-    wsgi::python::module::publish_process_stopping("");
+    wsgi::python::publish_process_stopping("");
     if let Err(e) = python::finalize() {
         log::process_sink(
             Level::Error,
@@ -210,21 +211,6 @@ pub fn post_config(pconf: Pool, main: Server<'_>) -> i32 {
                     messages::OBSOLETE_DIRECTIVE,
                     "WSGIVerboseDebugging is obsolete and has no effect, as in mod_wsgi 6: \
                      LogLevel (for example 'LogLevel info wsgi:debug') chooses the module's messages",
-                ),
-            );
-        }
-        let groups = wsgi::config::servers::named_application_groups(&servers);
-        if !groups.is_empty() {
-            log::server(
-                Level::Notice,
-                main.as_ptr(),
-                &messages::format_line(
-                    "",
-                    messages::APPLICATION_GROUPS_SHARED,
-                    &format!(
-                        "application groups {} are configured, but mod_wsgi_rs runs every script in the main interpreter (%{{GLOBAL}}) for now, so they share it",
-                        groups.join(", ")
-                    ),
                 ),
             );
         }

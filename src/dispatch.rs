@@ -89,14 +89,12 @@ pub fn apply(
     Ok(())
 }
 
-/// THE one place the dispatch script enters Python: in the interpreter of
-/// application group `group` ("" the main one). Every group shares the main
-/// interpreter until sub-interpreters land (issue 11); then this becomes
-/// the group's interpreter (`attach_group`), whose failure is the `Err`.
+/// The one place the dispatch script enters Python: the interpreter of
+/// application group `group` ("" the main one), made on first use; its
+/// failure is the `Err`.
 fn in_interpreter<R>(
     group: &str,
     f: impl for<'py> FnOnce(pyo3::Python<'py>) -> R,
 ) -> Result<R, String> {
-    let _ = group;
-    Ok(wsgi::python::attach(f))
+    wsgi::python::attach_group(group, f)
 }

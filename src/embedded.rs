@@ -5,8 +5,8 @@ use std::ffi::c_int;
 use std::io;
 use std::os::fd::RawFd;
 
-use wsgi::adapter::{self, ProcessInfo, ResponseHead, Transport};
-use wsgi::messages::{Level, LogContext};
+use wsgi::adapter::{self, Outcome, ProcessInfo, ResponseHead, Transport};
+use wsgi::messages::{self, Level, LogContext};
 use wsgi::request::RequestMeta;
 
 use crate::apache::bindings::apr_bucket_brigade;
@@ -14,8 +14,8 @@ use crate::apache::request::Request;
 use crate::environ::{CgiOptions, visit_cgi_variables};
 use crate::response_end;
 
-/// Runs a request, as the routing step planned it, in this process's
-/// interpreter. `sendfile` is `WSGIEnableSendfile`.
+/// Runs a request, as the routing step planned it, in its application
+/// group's interpreter. `sendfile` is `WSGIEnableSendfile`.
 pub fn execute(
     r: Request,
     process: &ProcessInfo,
@@ -30,8 +30,18 @@ pub fn execute(
         cgi,
         sendfile,
     };
-    let (outcome, mut transport) = wsgi::python::attach(|py| {
+    let mut request = Some((transport, log_context));
+    let ran = wsgi::python::attach_group(&meta.application_group, |py| {
+        let (transport, log_context) = request.take().expect("the request is taken once");
         adapter::handle_request(py, process, meta, log_context, transport)
+    });
+    let (outcome, mut transport) = ran.unwrap_or_else(|e| {
+        let (transport, log_context) = request.take().expect("not run: it is still here");
+        transport.request.log(
+            Level::Error,
+            &messages::format_line(log_context, messages::INTERPRETER_FAILED, &e),
+        );
+        (Outcome::Failed, transport)
     });
     response_end::finish(&mut transport.request, transport.brigade, outcome)
 }

@@ -129,7 +129,12 @@ fn embedded(mpm: Mpm, name: &str, options: &str) -> Server {
         Stage::new(name),
         &Config::new(
             mpm,
-            &format!("{options}WSGIScriptAlias /options @STAGE@/apps/life_options.wsgi\n"),
+            // The main interpreter: CPython lets only its main thread
+            // install signal handlers.
+            &format!(
+                "{options}WSGIScriptAlias /options @STAGE@/apps/life_options.wsgi \
+                 application-group=%{{GLOBAL}}\n"
+            ),
         ),
     )
 }

@@ -57,7 +57,8 @@ fn assert_common_facts(f: &HashMap<String, String>, mpm: Mpm) {
     assert_eq!(f["version"], "[6, 1, 1]");
     let own: Vec<&str> = env!("CARGO_PKG_VERSION").split('.').collect();
     assert_eq!(f["mod_wsgi_rs_version"], format!("[{}]", own.join(", ")));
-    assert_eq!(f["application_group"], "\"\"");
+    // The default group, %{RESOURCE}: the script's own sub-interpreter.
+    assert_eq!(f["application_group"], "\"127.0.0.1|/m\"");
     assert_eq!(f["input_is_mod_wsgi_input"], "true");
     assert_eq!(f["input_type"], "\"mod_wsgi.Input\"");
     assert_eq!(f["file_wrapper_is_mod_wsgi"], "true");

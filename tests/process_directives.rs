@@ -73,8 +73,8 @@ fn restricted_streams(mpm: Mpm) {
 /// `<WSGIInterpreterOptions>` scopes the options to the processes its
 /// selectors pick: `process-group=NAME` a daemon group, `%{GLOBAL}` the
 /// Apache children; the most specific section wins; path entries are
-/// layered; a section for another application group selects nothing here,
-/// and a notice says so.
+/// layered; a section for another application group selects that group's
+/// sub-interpreter.
 fn interpreter_options_sections(mpm: Mpm) {
     let sections = "\
 WSGISwitchInterval 0.002
@@ -99,7 +99,13 @@ WSGISwitchInterval 0.002
 ";
     let server = Server::start(
         Stage::new("proc-sections"),
-        &Config::new(mpm, &daemon_lines(sections)),
+        &Config::new(
+            mpm,
+            &daemon_lines(&format!(
+                "{sections}WSGIScriptAlias /other @STAGE@/apps/process_info.wsgi \
+                 application-group=other\n"
+            )),
+        ),
     );
     let embedded = facts(&server, "/embedded");
     assert_unrestricted(&embedded, "embedded");
@@ -110,9 +116,15 @@ WSGISwitchInterval 0.002
     assert_eq!(fact(&daemon, "stdin_read"), RESTRICTED_STDIN);
     assert_eq!(fact(&daemon, "switchinterval"), "0.006");
     assert_eq!(fact(&daemon, "layers"), "/srv/layer-all,/srv/layer-site");
-    let log = server.wait_for_log("WSGIRS0007", WAIT);
-    let line = log.lines().find(|l| l.contains(": WSGIRS0007: ")).unwrap();
-    assert!(line.contains("application groups other"), "{line}");
+    // application-group=other: the Apache children's options, with stdin
+    // restricted on top; the process's switch interval.
+    let other = facts(&server, "/other");
+    assert_eq!(fact(&other, "print"), "ok None");
+    assert_eq!(fact(&other, "stdin_read"), RESTRICTED_STDIN);
+    assert_eq!(fact(&other, "switchinterval"), "0.002");
+    assert_eq!(fact(&other, "layers"), "/srv/layer-all");
+    let log = server.error_log();
+    assert!(!log.contains("WSGIRS0007"), "{log}");
     assert_no_crash(&log);
 }
 

@@ -19,13 +19,19 @@ use daemon_support::*;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// tests/apps/request_timeout.wsgi at /rt in the daemon group `site` (with
-/// `options`), and at /embedded in embedded mode.
+/// `options`), and at /embedded in embedded mode, in the main interpreter:
+/// under CPython 3.11 the monitor, waiting for the GIL from the main
+/// interpreter, cannot make a thread spinning in pure Python inside a
+/// sub-interpreter drop it (a waiter asks only its own interpreter's
+/// threads), so there the interruption waits for the thread to block, and
+/// the process recycles after interrupt-timeout instead.
 fn start_rt(mpm: Mpm, name: &str, options: &str) -> Server {
     start(
         mpm,
         name,
         options,
-        "WSGIScriptAlias /rt @STAGE@/apps/request_timeout.wsgi process-group=site\n\
+        "WSGIApplicationGroup %{GLOBAL}\n\
+         WSGIScriptAlias /rt @STAGE@/apps/request_timeout.wsgi process-group=site\n\
          WSGIScriptAlias /embedded @STAGE@/apps/request_timeout.wsgi\n",
     )
 }

@@ -47,6 +47,9 @@ pub struct GroupRuntime {
     /// `WSGIPythonPath` entries of the sections that select the group, added
     /// after its `python-path=`.
     pub python_path_layers: Vec<String>,
+    /// The `<WSGIInterpreterOptions>` sections its sub-interpreters'
+    /// options are resolved from.
+    pub interpreter_sections: wsgi::config::InterpreterSections,
     pub socket_path: String,
     pub listener: OwnedFd,
     pub uid: u32,
@@ -58,9 +61,10 @@ pub struct GroupRuntime {
     /// What a connection proves it knows before the daemon runs anything
     /// for it (`secret.rs`): in memory that outlives the generation.
     pub secret: &'static wsgi::channel::Secret,
-    /// Scripts to load when a daemon starts (WSGIScriptAlias with both
-    /// process-group= and application-group=).
-    pub preload: Vec<String>,
+    /// Scripts to load when a daemon starts, each with its application
+    /// group (WSGIImportScript, WSGIScriptAlias with both process-group=
+    /// and application-group=).
+    pub preload: Vec<(String, String)>,
     /// How long a child waits for the daemon's next frame.
     pub read_timeout: Duration,
     /// How long a child waits for the response head (see [`header_wait`]).

@@ -180,10 +180,17 @@ fn interrupt(shared: &Shared, index: usize, started: Instant, thread: PythonThre
         // empties its slot before it withdraws an interruption, so one
         // made now is either withdrawn or fires in this request.
         let slots = lock(&shared.running);
-        if slots[index].started != Some(started) || !thread.interrupt(py) {
+        if slots[index].started != Some(started) {
             return;
         }
+        // The thread's state is in the interpreter of its request's group,
+        // and a thread is found only from its own interpreter.
+        let mut interrupted = false;
+        python::interpreters::in_each(py, |py, _| interrupted |= thread.interrupt(py));
         drop(slots);
+        if !interrupted {
+            return;
+        }
         info(&format!(
             "Injected RequestTimeout into thread {index} of daemon process '{}'.",
             settings.name

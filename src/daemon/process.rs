@@ -125,6 +125,7 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
             .collect(),
         python_eggs: settings.python_eggs.clone(),
         options: group.python_options.clone(),
+        sections: group.interpreter_sections.clone(),
     };
     if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));

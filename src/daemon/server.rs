@@ -196,9 +196,7 @@ fn accept_loop(shared: &Arc<Shared>) -> i32 {
             refuse_waiting(shared);
             // As mod_wsgi: subscribers hear of it before the requests in
             // flight are waited for.
-            wsgi::python::module::publish_process_stopping(*wsgi::sync::lock(
-                &shared.shutdown_reason,
-            ));
+            wsgi::python::publish_process_stopping(*wsgi::sync::lock(&shared.shutdown_reason));
         }
         if draining_seen {
             let since = shared.drain_elapsed();

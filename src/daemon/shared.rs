@@ -114,7 +114,7 @@ impl Shared {
         if slot.interrupted.is_some()
             && let Some(thread) = slot.thread
         {
-            python::attach(|py| thread.withdraw(py));
+            python::attach(|py| python::interpreters::in_each(py, |py, _| thread.withdraw(py)));
         }
     }
 

@@ -171,9 +171,12 @@ pub fn start(pconf: Pool, main: Server<'_>) -> Result<(), String> {
         python_options.switch_interval =
             settings.switch_interval.or(python_options.switch_interval);
         let python_path_layers = main_settings.python_path_layers(&settings.name);
+        let interpreter_sections =
+            main_settings.interpreter_sections(&settings.name, settings.python_path.clone());
         runtimes.push(GroupRuntime {
             python_options,
             python_path_layers,
+            interpreter_sections,
             settings,
             home,
             socket_path: path,
@@ -239,22 +242,6 @@ fn note_settings_without_effect(main: &crate::config::ServerConfig) {
                     "WSGIAcceptMutex {mechanism} has no effect: the daemon processes of a group \
                      accept from their shared socket without a lock (the kernel hands each \
                      connection to one of them)"
-                ),
-            ),
-        );
-    }
-    let groups = main.unmatched_application_group_sections();
-    if !groups.is_empty() {
-        log_parent(
-            Level::Notice,
-            &messages::format_line(
-                "",
-                messages::OPTIONS_SECTION_UNMATCHED,
-                &format!(
-                    "<WSGIInterpreterOptions> sections for application groups {} select \
-                     nothing: mod_wsgi_rs runs every script in the main interpreter \
-                     (application-group=%{{GLOBAL}})",
-                    groups.join(", ")
                 ),
             ),
         );

@@ -195,10 +195,11 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         ..meta
     };
     let log_context = worker.context.clone().with_script(&meta.script);
-    let ran = python::attach(|py| {
-        // Script reloading in daemon mode restarts the process, so that the
-        // new code starts from a clean interpreter (mod_wsgi's behaviour);
-        // the adapter never reloads a module for ScriptReloading::Process.
+    let ran = python::attach_group(&meta.application_group, |py| {
+        // Script reloading in daemon mode restarts the process, so that
+        // the new code starts from a clean interpreter (mod_wsgi's
+        // behaviour); the adapter never reloads a module for
+        // ScriptReloading::Process.
         if meta.script_reloading == ScriptReloading::Process
             && script_changed(py, &worker.context, &meta.script, meta.script_mtime)
         {
@@ -212,6 +213,16 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
             log_context,
             transport,
         ))
+    })
+    .unwrap_or_else(|e| {
+        log::process_sink(
+            Level::Error,
+            &messages::format_line(&worker.context, messages::INTERPRETER_FAILED, &e),
+        );
+        let transport = transport
+            .take()
+            .expect("not run: the transport is still here");
+        Some((Outcome::Failed, transport))
     });
     let Some((outcome, mut transport)) = ran else {
         shared.request_ended(worker.index);

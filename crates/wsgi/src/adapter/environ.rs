@@ -2,7 +2,6 @@
 //! latin-1, plus the `wsgi.*` and `mod_wsgi.*` keys.
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyString, PyTuple};
 use pyo3::{Py, intern};
 
@@ -11,6 +10,7 @@ use super::input::Input;
 use super::recent_variables::RecentVariables;
 use super::transport::Transport;
 use crate::python::ffi::{dict_with_capacity, latin1_str};
+use crate::python::per_interpreter::{ByInterpreter, PerInterpreter};
 use crate::request::RequestTimes;
 
 /// Facts about the serving process, fixed for its life.
@@ -63,16 +63,11 @@ pub fn thread_id(py: Python<'_>) -> u64 {
 }
 
 /// Whether this is the thread that started Python (threading's main
-/// thread: the interpreter imports threading on it at start-up). Asked
-/// once per thread.
+/// thread in the main interpreter; a sub-interpreter's is the thread that
+/// made it). Asked once per thread.
 fn started_python(py: Python<'_>) -> bool {
-    (|| -> PyResult<bool> {
-        let threading = py.import("threading")?;
-        let main = threading.call_method0("main_thread")?.getattr("ident")?;
-        let current = threading.call_method0("get_ident")?;
-        main.eq(current)
-    })()
-    .unwrap_or(false)
+    let _ = py;
+    crate::python::interpreter::started_python_here()
 }
 
 /// A wall-clock instant in microseconds as mod_wsgi's float seconds
@@ -86,7 +81,8 @@ fn seconds<'py>(py: Python<'py>, c: &Constants, micros: i64) -> Bound<'py, PyFlo
     }
 }
 
-/// Python objects that are the same for every request, built once.
+/// Python objects that are the same for every request, built once per
+/// interpreter.
 struct Constants {
     wsgi_version: Py<PyTuple>,
     mod_wsgi_version: Py<PyTuple>,
@@ -98,13 +94,13 @@ struct Constants {
     no_time: Py<PyFloat>,
 }
 
-static CONSTANTS: PyOnceLock<Constants> = PyOnceLock::new();
+static CONSTANTS: PerInterpreter<Constants> = PerInterpreter::new();
 
 /// The mod_wsgi release whose behaviour this module follows; applications
 /// test `mod_wsgi.version` to detect features.
 const MOD_WSGI_COMPATIBLE_VERSION: (u32, u32, u32) = (6, 1, 1);
 
-fn constants<'py>(py: Python<'py>, process: &ProcessInfo) -> &'py Constants {
+fn constants(py: Python<'_>, process: &ProcessInfo) -> &'static Constants {
     CONSTANTS.get_or_init(py, || Constants {
         wsgi_version: PyTuple::new(py, [1, 0]).expect("tuple").unbind(),
         mod_wsgi_version: PyTuple::new(
@@ -137,13 +133,19 @@ type KeyCache =
 
 const KEY_CACHE_LIMIT: usize = 512;
 
+/// What a thread keeps from one request to the next, per interpreter.
+#[derive(Default)]
+struct ThreadCaches {
+    keys: KeyCache,
+    /// The same for the thread's previous request's variables, by position.
+    recent: RecentVariables,
+}
+
 thread_local! {
     // Per thread, so no lock is held while Python allocates (a garbage
     // collection could run code that lets another thread take the GIL).
-    // Never dropped: the strings live as long as the interpreter.
-    static KEY_CACHE: std::mem::ManuallyDrop<std::cell::RefCell<KeyCache>> = Default::default();
-    // The same for the thread's previous request's variables, by position.
-    static RECENT: std::mem::ManuallyDrop<std::cell::RefCell<RecentVariables>> = Default::default();
+    // Never dropped: the strings live as long as their interpreter.
+    static CACHES: std::mem::ManuallyDrop<std::cell::RefCell<ByInterpreter<ThreadCaches>>> = Default::default();
     // How many keys this thread's last environ had: the next one is
     // created that large (requests to one application look alike).
     static ENVIRON_SIZE: std::cell::Cell<usize> = const { std::cell::Cell::new(64) };
@@ -193,25 +195,24 @@ pub(crate) fn build_environ<'py>(
     input: Bound<'py, Input>,
     errors: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
     let mut failure = None;
-    KEY_CACHE.with(|cache| {
-        RECENT.with(|recent| {
-            let mut cache = cache.borrow_mut();
-            let mut recent = recent.borrow_mut();
-            let mut position = 0;
-            transport.cgi_variables(&mut |key, value| {
-                let (key, value) = recent.get(py, position, key, value, |key| {
-                    environ_key(py, &mut cache, key)
-                });
-                position += 1;
-                if failure.is_none()
-                    && let Err(e) = environ.set_item(key, value)
-                {
-                    failure = Some(e);
-                }
-            });
+    let environ = CACHES.with(|caches| {
+        let mut caches = caches.borrow_mut();
+        let caches = caches.get_mut(py);
+        let environ = dict_with_capacity(py, ENVIRON_SIZE.get());
+        let ThreadCaches { keys, recent } = caches;
+        let mut position = 0;
+        transport.cgi_variables(&mut |key, value| {
+            let (key, value) =
+                recent.get(py, position, key, value, |key| environ_key(py, keys, key));
+            position += 1;
+            if failure.is_none()
+                && let Err(e) = environ.set_item(key, value)
+            {
+                failure = Some(e);
+            }
         });
+        environ
     });
     if let Some(e) = failure {
         return Err(e);

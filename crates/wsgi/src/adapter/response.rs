@@ -30,6 +30,17 @@ pub(crate) fn log_exception(
     for line in crate::python::module::events::traceback_lines(py, error) {
         exchange.log_raw(Level::Error, &line);
     }
+    if let Some(group) = crate::python::per_interpreter::refusing_group(py, error) {
+        exchange.log(
+            Level::Error,
+            messages::SUB_INTERPRETER_REFUSED,
+            &format!(
+                "an extension module refuses to run in sub-interpreter '{group}' (application \
+                 group '{group}'); run this application in the main interpreter with \
+                 'WSGIApplicationGroup %{{GLOBAL}}' (or application-group=%{{GLOBAL}})"
+            ),
+        );
+    }
 }
 
 /// The words mod_wsgi's users grep for (4.x's "Exception occurred

@@ -49,10 +49,14 @@ pub fn apply_directive<R: Clone>(
             }
             // mod_wsgi keeps one import list, in the order of the lines.
             if let Some(group) = preload_group(&alias) {
+                let application = alias.options.application_group.as_deref();
                 server.imports.push(ImportScript {
                     script: alias.target.clone(),
                     process_group: group.to_owned(),
-                    application_group: String::new(),
+                    application_group: match application {
+                        Some("%{GLOBAL}") | None => String::new(),
+                        Some(name) => name.to_owned(),
+                    },
                 });
             }
             server.aliases.push(alias);

@@ -11,9 +11,9 @@
 //! entries are not chosen but layered: every matching section's entries
 //! are added, least specific first.
 //!
-//! Every script here runs in the main interpreter (the one mod_wsgi calls
-//! `%{GLOBAL}`), so `application-group=%{GLOBAL}` selects it and any other
-//! application group selects nothing; the host says so once at start-up.
+//! `application-group=%{GLOBAL}` selects the main interpreter; another
+//! name selects that application group's sub-interpreter, whose options
+//! are resolved when it is made ([`InterpreterSections`]).
 
 use super::args::split_arguments;
 use super::python_options::parse_switch_interval;
@@ -98,6 +98,16 @@ pub(super) fn apply_in_block(
 /// match this process's group (`""` for an Apache child) and the main
 /// interpreter.
 fn specificity(block: &InterpreterOptionsBlock, process_group: &str) -> Option<u32> {
+    specificity_for(block, process_group, "")
+}
+
+/// The same for application group `application_group`'s interpreter (`""`
+/// the main one).
+fn specificity_for(
+    block: &InterpreterOptionsBlock,
+    process_group: &str,
+    application_group: &str,
+) -> Option<u32> {
     let mut count = 0;
     if let Some(group) = &block.process_group {
         if group != process_group {
@@ -106,12 +116,72 @@ fn specificity(block: &InterpreterOptionsBlock, process_group: &str) -> Option<u
         count += 1;
     }
     if let Some(group) = &block.application_group {
-        if !group.is_empty() {
+        if group != application_group {
             return None;
         }
         count += 1;
     }
     Some(count)
+}
+
+/// The sections that can select the interpreters of one process, kept to
+/// resolve a sub-interpreter's options when it is made (its group's name
+/// is known only then): a process's options and Python path, as for its
+/// main interpreter, with the sections that select the group on top.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InterpreterSections {
+    process_group: String,
+    blocks: Vec<InterpreterOptionsBlock>,
+    /// The process's Python path before any section's entries.
+    base_path: Vec<String>,
+}
+
+impl InterpreterSections {
+    /// Application group `group`'s options, from the process's (`process`,
+    /// what its main interpreter got), and its Python path.
+    pub fn resolve(&self, group: &str, process: &StartupOptions) -> (StartupOptions, Vec<String>) {
+        let blocks: Vec<(u32, &InterpreterOptionsBlock)> = self
+            .blocks
+            .iter()
+            .filter_map(|b| specificity_for(b, &self.process_group, group).map(|s| (s, b)))
+            .collect();
+        let options = StartupOptions {
+            switch_interval: resolve(&blocks, process.switch_interval, |b| b.switch_interval),
+            restrict_stdin: resolve(&blocks, Some(process.restrict_stdin), |b| b.restrict_stdin)
+                .unwrap_or(false),
+            restrict_stdout: resolve(&blocks, Some(process.restrict_stdout), |b| {
+                b.restrict_stdout
+            })
+            .unwrap_or(false),
+            restrict_signal: resolve(&blocks, Some(process.restrict_signal), |b| {
+                b.restrict_signal
+            })
+            .unwrap_or(true),
+            ..process.clone()
+        };
+        let mut layered: Vec<(usize, u32, &str)> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let path = b.python_path.as_deref().filter(|p| !p.is_empty())?;
+                specificity_for(b, &self.process_group, group).map(|s| (i, s, path))
+            })
+            .collect();
+        layered.sort_by_key(|&(i, s, _)| (s, i));
+        let path = self
+            .base_path
+            .iter()
+            .cloned()
+            .chain(
+                layered
+                    .into_iter()
+                    .flat_map(|(_, _, path)| path.split(':').filter(|p| !p.is_empty()))
+                    .map(str::to_owned),
+            )
+            .collect();
+        (options, path)
+    }
 }
 
 /// One option resolved across the matching sections.
@@ -176,13 +246,19 @@ impl<R: Clone> ServerSettings<R> {
             .collect()
     }
 
-    /// Application groups named by sections that select nothing here: every
-    /// script runs in the main interpreter.
-    pub fn unmatched_application_group_sections(&self) -> Vec<String> {
-        self.interpreter_options
-            .iter()
-            .filter_map(|b| b.application_group.clone().filter(|g| !g.is_empty()))
-            .collect()
+    /// The sections a process of `process_group` resolves its
+    /// sub-interpreters' options from; `base_path` is its Python path
+    /// before any section's entries.
+    pub fn interpreter_sections(
+        &self,
+        process_group: &str,
+        base_path: Vec<String>,
+    ) -> InterpreterSections {
+        InterpreterSections {
+            process_group: process_group.to_owned(),
+            blocks: self.interpreter_options.clone(),
+            base_path,
+        }
     }
 }
 
@@ -260,7 +336,37 @@ mod tests {
         let site = server.python_options_for("site");
         assert!(!site.restrict_stdout && !site.restrict_stdin);
         assert_eq!(site.switch_interval, Some(0.25));
-        assert_eq!(server.unmatched_application_group_sections(), ["other"]);
+        // The section naming application group 'other' selects its
+        // sub-interpreter in the group's daemons, over the process's options.
+        let sections = server.interpreter_sections("site", vec!["/base".to_owned()]);
+        let (other, path) = sections.resolve("other", &site);
+        assert!(other.restrict_stdin && !other.restrict_stdout);
+        assert_eq!(other.switch_interval, Some(0.25));
+        assert_eq!(path, ["/base"]);
+        let (another, _) = sections.resolve("another", &site);
+        assert_eq!(another, site);
+        let in_children = server.interpreter_sections("", Vec::new());
+        assert!(!in_children.resolve("other", &child).0.restrict_stdin);
+    }
+
+    #[test]
+    fn a_sub_interpreter_gets_its_sections_path_entries_after_the_base() {
+        let server = server(&[
+            (">", &[("WSGIPythonPath", "/all")]),
+            ("application-group=one>", &[("WSGIPythonPath", "/one:/uno")]),
+            (
+                "application-group=%{GLOBAL}>",
+                &[("WSGIPythonPath", "/main")],
+            ),
+        ]);
+        assert_eq!(server.python_path_layers(""), ["/all", "/main"]);
+        let sections = server.interpreter_sections("", vec!["/base".to_owned()]);
+        let options = server.python_options_for("");
+        assert_eq!(
+            sections.resolve("one", &options).1,
+            ["/base", "/all", "/one", "/uno"]
+        );
+        assert_eq!(sections.resolve("two", &options).1, ["/base", "/all"]);
     }
 
     #[test]

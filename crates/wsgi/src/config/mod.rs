@@ -26,7 +26,7 @@ pub use groups::{
     GroupContext, expand_application_group, expand_callable_object, expand_process_group,
     expand_server_group, is_global_group, restrict_process_allows,
 };
-pub use interpreter_options::InterpreterOptionsBlock;
+pub use interpreter_options::{InterpreterOptionsBlock, InterpreterSections};
 pub use process_directives::apply_in_options_section;
 pub use settings::{
     AuthScript, AuthSettings, DirSettings, DispatchScript, HandlerScript, HashSeed, HeadToGet,

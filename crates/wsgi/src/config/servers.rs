@@ -41,8 +41,13 @@ pub fn undefined_process_groups<R>(
 pub fn preload_group<R>(alias: &ScriptAlias<R>) -> Option<&str> {
     let fixed_target = matches!(alias.location, Location::Prefix(_)) && !alias.target.contains('$');
     let group = alias.options.process_group.as_deref()?;
-    (fixed_target && alias.options.application_group.is_some() && !group.starts_with("%{"))
-        .then_some(group)
+    // As mod_wsgi: a fixed application group too (%{GLOBAL} is "").
+    let fixed_application = alias
+        .options
+        .application_group
+        .as_deref()
+        .is_some_and(|a| a == "%{GLOBAL}" || !a.contains("%{"));
+    (fixed_target && fixed_application && !group.starts_with("%{")).then_some(group)
 }
 
 /// An alias that preloads into a daemon group needs the group defined on
@@ -84,11 +89,12 @@ pub fn check_import_group_defined(
 /// start, once each, in the order of their lines: `WSGIImportScript`, and
 /// aliases with both process-group= and application-group= (mod_wsgi's
 /// import list).
-pub fn preload_scripts<R>(servers: &[&ServerSettings<R>], group: &str) -> Vec<String> {
-    let mut scripts: Vec<String> = Vec::new();
+pub fn preload_scripts<R>(servers: &[&ServerSettings<R>], group: &str) -> Vec<(String, String)> {
+    let mut scripts: Vec<(String, String)> = Vec::new();
     for import in servers.iter().flat_map(|s| &s.imports) {
-        if import.process_group == group && !scripts.contains(&import.script) {
-            scripts.push(import.script.clone());
+        let entry = (import.script.clone(), import.application_group.clone());
+        if import.process_group == group && !scripts.contains(&entry) {
+            scripts.push(entry);
         }
     }
     scripts
@@ -192,9 +198,10 @@ mod tests {
             "WSGIScriptAlias /a2 /srv/a.wsgi process-group=site application-group=%{GLOBAL}",
             "WSGIScriptAlias /d /srv/d.wsgi process-group=site application-group=%{GLOBAL}",
         ]);
+        let global = |s: &str| (s.to_owned(), String::new());
         assert_eq!(
             preload_scripts(&[&main, &vhost], "site"),
-            ["/srv/a.wsgi", "/srv/d.wsgi"]
+            [global("/srv/a.wsgi"), global("/srv/d.wsgi")]
         );
         assert!(preload_scripts(&[&main], "none").is_empty());
     }
@@ -208,11 +215,17 @@ mod tests {
             "WSGIImportScript /srv/a.wsgi process-group=site application-group=x",
             "WSGIImportScript /srv/other.py process-group=other application-group=%{GLOBAL}",
         ]);
+        let global = |s: &str| (s.to_owned(), String::new());
+        // A script named for two application groups loads in each.
         assert_eq!(
             preload_scripts(&[&main], "site"),
-            ["/srv/first.py", "/srv/a.wsgi"]
+            [
+                global("/srv/first.py"),
+                global("/srv/a.wsgi"),
+                ("/srv/a.wsgi".to_owned(), "x".to_owned())
+            ]
         );
-        assert_eq!(preload_scripts(&[&main], ""), ["/srv/kids.py"]);
+        assert_eq!(preload_scripts(&[&main], ""), [global("/srv/kids.py")]);
         let none: &[String] = &[];
         let error = check_import_group_defined(&main.imports[0], none).unwrap_err();
         assert!(

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use super::ffi::{self, Config};
 use super::log::{LogSink, install_process_log};
 use super::options::{self, StartupOptions};
+use crate::config::InterpreterSections;
 use crate::messages::{self, Level};
 
 /// The interpreter the module was built against (`PYO3_PYTHON`); its path
@@ -29,6 +30,9 @@ pub struct InterpreterSettings {
     pub python_eggs: Option<String>,
     /// The main server's start-up options (`WSGIPythonOptimize`, ...).
     pub options: StartupOptions,
+    /// The `<WSGIInterpreterOptions>` sections a sub-interpreter's options
+    /// and Python path are resolved from, with its group's name.
+    pub sections: InterpreterSections,
 }
 
 /// The full "x.y.z" of the Python this module is linked against.
@@ -88,9 +92,54 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
     config.set_argv(&["mod_wsgi"])?;
     config.initialize()?;
     drop(config);
+    // After Python's own start (which coerces a C locale's LC_CTYPE into
+    // the environment, PEP 538), before any application.
+    use std::os::unix::ffi::OsStringExt;
+    let environment = std::env::vars_os()
+        .map(|(k, v)| (k.into_vec(), v.into_vec()))
+        .collect();
+    STARTED_THREAD.store(ffi::thread_ident(), std::sync::atomic::Ordering::Relaxed);
 
     // SAFETY: Py_InitializeFromConfig succeeded, so this thread holds the GIL.
     let py = unsafe { Python::assume_attached() };
+    let _ = STARTED.set(Started {
+        settings: settings.clone(),
+        sink,
+        environment,
+    });
+    prepare(py, settings, sink, true);
+    // Release the GIL: server threads take it per request. Without this the
+    // threaded MPMs would wait forever on the first Python request.
+    // SAFETY: this thread holds the GIL since start-up, and returns at once.
+    unsafe { ffi::release_main_thread(py) };
+    Ok(())
+}
+
+/// The thread that started Python (threading's main thread in the main
+/// interpreter), by its Python thread id.
+static STARTED_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Whether the calling thread is the one that started Python.
+pub(crate) fn started_python_here() -> bool {
+    ffi::thread_ident() == STARTED_THREAD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What this process started Python with, for its sub-interpreters: the
+/// settings, the log sink, and the environment variables as they were
+/// before any application ran.
+struct Started {
+    settings: InterpreterSettings,
+    sink: LogSink,
+    environment: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+static STARTED: std::sync::OnceLock<Started> = std::sync::OnceLock::new();
+
+/// Sets up the current interpreter as mod_wsgi sets up each of its
+/// interpreters: `threading` imported, the log streams, the Python path,
+/// the egg cache, the options applied after start-up (the switch interval
+/// only in the main one: it is the process's). Problems are logged.
+fn prepare(py: Python<'_>, settings: &InterpreterSettings, sink: LogSink, main: bool) {
     // Import threading on this thread, the one that finalises Python: the
     // thread that first imports it becomes threading's main thread, and
     // Py_FinalizeEx (threading._shutdown) waits for that thread's state to
@@ -110,7 +159,7 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             &messages::process_line(messages::PYTHON_PATH_FAILED, &format!("{e}")),
         );
     }
-    if let Err(e) = options::apply_after_start(py, &settings.options, sink) {
+    if let Err(e) = options::apply_after_start(py, &settings.options, sink, main) {
         sink(
             Level::Error,
             &messages::process_line(
@@ -119,11 +168,67 @@ pub fn initialize(settings: &InterpreterSettings, sink: LogSink) -> Result<(), S
             ),
         );
     }
-    // Release the GIL: server threads take it per request. Without this the
-    // threaded MPMs would wait forever on the first Python request.
-    // SAFETY: this thread holds the GIL since start-up, and returns at once.
-    unsafe { ffi::release_main_thread(py) };
+}
+
+/// Sets up a new sub-interpreter (current on this thread) of application
+/// group `group` as start-up set up the main one, with the options and
+/// Python path the `<WSGIInterpreterOptions>` sections give that group.
+pub(crate) fn prepare_sub_interpreter(py: Python<'_>, group: &str) {
+    let Some(started) = STARTED.get() else {
+        return;
+    };
+    if let Err(e) = reset_environ(py, &started.environment) {
+        (started.sink)(
+            Level::Error,
+            &messages::process_line(
+                messages::INTERPRETER_FAILED,
+                &format!("os.environ could not be set up in a new sub-interpreter: {e}"),
+            ),
+        );
+    }
+    let (options, python_path) = started
+        .settings
+        .sections
+        .resolve(group, &started.settings.options);
+    let settings = InterpreterSettings {
+        python_path,
+        options,
+        ..started.settings.clone()
+    };
+    prepare(py, &settings, started.sink, false);
+}
+
+/// Makes the current (new) interpreter's `os.environ` the process's
+/// environment as it was when Python started, without touching the
+/// process's: CPython copies a new interpreter's from the process's as it
+/// is now, so a script that did `os.environ.setdefault(...)` in one group
+/// (Django's wsgi.py sets DJANGO_SETTINGS_MODULE so) would decide the next
+/// group's value, and a second Django site would run with the first one's
+/// settings. The copy lives in `os.environ._data` (bytes to bytes on POSIX).
+fn reset_environ(py: Python<'_>, environment: &[(Vec<u8>, Vec<u8>)]) -> PyResult<()> {
+    let data = py
+        .import("os")?
+        .getattr("environ")?
+        .getattr("_data")?
+        .cast_into::<pyo3::types::PyDict>()?;
+    data.clear();
+    for (key, value) in environment {
+        data.set_item(
+            pyo3::types::PyBytes::new(py, key),
+            pyo3::types::PyBytes::new(py, value),
+        )?;
+    }
     Ok(())
+}
+
+/// Flushes the current interpreter's `sys.stdout` and `sys.stderr`.
+pub(crate) fn flush_streams(py: Python<'_>) {
+    py.run(
+        c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n",
+        None,
+        None,
+    )
+    .ok();
 }
 
 /// What is wrong with a Python home that this process cannot use, in
@@ -186,17 +291,16 @@ pub fn attach<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     Python::attach(f)
 }
 
-/// Stops Python: runs `atexit` handlers and flushes the log streams.
-/// Called when a server process exits, on the thread that initialised it.
-pub fn finalize() -> Result<(), String> {
+/// Stops Python: runs `end_others` (which ends the sub-interpreters),
+/// then `atexit` handlers, and flushes the log streams. Called when a
+/// server process exits, on the thread that initialised it.
+pub(crate) fn finalize_with(end_others: impl for<'py> FnOnce(Python<'py>)) -> Result<(), String> {
     if !ffi::is_initialized() {
         return Ok(());
     }
     if !DESTROY_AT_EXIT.load(std::sync::atomic::Ordering::Relaxed) {
         // WSGIDestroyInterpreter Off: only what is buffered goes out.
-        attach(|py| {
-            py.run(c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n", None, None).ok();
-        });
+        attach(flush_streams);
         return Ok(());
     }
     // SAFETY: Python is initialised (checked above); at process exit every
@@ -204,12 +308,8 @@ pub fn finalize() -> Result<(), String> {
     // other thread uses Python.
     unsafe {
         ffi::finalize(|py| {
-            py.run(
-                c"import sys\nfor s in (sys.stdout, sys.stderr):\n    try: s.flush()\n    except Exception: pass\n",
-                None,
-                None,
-            )
-            .ok();
+            end_others(py);
+            flush_streams(py);
         })
     }
 }

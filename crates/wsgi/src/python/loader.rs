@@ -13,14 +13,26 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 use crate::messages::{Level, LogContext};
+use crate::python::per_interpreter::{self, InterpreterKey};
 
 struct LoadedScript {
     module: Py<PyModule>,
 }
 
-/// Scripts loaded in this process, by path. Only touched with the GIL held
-/// and never across a call into Python, so the lock is never contended.
-static SCRIPTS: Mutex<Option<HashMap<String, LoadedScript>>> = Mutex::new(None);
+/// Scripts loaded in this process, by interpreter and path (a script named
+/// by two application groups is loaded in each). Only touched with the GIL
+/// held and never across a call into Python, so the lock is never contended.
+static SCRIPTS: Mutex<Vec<(InterpreterKey, HashMap<String, LoadedScript>)>> =
+    Mutex::new(Vec::new());
+
+/// The scripts loaded in interpreter `here` (a short list: one entry per
+/// interpreter, usually one).
+fn scripts_of(
+    all: &[(InterpreterKey, HashMap<String, LoadedScript>)],
+    here: InterpreterKey,
+) -> Option<&HashMap<String, LoadedScript>> {
+    all.iter().find(|(key, _)| *key == here).map(|(_, s)| s)
+}
 
 /// One load at a time: executing a script can release the GIL (imports do),
 /// and two threads must not both execute the same new script.
@@ -95,8 +107,7 @@ pub fn module_name(path: &str) -> String {
 fn cached(py: Python<'_>, path: &str) -> Option<Py<PyModule>> {
     let scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
     Some(
-        scripts
-            .as_ref()?
+        scripts_of(&scripts, per_interpreter::current(py))?
             .get(script_key(path).as_ref())?
             .module
             .clone_ref(py),
@@ -216,26 +227,28 @@ pub fn load_script<'py>(
     {
         return Ok(module.into_bound(py));
     }
-    let reloading_script = SCRIPTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
+    let here = per_interpreter::current(py);
+    let reloading_script = scripts_of(&SCRIPTS.lock().unwrap_or_else(|e| e.into_inner()), here)
         .is_some_and(|scripts| scripts.contains_key(script_key(path).as_ref()));
     log_loading(path, reloading_script);
     let module = execute_script(py, path, mtime).inspect_err(|_| {
         LOAD_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
     })?;
     LOADED.store(true, std::sync::atomic::Ordering::Relaxed);
-    SCRIPTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(
-            script_key(path).into_owned(),
-            LoadedScript {
-                module: module.clone().unbind(),
-            },
-        );
+    let mut all = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = match all.iter().position(|(key, _)| *key == here) {
+        Some(at) => at,
+        None => {
+            all.push((here, HashMap::new()));
+            all.len() - 1
+        }
+    };
+    all[at].1.insert(
+        script_key(path).into_owned(),
+        LoadedScript {
+            module: module.clone().unbind(),
+        },
+    );
     Ok(module)
 }
 
@@ -244,11 +257,12 @@ pub fn load_script<'py>(
 /// each script once, in order; one that raises is logged with its traceback
 /// (mod_wsgi: "Unable to execute Python script file '...'.") and the process
 /// goes on. The module is the one requests use, so they do not load it again.
-pub fn import_scripts(scripts: &[String], context: &LogContext, sink: fn(Level, &str)) {
+/// Each `(script, application group)` loads into that group's interpreter.
+pub fn import_scripts(scripts: &[(String, String)], context: &LogContext, sink: fn(Level, &str)) {
     use pyo3::types::PyTracebackMethods;
-    for script in scripts {
+    for (script, group) in scripts {
         let mtime = file_mtime(script).unwrap_or(0);
-        let loaded = crate::python::attach(|py| {
+        let loaded = crate::python::attach_group(group, |py| {
             load_script(py, script, mtime, true, &mut |_| {})
                 .map(|_| ())
                 .map_err(|e| {
@@ -258,7 +272,8 @@ pub fn import_scripts(scripts: &[String], context: &LogContext, sink: fn(Level, 
                         .unwrap_or_default();
                     (e.to_string(), traceback)
                 })
-        });
+        })
+        .unwrap_or_else(|e| Err((e, String::new())));
         if let Err((error, traceback)) = loaded {
             let line = crate::messages::format_line(
                 context.clone().with_script(script),

@@ -28,6 +28,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
 
 use super::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
 use crate::messages::Level;
+use crate::python::per_interpreter::{self, InterpreterKey};
 use crate::sync::lock;
 
 /// Where process-level lines go (Apache's `ap_log_error` on the main server).
@@ -164,7 +165,9 @@ fn complete_lines(partial: &mut Vec<u8>, data: &[u8]) -> Vec<String> {
 
 struct ThreadErrors {
     slot: Arc<Slot>,
-    wrapper: Py<PyAny>,
+    /// The thread's `wsgi.errors` in each interpreter it served in (one
+    /// slot: a thread runs one request at a time).
+    wrappers: Vec<(InterpreterKey, Py<PyAny>)>,
 }
 
 thread_local! {
@@ -187,25 +190,32 @@ pub(crate) fn begin_request<'py>(
     py: Python<'py>,
     sink: Arc<dyn LineSink>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let here = per_interpreter::current(py);
     let existing = THREAD_ERRORS.with(|errors| {
-        errors
-            .borrow()
-            .as_ref()
-            .map(|e| (e.slot.clone(), e.wrapper.clone_ref(py)))
+        errors.borrow().as_ref().map(|e| {
+            let wrapper = e
+                .wrappers
+                .iter()
+                .find(|(key, _)| *key == here)
+                .map(|(_, w)| w.clone_ref(py));
+            (e.slot.clone(), wrapper)
+        })
     });
     let (slot, wrapper) = match existing {
-        Some(existing) => existing,
-        None => {
+        Some((slot, Some(wrapper))) => (slot, wrapper),
+        existing => {
             // Built outside the cell's borrow: Python code run meanwhile
             // (a warning printed to sys.stderr) looks into the cell.
-            let slot = Arc::new(Slot::default());
+            let slot = existing.map_or_else(|| Arc::new(Slot::default()), |(slot, _)| slot);
             let buffer = Log::new("<wsgi.errors>", Target::Request(slot.clone()));
             let wrapper = text_wrapper(py, LOG.instance(py, buffer)?)?.unbind();
             THREAD_ERRORS.with(|errors| {
-                *errors.borrow_mut() = Some(ThreadErrors {
+                let mut errors = errors.borrow_mut();
+                let errors = errors.get_or_insert_with(|| ThreadErrors {
                     slot: slot.clone(),
-                    wrapper: wrapper.clone_ref(py),
-                })
+                    wrappers: Vec::new(),
+                });
+                errors.wrappers.push((here, wrapper.clone_ref(py)));
             });
             (slot, wrapper)
         }

@@ -1,4 +1,5 @@
-//! The embedded CPython: start-up and shutdown (with the main server's
+//! The embedded CPython: start-up and shutdown, one interpreter per
+//! application group (with the main server's
 //! start-up options, and `signal.signal` restricted), per-thread state,
 //! script loading, the error-log streams (`sys.stdout`, `sys.stderr`,
 //! `wsgi.errors`), and the few raw C-API calls pyo3's safe API does not cover.
@@ -7,15 +8,18 @@ pub mod auth;
 pub mod dispatch;
 pub(crate) mod ffi;
 pub mod interpreter;
+pub mod interpreters;
 pub mod loader;
 pub mod log;
 pub mod module;
 mod options;
+pub(crate) mod per_interpreter;
 pub mod request_timeout;
 mod restrict_signal;
 mod restrict_stdio;
 
 pub use interpreter::{
-    InterpreterSettings, attach, finalize, initialize, python_full_version, python_version,
+    InterpreterSettings, attach, initialize, python_full_version, python_version,
 };
+pub use interpreters::{attach_group, finalize, publish_process_stopping, run_in};
 pub use options::StartupOptions;

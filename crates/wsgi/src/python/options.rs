@@ -65,14 +65,17 @@ pub(super) fn configure(config: &mut Config, options: &StartupOptions) -> Result
     Ok(())
 }
 
-/// Applies the options that need a running Python; called once, on the
-/// thread that started it, with the GIL held.
+/// Applies the options that need a running Python, with the GIL held: at
+/// start-up in the main interpreter, and in each new sub-interpreter
+/// (`main` false), where the switch interval, the process's, is not set
+/// again.
 pub(super) fn apply_after_start(
     py: Python<'_>,
     options: &StartupOptions,
     sink: LogSink,
+    main: bool,
 ) -> PyResult<()> {
-    if let Some(seconds) = options.switch_interval {
+    if let Some(seconds) = options.switch_interval.filter(|_| main) {
         py.import("sys")?
             .call_method1("setswitchinterval", (seconds,))?;
     }

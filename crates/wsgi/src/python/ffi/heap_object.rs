@@ -127,14 +127,11 @@ fn type_of<'py>(
     Ok(unsafe { Borrowed::from_ptr(py, object).cast_unchecked() })
 }
 
-/// Releases the types of interpreter `interpreter` (a
-/// `*mut PyInterpreterState`): call it from a thread running in that
+/// Releases the types of interpreter `interpreter` (its
+/// `PyInterpreterState` address): call it from a thread running in that
 /// interpreter, with its GIL, before `Py_EndInterpreter`. Its objects
 /// still alive keep their types alive until the interpreter ends them.
-// Called by the interpreter registry when it ends a sub-interpreter.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn forget_interpreter(_py: Python<'_>, interpreter: *mut ffi::PyInterpreterState) {
-    let interpreter = interpreter as usize;
+pub(crate) fn forget_interpreter(_py: Python<'_>, interpreter: usize) {
     let table = {
         let mut tables = crate::sync::lock(&TABLES);
         // SAFETY: live boxes, as in `table`.

@@ -53,7 +53,7 @@ fn each_interpreter_gets_its_own_type_and_forgetting_one_releases_it() {
             let main_state = ffi::PyThreadState_Get();
             let sub = ffi::Py_NewInterpreter();
             assert!(!sub.is_null());
-            let interpreter = ffi::PyInterpreterState_Get();
+            let interpreter = ffi::PyInterpreterState_Get() as usize;
             let sub_type = PROBE.get(py).unwrap().as_type_ptr();
             assert_ne!(
                 sub_type, main_type,

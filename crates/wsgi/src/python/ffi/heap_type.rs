@@ -31,7 +31,6 @@ pub(crate) use super::heap_object::{
     Flags, HeapException, HeapPayload, HeapType, Instance, Kind, Slot, allocate, payload_of,
 };
 // For the interpreter registry, which calls it before Py_EndInterpreter.
-#[allow(unused_imports)]
 pub(crate) use super::heap_object::forget_interpreter;
 
 /// A method: `method!(c"read", Input, Input::read)` where `read` is

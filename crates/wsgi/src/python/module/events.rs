@@ -4,14 +4,15 @@
 //! dict has its keys merged into the event before the next one runs (that
 //! is how a subscriber of `request_started` wraps `application_object`).
 //!
-//! The lists are made once per process (they are also the module's
+//! The lists are made once per interpreter (they are also the module's
 //! `event_callbacks`, `shutdown_callbacks` and `signal_callbacks`), so that
 //! asking whether anyone subscribed is a length check: the adapter builds
 //! no event dict when nobody did.
 
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::python::per_interpreter::PerInterpreter;
 
 /// The subscriber lists, shared by the module and the publishers.
 pub(crate) struct Callbacks {
@@ -20,14 +21,20 @@ pub(crate) struct Callbacks {
     pub(crate) signals: Py<PyList>,
 }
 
-static CALLBACKS: PyOnceLock<Callbacks> = PyOnceLock::new();
+/// One set per interpreter: a subscriber is called in its own interpreter.
+static CALLBACKS: PerInterpreter<Callbacks> = PerInterpreter::new();
 
-pub(crate) fn callbacks(py: Python<'_>) -> &Callbacks {
+pub(crate) fn callbacks(py: Python<'_>) -> &'static Callbacks {
     CALLBACKS.get_or_init(py, || Callbacks {
         events: PyList::empty(py).unbind(),
         shutdown: PyList::empty(py).unbind(),
         signals: PyList::empty(py).unbind(),
     })
+}
+
+/// The current interpreter's lists, if they were made.
+pub(crate) fn existing_callbacks(py: Python<'_>) -> Option<&'static Callbacks> {
+    CALLBACKS.get(py)
 }
 
 /// Whether anyone subscribed to events: the per-request test, which must

@@ -1,9 +1,10 @@
 //! The `mod_wsgi` and `apache` modules an application imports, with
 //! mod_wsgi 6's API (wsgi_module.c, wsgi_metrics.c, wsgi_interp.c).
 //!
-//! They are built by hand at start-up and put in `sys.modules`, not made by
-//! pyo3's `#[pymodule]`, which refuses sub-interpreters: see "Python types"
-//! in docs/architecture.md for how each interpreter will get its own copy.
+//! They are built by hand in each interpreter (at start-up in the main
+//! one, when a sub-interpreter is made in it) and put in `sys.modules`,
+//! not made by pyo3's `#[pymodule]`, which refuses sub-interpreters: see
+//! "Interpreters" in docs/architecture.md.
 
 mod apache;
 pub mod events;
@@ -41,12 +42,37 @@ fn own_version() -> (u32, u32, u32) {
     )
 }
 
-/// Builds `mod_wsgi` and `apache` and puts them in `sys.modules`. Called
-/// by the host once Python started, before any script is imported.
-/// Problems are logged; the process serves anyway.
+/// The facts the host handed over, for each sub-interpreter's modules.
+static FACTS: std::sync::OnceLock<ProcessFacts> = std::sync::OnceLock::new();
+
+/// Builds `mod_wsgi` and `apache` in the main interpreter and puts them in
+/// `sys.modules`. Called by the host once Python started, before any
+/// script is imported. Problems are logged; the process serves anyway.
 pub fn install(facts: &ProcessFacts) {
-    let result = crate::python::attach(|py| {
-        let problem = install_mod_wsgi(py, facts)?;
+    let _ = FACTS.set(facts.clone());
+    recording::note_process_start();
+    request_metrics::note_process(facts.threads_per_process, !facts.process_group.is_empty());
+    crate::python::attach(|py| {
+        create_types(py);
+        install_here(py, "");
+    });
+}
+
+/// Makes pyo3's `PanicException` in the main interpreter, so that it lives
+/// as long as the process: pyo3 makes it once, in whichever interpreter
+/// first raises it, and one made in a sub-interpreter would be freed with
+/// that interpreter while others still use it. The module's own types are
+/// heap types made per interpreter (`python::ffi::heap_type`).
+fn create_types(py: Python<'_>) {
+    py.get_type::<pyo3::panic::PanicException>();
+}
+
+/// Builds `mod_wsgi` (with `application_group` `group`) and `apache` in
+/// the current interpreter. Problems are logged.
+pub(crate) fn install_here(py: Python<'_>, group: &str) {
+    let facts = FACTS.get().cloned().unwrap_or_default();
+    let result = (|| {
+        let problem = install_mod_wsgi(py, &facts, group)?;
         let apache_problem = apache::install(py, &facts.apache, !facts.process_group.is_empty())?;
         Ok::<_, PyErr>(
             problem
@@ -54,7 +80,7 @@ pub fn install(facts: &ProcessFacts) {
                 .chain(apache_problem)
                 .collect::<Vec<_>>(),
         )
-    });
+    })();
     let problems = match result {
         Ok(problems) => problems,
         Err(e) => vec![format!(
@@ -69,7 +95,7 @@ pub fn install(facts: &ProcessFacts) {
     }
 }
 
-fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<String>> {
+fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts, group: &str) -> PyResult<Option<String>> {
     let module = PyModule::new(py, "mod_wsgi")?;
     let spec = py
         .import("importlib.machinery")?
@@ -114,8 +140,6 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
         &module
     )?)?;
     module.add_function(wrap_pyfunction!(request_metrics::request_metrics, &module)?)?;
-    recording::note_process_start();
-    request_metrics::note_process(facts.threads_per_process, !facts.process_group.is_empty());
     let lists = events::callbacks(py);
     module.add("event_callbacks", lists.events.bind(py))?;
     module.add("shutdown_callbacks", lists.shutdown.bind(py))?;
@@ -127,8 +151,8 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
     module.add("active_requests", active)?;
 
     module.add("process_group", &facts.process_group)?;
-    // Every script runs in the main interpreter (%{GLOBAL}), whose name is "".
-    module.add("application_group", "")?;
+    // The interpreter's group; the main interpreter (%{GLOBAL}) is "".
+    module.add("application_group", group)?;
     module.add("maximum_processes", facts.maximum_processes.max(1))?;
     module.add("threads_per_process", facts.threads_per_process.max(1))?;
 
@@ -139,26 +163,26 @@ fn install_mod_wsgi(py: Python<'_>, facts: &ProcessFacts) -> PyResult<Option<Str
 }
 
 /// Publishes `process_stopping` (to event and shutdown subscribers) with
-/// mod_wsgi's `shutdown_reason`, before Python is finalised.
-pub fn publish_process_stopping(reason: &str) {
-    crate::python::attach(|py| {
-        if events::callbacks(py).events.bind(py).is_empty()
-            && events::callbacks(py).shutdown.bind(py).is_empty()
-        {
-            return;
+/// mod_wsgi's `shutdown_reason` in the current interpreter, before Python
+/// is finalised.
+pub(crate) fn publish_process_stopping_here(py: Python<'_>, reason: &str) {
+    let Some(lists) = events::existing_callbacks(py) else {
+        return;
+    };
+    if lists.events.bind(py).is_empty() && lists.shutdown.bind(py).is_empty() {
+        return;
+    }
+    let event = PyDict::new(py);
+    if event.set_item("shutdown_reason", reason).is_err() {
+        return;
+    }
+    events::publish(py, "process_stopping", &event, &|error, text| {
+        process_log(
+            Level::Error,
+            &messages::process_line(messages::EVENT_CALLBACK_FAILED, text),
+        );
+        for line in events::traceback_lines(py, error) {
+            process_log(Level::Error, &line);
         }
-        let event = PyDict::new(py);
-        if event.set_item("shutdown_reason", reason).is_err() {
-            return;
-        }
-        events::publish(py, "process_stopping", &event, &|error, text| {
-            process_log(
-                Level::Error,
-                &messages::process_line(messages::EVENT_CALLBACK_FAILED, text),
-            );
-            for line in events::traceback_lines(py, error) {
-                process_log(Level::Error, &line);
-            }
-        });
     });
 }

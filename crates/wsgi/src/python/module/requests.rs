@@ -20,10 +20,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::python::ffi::heap_type::{self, Args, Flags, HeapType, Kind};
+use crate::python::per_interpreter::{self, InterpreterKey};
 use crate::sync::lock;
 
 /// One request running on a thread.
 struct Running {
+    /// The interpreter it runs in: its objects are shown only there.
+    interpreter: InterpreterKey,
     /// Set once built: the script is loaded (imported, the first time)
     /// before, and `request_data()` already works then, as in mod_wsgi.
     environ: Option<Py<PyDict>>,
@@ -49,8 +52,9 @@ thread_local! {
 }
 
 /// Marks the start of a request on this thread.
-pub fn begin(_py: Python<'_>) {
+pub fn begin(py: Python<'_>) {
     let running = Running {
+        interpreter: per_interpreter::current(py),
         environ: None,
         data: None,
     };
@@ -122,13 +126,16 @@ pub fn request_id<'py>(environ: &Bound<'py, PyDict>) -> Option<Bound<'py, PyAny>
         .flatten()
 }
 
-/// The running requests that have an id, as (id, data) pairs.
+/// The running requests of the current interpreter that have an id, as
+/// (id, data) pairs.
 fn entries(py: Python<'_>) -> Vec<(Bound<'_, PyAny>, Bound<'_, PyDict>)> {
     let slots: Vec<Arc<Slot>> = lock(&SLOTS).clone();
+    let here = per_interpreter::current(py);
     let mut out = Vec::new();
     for slot in slots {
         let environ = match lock(&slot.running)
             .as_ref()
+            .filter(|running| running.interpreter == here)
             .and_then(|running| running.environ.as_ref())
         {
             Some(environ) => environ.clone_ref(py),
@@ -145,7 +152,9 @@ fn entries(py: Python<'_>) -> Vec<(Bound<'_, PyAny>, Bound<'_, PyDict>)> {
 }
 
 /// `mod_wsgi.active_requests`: a live, read-only mapping from request id
-/// to that request's `request_data()` dict. `copy()` gives a plain dict.
+/// to that request's `request_data()` dict, for the requests running in
+/// this interpreter (as mod_wsgi's, which is per interpreter). `copy()`
+/// gives a plain dict.
 pub(crate) struct ActiveRequests;
 
 static ACTIVE_REQUESTS: HeapType<ActiveRequests> = HeapType::new(

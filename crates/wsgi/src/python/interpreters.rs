@@ -1,0 +1,345 @@
+//! Application groups as interpreters, as mod_wsgi 6 (wsgi_interp.c):
+//! `%{GLOBAL}` (the empty name) is the main interpreter; every other group
+//! gets a sub-interpreter of its own, made with `Py_NewInterpreter` the
+//! first time a request (or an import script) of that group runs in this
+//! process, and set up as the main one was (see [`create`]).
+//!
+//! **Attaching.** Requests take the GIL as before, with `Python::attach` on
+//! the thread's main-interpreter thread state (pyo3 counts its attach depth
+//! only through that, and must never call `PyGILState_Ensure` while a
+//! sub-interpreter's state is current: in 3.11 that deadlocks). For a group
+//! other than `%{GLOBAL}`, [`run_in`] then swaps (`PyThreadState_Swap`) to
+//! this thread's own thread state of that interpreter, made once with
+//! `PyThreadState_New` and kept in a thread-local, and swaps back before it
+//! returns, also when `f` panics. `py.detach()` inside works: it saves and
+//! restores whatever state is current. `%{GLOBAL}` costs one string
+//! length test.
+//!
+//! **The end** ([`finalize`]): as mod_wsgi's wsgi_python_child_cleanup,
+//! with `WSGIDestroyInterpreter On` each sub-interpreter is ended first
+//! (`Py_EndInterpreter`, which runs its `atexit` handlers, from this
+//! thread's state of it, the others cleared), then the main one is
+//! finalised.
+
+use std::cell::RefCell;
+use std::sync::{Condvar, Mutex};
+
+use pyo3::prelude::*;
+
+use super::ffi::{self, InterpreterKey, ThreadState};
+use super::{interpreter, module};
+use crate::messages::{self, Level};
+use crate::python::log::process_log;
+use crate::sync::lock;
+
+/// A sub-interpreter of this process.
+struct Registered {
+    name: String,
+    key: InterpreterKey,
+}
+
+/// The sub-interpreters made in this process, in the order they were made.
+/// Touched with the GIL held, never across a call into Python.
+static REGISTRY: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// This thread's own thread state of each sub-interpreter it ran in,
+    /// by group name: a thread's `threading.local` data and the like stay
+    /// from one request to the next, as in mod_wsgi.
+    static STATES: RefCell<Vec<(Box<str>, ThreadState)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One thread at a time makes an interpreter or a thread state: setting up
+/// an interpreter runs Python, which can release the GIL, and two threads
+/// must not both make the same group's interpreter.
+struct Gate {
+    busy: Mutex<bool>,
+    freed: Condvar,
+}
+
+static GATE: Gate = Gate {
+    busy: Mutex::new(false),
+    freed: Condvar::new(),
+};
+
+struct GateTicket;
+
+impl Gate {
+    fn enter(&'static self, py: Python<'_>) -> GateTicket {
+        py.detach(|| {
+            let mut busy = lock(&self.busy);
+            while *busy {
+                busy = self.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+            }
+            *busy = true;
+        });
+        GateTicket
+    }
+}
+
+impl Drop for GateTicket {
+    fn drop(&mut self) {
+        *lock(&GATE.busy) = false;
+        GATE.freed.notify_one();
+    }
+}
+
+/// Makes the thread state it holds current again when dropped.
+struct SwapBack(ThreadState);
+
+impl Drop for SwapBack {
+    fn drop(&mut self) {
+        // SAFETY: the GIL is still held (a SwapBack lives inside a
+        // `Python::attach` closure), and the state is this thread's: the
+        // one that was current before the swap that made this value.
+        unsafe { ffi::swap(self.0) };
+    }
+}
+
+/// The words mod_wsgi uses for an interpreter in its log lines.
+fn describe(group: &str) -> String {
+    if group.is_empty() {
+        "the main interpreter".to_owned()
+    } else {
+        format!("sub-interpreter '{group}'")
+    }
+}
+
+/// Runs `f` in application group `group`'s interpreter: at once for
+/// `%{GLOBAL}` (""), otherwise with this thread's thread state of the
+/// group's sub-interpreter current, which is made first if needed. The
+/// error is a log line's text: the interpreter could not be made.
+pub fn run_in<R>(
+    py: Python<'_>,
+    group: &str,
+    f: impl FnOnce(Python<'_>) -> R,
+) -> Result<R, String> {
+    if group.is_empty() {
+        return Ok(f(py));
+    }
+    let own = STATES.with(|states| {
+        states
+            .borrow()
+            .iter()
+            .find(|(name, _)| &**name == group)
+            .map(|(_, state)| *state)
+    });
+    let state = match own {
+        Some(state) => state,
+        None => acquire(py, group)?,
+    };
+    // SAFETY: the GIL is held (`py`) and `state` is this thread's own.
+    let back = SwapBack(unsafe { ffi::swap(state) });
+    let result = f(py);
+    drop(back);
+    Ok(result)
+}
+
+/// Takes the GIL and runs `f` in group `group`'s interpreter. A thread
+/// that has a state in that interpreter waits for the GIL with it: in 3.11
+/// a waiting thread asks only its own interpreter's threads to drop the
+/// GIL, so waiting with the main one, a request could never take the turn
+/// of another request of its group running pure Python. Called by a
+/// thread that does not hold the GIL (a server thread starting a request,
+/// start-up's import scripts).
+pub fn attach_group<R>(
+    group: &str,
+    f: impl for<'py> FnOnce(Python<'py>) -> R,
+) -> Result<R, String> {
+    if group.is_empty() {
+        return crate::python::attach(|py| run_in(py, group, f));
+    }
+    let own = STATES.with(|states| {
+        states
+            .borrow()
+            .iter()
+            .find(|(name, _)| &**name == group)
+            .map(|(_, state)| *state)
+    });
+    let Some(state) = own else {
+        return crate::python::attach(|py| run_in(py, group, f));
+    };
+    /// Releases the GIL taken below, also when `f` panics.
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            // SAFETY: the GIL is held with the main state current (pyo3's
+            // attach returned, run_in swapped back).
+            unsafe { ffi::release() };
+        }
+    }
+    // SAFETY: this thread does not hold the GIL (this function's
+    // precondition), `state` is its own, and it has a main state (it made
+    // `state` inside an attach, which gave it one).
+    unsafe { ffi::acquire_as(state) };
+    let held = Held;
+    // pyo3's PyGILState_Ensure finds the main state current: it only counts.
+    let result = crate::python::attach(|py| run_in(py, group, f));
+    drop(held);
+    result
+}
+
+/// This thread's new thread state of `group`'s interpreter, which is made
+/// if this process has none yet.
+#[cold]
+fn acquire(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
+    let _ticket = GATE.enter(py);
+    let existing = lock(&REGISTRY)
+        .iter()
+        .find(|r| r.name == group)
+        .map(|r| r.key);
+    let state = match existing {
+        // SAFETY: the GIL is held and the interpreter lives until exit.
+        Some(key) => unsafe { ffi::new_thread_state(key) }
+            .ok_or_else(|| format!("no thread state could be made for {}", describe(group)))?,
+        None => create(py, group)?,
+    };
+    STATES.with(|states| states.borrow_mut().push((group.into(), state)));
+    Ok(state)
+}
+
+/// Makes `group`'s sub-interpreter and sets it up as start-up set up the
+/// main one: `threading` imported, the log streams, the Python path, the
+/// egg cache, `WSGIRestrictSignal`/`WSGIRestrictStdin`/`WSGIRestrictStdout`
+/// (with the `<WSGIInterpreterOptions>` sections that select the group; the
+/// switch interval is the process's, set once), then the `mod_wsgi`
+/// and `apache` modules with this group's `application_group`. A step that
+/// fails is logged and the interpreter serves anyway, as the main one
+/// does. Returns the thread state it was made with, this thread's.
+fn create(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
+    super::per_interpreter::note_sub_interpreter();
+    // SAFETY: the GIL is held (`py`) with this thread's main-interpreter
+    // thread state (run_in is entered from `attach`, and sub-interpreters
+    // are only made from there).
+    let (state, previous) = unsafe { ffi::new_interpreter() }.map_err(|e| {
+        format!(
+            "{} could not be created ({e}); its requests get 500",
+            describe(group)
+        )
+    })?;
+    let back = SwapBack(previous);
+    process_log(
+        Level::Info,
+        &messages::process_note(&format!("Creating {}.", describe(group))),
+    );
+    interpreter::prepare_sub_interpreter(py, group);
+    module::install_here(py, group);
+    drop(back);
+    lock(&REGISTRY).push(Registered {
+        name: group.to_owned(),
+        key: ffi::interpreter_of(state),
+    });
+    Ok(state)
+}
+
+/// Runs `f` in the main interpreter and then in each sub-interpreter of
+/// this process, with the group's name (what mod_wsgi does to publish
+/// `process_stopping`, and the daemon monitor to find a thread, since
+/// `PyThreadState_SetAsyncExc` sees only the current interpreter's). A
+/// thread that has no state of its own in an interpreter gets one for the
+/// call only: the monitor calls this from short-lived threads, whose
+/// states, kept, would pile up (and could share a reused thread id with a
+/// live thread, which `PyThreadState_SetAsyncExc` would then pick).
+pub fn in_each(py: Python<'_>, mut f: impl FnMut(Python<'_>, &str)) {
+    f(py, "");
+    let registered: Vec<(String, InterpreterKey)> = lock(&REGISTRY)
+        .iter()
+        .map(|r| (r.name.clone(), r.key))
+        .collect();
+    for (group, key) in registered {
+        let own = STATES.with(|states| {
+            states
+                .borrow()
+                .iter()
+                .find(|(name, _)| **name == *group)
+                .map(|(_, state)| *state)
+        });
+        let state = match own {
+            Some(state) => state,
+            // SAFETY: the GIL is held; interpreters live until exit.
+            None => match unsafe { ffi::new_thread_state(key) } {
+                Some(state) => {
+                    {
+                        // SAFETY: the GIL is held; `state` is this thread's.
+                        let _back = SwapBack(unsafe { ffi::swap(state) });
+                        f(py, &group);
+                    }
+                    // SAFETY: the GIL is held; `state` is this thread's and
+                    // no longer current.
+                    unsafe { ffi::delete_thread_state(state) };
+                    continue;
+                }
+                None => continue,
+            },
+        };
+        // SAFETY: the GIL is held; `state` is this thread's own.
+        let _back = SwapBack(unsafe { ffi::swap(state) });
+        f(py, &group);
+    }
+}
+
+/// Publishes `process_stopping` in every interpreter, as mod_wsgi 6's
+/// wsgi_publish_process_stopping.
+pub fn publish_process_stopping(reason: &str) {
+    crate::python::attach(|py| {
+        in_each(py, |py, _| {
+            module::publish_process_stopping_here(py, reason)
+        })
+    });
+}
+
+/// Stops Python at process exit: with `WSGIDestroyInterpreter On`, each
+/// sub-interpreter is ended (its `atexit` handlers run), then the main one
+/// is finalised. Called on the thread that started Python, once no other
+/// thread uses Python.
+pub fn finalize() -> Result<(), String> {
+    interpreter::finalize_with(end_sub_interpreters)
+}
+
+/// With the GIL held on the main thread state: ends every sub-interpreter.
+fn end_sub_interpreters(py: Python<'_>) {
+    let registered = std::mem::take(&mut *lock(&REGISTRY));
+    if registered.is_empty() {
+        return;
+    }
+    process_log(
+        Level::Info,
+        &messages::process_note("Destroying Python sub-interpreters."),
+    );
+    let mut own = STATES.with(|states| std::mem::take(&mut *states.borrow_mut()));
+    for interpreter in registered {
+        let mine = own
+            .iter()
+            .position(|(name, _)| **name == *interpreter.name)
+            .map(|at| own.swap_remove(at).1);
+        // SAFETY: the GIL is held; the interpreter is alive.
+        let state = mine.or_else(|| unsafe { ffi::new_thread_state(interpreter.key) });
+        let Some(state) = state else {
+            process_log(
+                Level::Error,
+                &messages::process_line(
+                    messages::INTERPRETER_FAILED,
+                    &format!(
+                        "no thread state could be made to end {}; it is not shut down cleanly",
+                        describe(&interpreter.name)
+                    ),
+                ),
+            );
+            continue;
+        };
+        process_log(
+            Level::Info,
+            &messages::process_note(&format!("Destroying {}.", describe(&interpreter.name))),
+        );
+        {
+            // SAFETY: the GIL is held and `state` is now this thread's.
+            let _back = SwapBack(unsafe { ffi::swap(state) });
+            interpreter::flush_streams(py);
+            // Its type objects are released in it, before it ends.
+            crate::python::ffi::heap_type::forget_interpreter(py, interpreter.key);
+        }
+        // SAFETY: the GIL is held with the main thread state; no other
+        // thread uses Python any more (the caller's promise).
+        unsafe { ffi::end_interpreter(state) };
+    }
+}
