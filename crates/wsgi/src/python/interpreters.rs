@@ -156,8 +156,13 @@ pub fn attach_group<R>(
             .find(|(name, _)| &**name == group)
             .map(|(_, state)| *state)
     });
-    let Some(state) = own else {
-        return crate::python::attach(|py| run_in(py, group, f));
+    let state = match own {
+        Some(state) => state,
+        None => match own_state_without_gil(group)? {
+            Some(state) => state,
+            // The interpreter is made under the GIL, as the main one's thread.
+            None => return crate::python::attach(|py| run_in(py, group, f)),
+        },
     };
     /// Releases the GIL taken below, also when `f` panics.
     struct Held;
@@ -177,6 +182,31 @@ pub fn attach_group<R>(
     let result = crate::python::attach(|py| run_in(py, group, f));
     drop(held);
     result
+}
+
+/// This thread's new thread state of `group`'s interpreter if the process
+/// has made that interpreter, made without the GIL, so that the thread's
+/// first request of the group already waits for the GIL as one of the
+/// group's threads (waiting as a main-interpreter thread, it would never
+/// get its turn from a request of the group running pure Python).
+#[cold]
+fn own_state_without_gil(group: &str) -> Result<Option<ThreadState>, String> {
+    let Some(key) = lock(&REGISTRY)
+        .iter()
+        .find(|r| r.name == group)
+        .map(|r| r.key)
+    else {
+        return Ok(None);
+    };
+    // SAFETY: Python is initialised (a sub-interpreter exists); the main
+    // state first, so that it stays this thread's PyGILState state.
+    unsafe { ffi::ensure_thread_state() };
+    // SAFETY: the interpreter lives until exit, and this thread has its
+    // main state (above).
+    let state = unsafe { ffi::new_thread_state(key) }
+        .ok_or_else(|| format!("no thread state could be made for {}", describe(group)))?;
+    STATES.with(|states| states.borrow_mut().push((group.into(), state)));
+    Ok(Some(state))
 }
 
 /// This thread's new thread state of `group`'s interpreter, which is made

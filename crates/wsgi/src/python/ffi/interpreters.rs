@@ -70,7 +70,10 @@ pub(crate) fn interpreter_of(state: ThreadState) -> InterpreterKey {
 /// if the thread has none; every serving thread already has its main one.)
 ///
 /// # Safety
-/// The GIL is held and `interpreter` is alive.
+/// `interpreter` is alive. The GIL need not be held (CPython's
+/// `PyThreadState_New` takes its own lock), but the thread must already
+/// have its main-interpreter state, or this one would become its
+/// `PyGILState` state.
 pub(crate) unsafe fn new_thread_state(interpreter: InterpreterKey) -> Option<ThreadState> {
     // SAFETY: the caller's promise.
     let state = unsafe { ffi::PyThreadState_New(interpreter as *mut ffi::PyInterpreterState) };
