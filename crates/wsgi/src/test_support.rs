@@ -15,6 +15,29 @@ pub(crate) fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     crate::python::attach(f)
 }
 
+/// A directory of its own for one test's files, removed when dropped, so
+/// a passing run leaves nothing in /tmp (tests run in parallel: each gets
+/// its own).
+pub(crate) struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub(crate) fn new(name: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ScratchDir(temp_dir(&format!("{name}{n}")))
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mod_wsgi_rs-unit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -245,12 +245,10 @@ mod tests {
     /// Runs `source` as a dispatch script for a request with `variables`,
     /// returning its choice and the lines it logged.
     fn dispatch(source: &str, variables: &[(&str, &str)]) -> (Result<Choice, Failed>, String) {
-        let dir = std::env::temp_dir().join(format!("mod_wsgi_rs-dispatch-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // A new path per script, as the loader keeps a script by its path.
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!("d{n}.py"));
+        // A directory per call, removed at the end: the loader keeps a
+        // script by its path, so each script gets a new one.
+        let dir = crate::test_support::ScratchDir::new("dispatch");
+        let path = dir.path().join("d.py");
         std::fs::write(&path, source).unwrap();
         let path = path.display().to_string();
         let visit = |visit: &mut dyn FnMut(&[u8], &[u8])| {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use super::*;
-use crate::test_support::{temp_dir, with_python};
+use crate::test_support::{ScratchDir, with_python};
 
 #[derive(Default)]
 struct FakeRequest {
@@ -33,9 +33,8 @@ impl FakeRequest {
 
 /// Writes `source` as a fresh script (its own path: the loader caches by
 /// path) and returns the path.
-fn script(name: &str, source: &str) -> String {
-    let dir = temp_dir("auth");
-    let path = dir.join(format!("{name}.wsgi"));
+fn script(dir: &ScratchDir, name: &str, source: &str) -> String {
+    let path = dir.path().join(format!("{name}.wsgi"));
     std::fs::write(&path, source).unwrap();
     path.to_str().unwrap().to_owned()
 }
@@ -50,7 +49,9 @@ fn call(path: &str) -> AuthScriptCall<'_> {
 
 #[test]
 fn check_password_answers_as_mod_wsgi() {
+    let dir = ScratchDir::new("auth");
     let path = script(
+        &dir,
         "passwords",
         "def check_password(environ, user, password):\n\
          \x20   import sys\n\
@@ -82,7 +83,9 @@ fn check_password_answers_as_mod_wsgi() {
 
 #[test]
 fn the_environ_is_mod_wsgis_auth_environ() {
+    let dir = ScratchDir::new("auth");
     let path = script(
+        &dir,
         "environ",
         "def allow_access(environ, host):\n\
          \x20   assert host == '10.0.0.7', host\n\
@@ -112,7 +115,9 @@ fn the_environ_is_mod_wsgis_auth_environ() {
 
 #[test]
 fn allow_access_reads_booleans_and_none_only() {
+    let dir = ScratchDir::new("auth");
     let path = script(
+        &dir,
         "access",
         "def allow_access(environ, host):\n\
          \x20   return {'a': True, 'd': False, 'n': None, 's': 'yes', 'i': 1}[host]\n",
@@ -133,7 +138,9 @@ fn allow_access_reads_booleans_and_none_only() {
 
 #[test]
 fn groups_for_user_takes_bytes_and_latin1_strings() {
+    let dir = ScratchDir::new("auth");
     let path = script(
+        &dir,
         "groups",
         "def bad_iter():\n\
          \x20   yield b'first'\n\
@@ -165,7 +172,9 @@ fn groups_for_user_takes_bytes_and_latin1_strings() {
 
 #[test]
 fn get_realm_hash_takes_bytes_or_str() {
+    let dir = ScratchDir::new("auth");
     let path = script(
+        &dir,
         "digest",
         "def get_realm_hash(environ, user, realm):\n\
          \x20   assert realm == 'Realm'\n\
@@ -186,9 +195,14 @@ fn get_realm_hash_takes_bytes_or_str() {
 
 #[test]
 fn scripts_that_cannot_answer_fail() {
-    let broken = script("broken", "def check_password(environ, user, password:\n");
-    let empty = script("empty", "x = 1\n");
-    let missing = temp_dir("auth").join("no-such-script.wsgi");
+    let dir = ScratchDir::new("auth");
+    let broken = script(
+        &dir,
+        "broken",
+        "def check_password(environ, user, password:\n",
+    );
+    let empty = script(&dir, "empty", "x = 1\n");
+    let missing = dir.path().join("no-such-script.wsgi");
     with_python(|py| {
         let request = FakeRequest::default();
         assert_eq!(
