@@ -22,9 +22,11 @@
 //! finalised.
 
 use std::cell::RefCell;
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
+
+use super::gate::Gate;
 
 use super::ffi::{self, InterpreterKey, ThreadState};
 use super::{interpreter, module};
@@ -52,37 +54,7 @@ thread_local! {
 /// One thread at a time makes an interpreter or a thread state: setting up
 /// an interpreter runs Python, which can release the GIL, and two threads
 /// must not both make the same group's interpreter.
-struct Gate {
-    busy: Mutex<bool>,
-    freed: Condvar,
-}
-
-static GATE: Gate = Gate {
-    busy: Mutex::new(false),
-    freed: Condvar::new(),
-};
-
-struct GateTicket;
-
-impl Gate {
-    fn enter(&'static self, py: Python<'_>) -> GateTicket {
-        py.detach(|| {
-            let mut busy = lock(&self.busy);
-            while *busy {
-                busy = self.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
-            }
-            *busy = true;
-        });
-        GateTicket
-    }
-}
-
-impl Drop for GateTicket {
-    fn drop(&mut self) {
-        *lock(&GATE.busy) = false;
-        GATE.freed.notify_one();
-    }
-}
+static GATE: Gate = Gate::new();
 
 /// Makes the thread state it holds current again when dropped.
 struct SwapBack(ThreadState);
@@ -117,13 +89,7 @@ pub fn run_in<R>(
     if group.is_empty() {
         return Ok(f(py));
     }
-    let own = STATES.with(|states| {
-        states
-            .borrow()
-            .iter()
-            .find(|(name, _)| &**name == group)
-            .map(|(_, state)| *state)
-    });
+    let own = own_state(group);
     let state = match own {
         Some(state) => state,
         None => acquire(py, group)?,
@@ -133,6 +99,17 @@ pub fn run_in<R>(
     let result = f(py);
     drop(back);
     Ok(result)
+}
+
+/// This thread's own thread state of `group`'s interpreter, if it has one.
+fn own_state(group: &str) -> Option<ThreadState> {
+    STATES.with(|states| {
+        states
+            .borrow()
+            .iter()
+            .find(|(name, _)| &**name == group)
+            .map(|(_, state)| *state)
+    })
 }
 
 /// Takes the GIL and runs `f` in group `group`'s interpreter. A thread
@@ -149,13 +126,7 @@ pub fn attach_group<R>(
     if group.is_empty() {
         return crate::python::attach(|py| run_in(py, group, f));
     }
-    let own = STATES.with(|states| {
-        states
-            .borrow()
-            .iter()
-            .find(|(name, _)| &**name == group)
-            .map(|(_, state)| *state)
-    });
+    let own = own_state(group);
     let state = match own {
         Some(state) => state,
         None => match own_state_without_gil(group)? {
@@ -277,13 +248,7 @@ pub fn in_each(py: Python<'_>, mut f: impl FnMut(Python<'_>, &str)) {
         .map(|r| (r.name.clone(), r.key))
         .collect();
     for (group, key) in registered {
-        let own = STATES.with(|states| {
-            states
-                .borrow()
-                .iter()
-                .find(|(name, _)| **name == *group)
-                .map(|(_, state)| *state)
-        });
+        let own = own_state(&group);
         let state = match own {
             Some(state) => state,
             // SAFETY: the GIL is held; interpreters live until exit.

@@ -6,10 +6,12 @@
 //! now, then the module's own `reload_required(path)` hook.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 
 use pyo3::intern;
 use pyo3::prelude::*;
+
+use super::gate::Gate;
 use pyo3::types::{PyDict, PyModule};
 
 use crate::messages::{Level, LogContext};
@@ -36,37 +38,7 @@ fn scripts_of(
 
 /// One load at a time: executing a script can release the GIL (imports do),
 /// and two threads must not both execute the same new script.
-struct LoadGate {
-    busy: Mutex<bool>,
-    freed: Condvar,
-}
-
-static GATE: LoadGate = LoadGate {
-    busy: Mutex::new(false),
-    freed: Condvar::new(),
-};
-
-struct GateTicket;
-
-impl LoadGate {
-    fn enter(&'static self, py: Python<'_>) -> GateTicket {
-        py.detach(|| {
-            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
-            while *busy {
-                busy = self.freed.wait(busy).unwrap_or_else(|e| e.into_inner());
-            }
-            *busy = true;
-        });
-        GateTicket
-    }
-}
-
-impl Drop for GateTicket {
-    fn drop(&mut self) {
-        *GATE.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        GATE.freed.notify_one();
-    }
-}
+static GATE: Gate = Gate::new();
 
 /// `WSGICaseSensitivity` (On by default, as mod_wsgi on Linux). Set in
 /// Apache's parent before it forks the children and the daemons.

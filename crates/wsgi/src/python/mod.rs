@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod dispatch;
 pub(crate) mod ffi;
+mod gate;
 pub mod interpreter;
 pub mod interpreters;
 pub mod loader;
