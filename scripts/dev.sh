@@ -14,7 +14,8 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl ope
     mercurial     # mercurial: tests/python_streams.rs serves hg clone through hgweb
     libfaketime   # libfaketime: tests/daemon_faults.rs steps Apache's wall clock
     procps        # procps: ps, whose view of display-name tests/display_name.rs checks
-    iproute2)     # iproute2: ss, whose accept queues tests/daemon_recycling.rs reads
+    iproute2      # iproute2: ss, whose accept queues tests/daemon_recycling.rs reads
+    g++)          # g++: libfuzzer-sys, which the fuzz targets' check below compiles
 
 . scripts/apt.sh  # the working directory is the repository root
 . scripts/mod_wsgi_reference.sh  # tests/express_config.rs runs its mod_wsgi-express
@@ -47,6 +48,11 @@ case "${1:-}" in
         build
         install_mod_wsgi_611
         install_pydantic_core
+        # The fuzz targets are their own workspace (cargo-fuzz instruments
+        # it); checking them here keeps an API change from breaking them
+        # unseen until scripts/fuzz.sh runs.
+        echo "==> checking the fuzz targets compile"
+        cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
         echo "==> unit and integration tests"
         cargo test --release --workspace -- --test-threads="${TEST_THREADS:-4}"
         ;;

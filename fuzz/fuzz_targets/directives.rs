@@ -57,6 +57,9 @@ fuzz_target!(|data: &[u8]| {
     {
         let _ = server.python_options_for(group);
         let _ = server.python_path_layers(group);
+        let sections = server.interpreter_sections(group, server.python_path_entries());
+        for application_group in ["", "site", "%{GLOBAL}"] {
+            let _ = sections.resolve(application_group, &server.python_options_for(group));
+        }
     }
-    let _ = server.unmatched_application_group_sections();
 });
