@@ -168,7 +168,9 @@ LimitRequestBody %(limit_request_body)s
 
 WSGIPythonHome '%(python_home)s'
 
-WSGIVerboseDebugging '%(verbose_debugging_flag)s'
+<IfDefine MOD_WSGI_VERBOSE_DEBUGGING>
+WSGIVerboseDebugging On
+</IfDefine>
 
 <IfDefine !MOD_WSGI_MPM_ENABLE_WINNT_MODULE>
 <IfDefine MOD_WSGI_WITH_SOCKET_PREFIX>

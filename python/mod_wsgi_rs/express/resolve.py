@@ -459,20 +459,31 @@ def _locale(options):
         language = language or 'C'
         options['locale'] = locale.normalize(language + '.' + encoding
                 if encoding else language)
-    if options['locale'].upper() in ('C', 'POSIX'):
-        old = locale.setlocale(locale.LC_ALL)
+    # As mod_wsgi-express, C and POSIX become a UTF-8 locale if one exists.
+    # Also (not there) a locale this machine lacks: locale.normalize turns
+    # C.UTF-8 into en_US.UTF-8, which a slim system does not have, and the
+    # daemon would warn at each start and keep the C locale.
+    if (options['locale'].upper() in ('C', 'POSIX') or
+            not _settable(options['locale'])):
         for candidate in ('en_US.UTF-8', 'C.UTF-8'):
-            try:
-                locale.setlocale(locale.LC_ALL, candidate)
-            except locale.Error:
-                continue
-            options['locale'] = candidate
-            break
-        locale.setlocale(locale.LC_ALL, old)
+            if _settable(candidate):
+                options['locale'] = candidate
+                break
     options['lang'] = options['locale']
     options['trusted_proxy_headers'] = ' '.join(
             options['trusted_proxy_headers'])
     options['trusted_proxies'] = ' '.join(options['trusted_proxies'])
+
+
+def _settable(name):
+    old = locale.setlocale(locale.LC_ALL)
+    try:
+        locale.setlocale(locale.LC_ALL, name)
+    except locale.Error:
+        return False
+    finally:
+        locale.setlocale(locale.LC_ALL, old)
+    return True
 
 
 def _urls(options):
@@ -557,6 +568,8 @@ def _defines(options):
         (options['python_path'], 'MOD_WSGI_WITH_PYTHON_PATH'),
         (options['socket_prefix'], 'MOD_WSGI_WITH_SOCKET_PREFIX'),
         (options['disable_reloading'], 'MOD_WSGI_DISABLE_RELOADING'),
+        # Obsolete in mod_wsgi 6 (a notice at each start): only if asked.
+        (options['verbose_debugging'], 'MOD_WSGI_VERBOSE_DEBUGGING'),
     ]
     d += ['-D' + name for condition, name in flags if condition]
     if options['with_cgi']:
