@@ -14,6 +14,7 @@
 //!   (not the script) restarts the daemon process, cleanly, and the new
 //!   process serves the new code; without it, nothing restarts.
 
+mod apps_support;
 mod common;
 mod daemon_support;
 
@@ -48,31 +49,11 @@ impl<'a> Handler<'a> {
     }
 }
 
-/// Copies python/mod_wsgi_rs (no bytecode) into `to`.
-fn copy_package(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_package(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
-}
-
 /// A stage with the package under python/, the application files under
 /// site/ (the working directory) and handler.wsgi under root/.
 fn stage(name: &str, handler: &Handler, files: &[(&str, &str)]) -> Stage {
     let stage = Stage::new(name);
-    copy_package(
-        &repo_dir().join("python/mod_wsgi_rs"),
-        &stage.path("python/mod_wsgi_rs"),
-    );
+    apps_support::stage_package(&stage);
     for (path, text) in files {
         stage.write(&format!("site/{path}"), text);
     }
@@ -441,4 +422,131 @@ mod event_only {
     fn nothing_restarts_without_reload_on_changes() {
         no_reload_without_the_option(Mpm::Event);
     }
+}
+
+/// `mod_wsgi_rs-express start-server ARGS` from the stage's site/ (the
+/// working directory), as a user runs it.
+fn runner(stage: &Stage, port: u16, args: &[&str]) -> std::process::Command {
+    let mut command = apps_support::python(
+        stage,
+        &stage.path("site"),
+        &["-m", "mod_wsgi_rs.express", "start-server"],
+    );
+    command
+        .args(apps_support::runner_args(stage, port))
+        .args(args);
+    command
+}
+
+/// The runner with `--reload-on-changes` and a module entry point: the
+/// whole path a user takes, from the command line to the restarted daemon.
+#[test]
+fn the_runner_reloads_a_module_application_when_an_import_changes() {
+    let stage = Stage::new("express-runner-reload");
+    apps_support::stage_package(&stage);
+    stage.write("site/webpkg/__init__.py", "");
+    stage.write("site/webpkg/views.py", RELOAD_APP);
+    write_helper(&stage, "v1", 0);
+    let port = free_port();
+    let command = runner(
+        &stage,
+        port,
+        &[
+            "--application-type",
+            "module",
+            "--entry-point",
+            "webpkg.views:application",
+            "--reload-on-changes",
+        ],
+    );
+    let mut running = apps_support::Running::start(stage, command, port);
+    let first = running.get_ok("/").text();
+    let first_pid: i32 = first
+        .strip_prefix("v1 pid=")
+        .unwrap_or_else(|| panic!("{first}"))
+        .parse()
+        .unwrap();
+    write_helper(running.stage(), "v2", 10);
+    let second_pid = wait_until(WAIT, "the new daemon serving v2", || {
+        let r = running.get("/");
+        (r.status == 200)
+            .then(|| r.text().strip_prefix("v2 pid=")?.parse::<i32>().ok())
+            .flatten()
+    });
+    assert_ne!(second_pid, first_pid);
+    let log = running.error_log();
+    let helper = running.stage().path("site/helper.py");
+    assert!(
+        log.contains(&format!(
+            "monitor (pid={first_pid}): Change detected to \"{}\".",
+            helper.display()
+        )),
+        "{log}"
+    );
+    let status = running.stop();
+    assert!(status.success(), "{status:?}\n{}", running.output());
+    assert_no_crash(&running.error_log());
+}
+
+/// A paste application through the runner, PasteDeploy on `--python-path`.
+#[test]
+fn the_runner_serves_a_paste_ini() {
+    if !Path::new(PASTEDEPLOY_SITE).join("paste/deploy").exists() {
+        eprintln!("skipped: PasteDeploy is not installed in {PASTEDEPLOY_SITE}");
+        return;
+    }
+    let stage = Stage::new("express-runner-paste");
+    apps_support::stage_package(&stage);
+    stage.write("site/app.ini", PASTE_INI);
+    stage.write("site/pasteapp.py", PASTE_APP);
+    let port = free_port();
+    let command = runner(
+        &stage,
+        port,
+        &[
+            "--application-type",
+            "paste",
+            "app.ini",
+            "--python-path",
+            PASTEDEPLOY_SITE,
+        ],
+    );
+    let mut running = apps_support::Running::start(stage, command, port);
+    let ini = running.stage().path("site/app.ini");
+    assert_eq!(
+        running.get_ok("/").text(),
+        format!("hello from the ini ({})", ini.display())
+    );
+    assert!(running.stop().success());
+}
+
+/// A module entry point the runner cannot check before Apache starts (it
+/// does not import the application): the daemon's load fails, the request
+/// is a 500 and the error log says what to do.
+#[test]
+fn the_runner_s_bad_module_entry_point_is_a_500_that_says_why() {
+    let stage = Stage::new("express-runner-bad-module");
+    apps_support::stage_package(&stage);
+    stage.write("site/placeholder.txt", "");
+    let port = free_port();
+    let command = runner(
+        &stage,
+        port,
+        &[
+            "--application-type",
+            "module",
+            "--entry-point",
+            "nowhere.app",
+        ],
+    );
+    let mut running = apps_support::Running::start(stage, command, port);
+    assert_eq!(running.get("/").status, 500);
+    let log = wait_until(WAIT, "the load error in the error log", || {
+        Some(running.error_log()).filter(|log| log.contains("ApplicationError"))
+    });
+    assert!(
+        log.contains("no module named 'nowhere.app' on the python path"),
+        "{log}"
+    );
+    assert!(running.stop().success());
 }
