@@ -338,7 +338,7 @@ fn reload_on_changes_of_an_imported_module(mpm: Mpm) {
     // A clean restart: the old daemon drained and exited 0, as a daemon
     // that recycles itself does, and nothing crashed.
     assert!(
-        log.contains("recycling the daemon process gracefully"),
+        log.contains("recycling the daemon process gracefully: signal 2 (SIGINT)"),
         "{log}"
     );
     assert!(log.contains("the daemon process exited normally"), "{log}");
