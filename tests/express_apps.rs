@@ -273,8 +273,17 @@ fn missing_script(mpm: Mpm) {
 /// The application imports `helper`; the script itself never changes.
 const RELOAD_APP: &str = "\
 import os
+import time
 import helper
+RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(helper.__file__))), 'run')
 def application(environ, start_response):
+    if environ['PATH_INFO'] == '/slow':
+        # In flight across the restart: says it started, then waits for
+        # the test to let it finish.
+        open(os.path.join(RUN, 'entered'), 'w').close()
+        deadline = time.monotonic() + 20
+        while not os.path.exists(os.path.join(RUN, 'go')) and time.monotonic() < deadline:
+            time.sleep(0.02)
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [('%s pid=%d' % (helper.VERSION, os.getpid())).encode()]
 ";
@@ -306,8 +315,28 @@ fn reload_on_changes_of_an_imported_module(mpm: Mpm) {
     server.wait_for_log("Starting change monitor.", WAIT);
     let mark = server.log_mark();
 
+    // A request in flight when the change is seen finishes in the old
+    // process, with the old code: the restart is a graceful one.
+    let slow = {
+        let port = server.port;
+        std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            std::io::Write::write_all(&mut s, &simple_request("GET", "/slow", false)).unwrap();
+            read_response(&mut s)
+        })
+    };
+    let entered = server.stage().path("run/entered");
+    wait_until(WAIT, "the slow request in the application", || {
+        entered.exists().then_some(())
+    });
     write_helper(server.stage(), "v2", 10);
     let helper = server.stage().path("site/helper.py");
+    server.log_since(mark, "recycling the daemon process gracefully", WAIT);
+    server.stage().write("run/go", "");
+    let slow = slow.join().unwrap();
+    assert_eq!(slow.status, 200, "{}", slow.text());
+    assert_eq!(slow.text(), format!("v1 pid={first_pid}"));
     // The monitor looks every second; the daemon drains and the parent
     // starts a new one at once.
     let second_pid = wait_until(WAIT, "the new daemon serving v2", || {
