@@ -150,6 +150,47 @@ fn setup_only_writes_the_server_root_from_the_settings() {
     assert!(!root.join("httpd.pid").exists());
 }
 
+/// mod_wsgi 6.1.1 has the command in `mod_wsgi.express` too (and
+/// deprecates `mod_wsgi.server`): `mod_wsgi_rs.express` in INSTALLED_APPS
+/// gives the same command.
+#[test]
+fn the_command_is_in_mod_wsgi_rs_express_too() {
+    if !has_python_module("django") {
+        return;
+    }
+    let stage = project("django-express-app");
+    stage.write(
+        "project/mysite/settings_express.py",
+        "from .settings import *\n\
+         INSTALLED_APPS = [a for a in INSTALLED_APPS if a != 'mod_wsgi_rs.server'] + ['mod_wsgi_rs.express']\n",
+    );
+    let mut args = runner_args(&stage, free_port());
+    args.extend(["--settings", "mysite.settings_express", "--setup-only"].map(str::to_owned));
+    let out = output(manage(&stage, &["runmodwsgi"]).args(&args));
+    assert!(out.status.success(), "{}", text(&out));
+    let handler = std::fs::read_to_string(stage.path("root/handler.wsgi")).unwrap();
+    assert!(
+        handler.contains("'entry_point': 'mysite.wsgi'"),
+        "{handler}"
+    );
+    // Without either app, Django has no such command.
+    stage.write(
+        "project/mysite/settings_none.py",
+        "from .settings import *\n\
+         INSTALLED_APPS = [a for a in INSTALLED_APPS if a != 'mod_wsgi_rs.server']\n",
+    );
+    let out = output(&mut manage(
+        &stage,
+        &["runmodwsgi", "--settings", "mysite.settings_none"],
+    ));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Unknown command: 'runmodwsgi'"),
+        "{}",
+        text(&out)
+    );
+}
+
 #[test]
 fn settings_without_wsgi_application_fail_with_what_to_set() {
     if !has_python_module("django") {
