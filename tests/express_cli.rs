@@ -54,8 +54,18 @@ fn start_server_serves_a_script_in_daemon_mode_and_stops_on_sigterm() {
         server.stage().path("site").display().to_string()
     );
     if is_root() {
+        // --user and --group: the daemon's identity.
         assert_eq!(fact(&facts, "user"), "www-data");
+        assert_eq!(fact(&facts, "group"), "www-data");
     }
+    // --host: Apache listens on that address only.
+    assert!(
+        server
+            .conf()
+            .contains(&format!("Listen 127.0.0.1:{port}\n")),
+        "{}",
+        server.conf()
+    );
 
     // The summary, before Apache started.
     let out = server.stdout();

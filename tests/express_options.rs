@@ -420,3 +420,36 @@ fn as_root_without_user_apache_refuses_to_run_as_root() {
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn reload_on_changes_restarts_the_daemon_when_an_imported_module_changes() {
+    let stage = express_stage("express-reload");
+    stage.write("site/helper_mod.py", "VERSION = 'one'\n");
+    stage.write(
+        "site/reloading.wsgi",
+        "import os\nimport helper_mod\n\ndef application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [('%s %d' % (helper_mod.VERSION, os.getpid())).encode()]\n",
+    );
+    let script = path(&stage, "site/reloading.wsgi");
+    let server = Express::start(stage, &[&script, "--reload-on-changes"]);
+    let first = server.get("/").text();
+    assert!(first.starts_with("one "), "{first}\n{}", server.error_log());
+    // A module other than the script changes (a newer mtime, whatever the
+    // file system's granularity).
+    let helper = server.stage().path("site/helper_mod.py");
+    std::fs::write(&helper, "VERSION = 'two'\n").unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&helper)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let next = wait_until(Duration::from_secs(30), "the reloaded module", || {
+        let r = server.get("/");
+        (r.status == 200 && r.text().starts_with("two ")).then(|| r.text())
+    });
+    let pid = |t: &str| t.split(' ').nth(1).unwrap().to_owned();
+    assert_ne!(pid(&next), pid(&first), "a new daemon process");
+}
