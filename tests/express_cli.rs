@@ -83,7 +83,7 @@ fn start_server_serves_a_script_in_daemon_mode_and_stops_on_sigterm() {
     // SIGTERM to the command (which became Apache): a clean stop.
     let status = server.stop_with(libc::SIGTERM);
     assert!(status.success(), "exit status {status:?}");
-    assert!(TcpStreamProbe::refused(port), "port {port} still answers");
+    assert!(port_closed(port), "port {port} still answers");
     let log = server.error_log();
     assert!(log.contains("caught SIGTERM, shutting down"), "{log}");
     assert_no_crash(&log);
@@ -99,23 +99,20 @@ fn start_server_stops_cleanly_on_sigint() {
     server.facts("/");
     let status = server.stop_with(libc::SIGINT);
     assert!(status.success(), "exit status {status:?}");
-    assert!(TcpStreamProbe::refused(port));
+    assert!(port_closed(port));
     let log = server.error_log();
     assert!(log.contains("shutting down"), "{log}");
     assert_no_crash(&log);
 }
 
-struct TcpStreamProbe;
-
-impl TcpStreamProbe {
-    fn refused(port: u16) -> bool {
-        poll(Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .is_err()
-                .then_some(())
-        })
-        .is_some()
-    }
+/// Whether connections to `port` are refused within 10 s.
+fn port_closed(port: u16) -> bool {
+    poll(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    })
+    .is_some()
 }
 
 #[test]
@@ -374,6 +371,18 @@ fn bad_input_is_refused_with_what_is_wrong() {
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         refused(&stage, &args, fragment);
+    }
+    if is_root() {
+        let args = with_base(
+            &stage,
+            &["start-server", &script, "--user", "no-such-user-here"],
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(
+            &stage,
+            &args,
+            "argument --user: no such user: 'no-such-user-here'",
+        );
     }
     // --port is checked by argparse before anything else.
     refused(

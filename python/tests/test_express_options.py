@@ -177,6 +177,14 @@ class BadValues(unittest.TestCase):
             self.assertIn('mod_wsgi_rs-express: error: ', err)
             self.assertIn(message, err, argv)
 
+    @unittest.skipUnless(os.getuid() == 0, 'only root switches identity')
+    def test_an_unknown_user_or_group_is_refused_as_root(self):
+        code, err = refused(['--user', 'no-such-user-here'])
+        self.assertIn("argument --user: no such user: 'no-such-user-here'",
+                err)
+        code, err = refused(['--user', 'www-data', '--group', 'nogroup-x'])
+        self.assertIn("argument --group: no such group: 'nogroup-x'", err)
+
     def test_log_levels_are_apaches(self):
         for level in ('emerg', 'warn', 'info', 'debug', 'trace8', 'INFO'):
             parse('start-server', ['--log-level', level])
