@@ -360,6 +360,43 @@ fn bad_input_is_refused_with_what_is_wrong() {
             ],
             "the document root /nonexistent is not a directory",
         ),
+        (
+            vec!["start-server", &script, "--max-clients", "-1"],
+            "argument --max-clients: must not be negative",
+        ),
+        (
+            vec!["start-server", &script, "--maximum-requests", "many"],
+            "argument --maximum-requests: invalid int value: 'many'",
+        ),
+        (
+            vec!["start-server", &script, "--restart-interval", "-5"],
+            "argument --restart-interval: must not be negative",
+        ),
+        (
+            vec!["start-server", &script, "--url-alias", "/static"],
+            "argument --url-alias: expected 2 arguments",
+        ),
+        (
+            vec![
+                "start-server",
+                &script,
+                "--working-directory",
+                "/nonexistent",
+            ],
+            "the working directory /nonexistent is not a directory",
+        ),
+        (
+            vec!["start-server", &script, "--trust-proxy", "proxy.example"],
+            "--trust-proxy proxy.example is not an IP address or subnet",
+        ),
+        (
+            vec!["start-server", &script, "--host", "192.0.2.1"],
+            "cannot listen on 192.0.2.1: no such local address",
+        ),
+        (
+            vec!["start-server", &script, "--server-root", "/proc/version/x"],
+            "cannot create the server root /proc/version/x",
+        ),
         (vec!["no-such-command"], "Invalid command was specified."),
         (vec![], "No command was specified."),
     ];
