@@ -453,3 +453,19 @@ fn reload_on_changes_restarts_the_daemon_when_an_imported_module_changes() {
     let pid = |t: &str| t.split(' ').nth(1).unwrap().to_owned();
     assert_ne!(pid(&next), pid(&first), "a new daemon process");
 }
+
+#[test]
+fn daemon_mode_serves_under_the_prefork_and_worker_mpms() {
+    for mpm in ["prefork", "worker"] {
+        let stage = express_stage(&format!("express-{mpm}"));
+        let script = path(&stage, "site/app.wsgi");
+        let server = Express::start(stage, &[&script, "--server-mpm", mpm]);
+        let facts = server.facts("/");
+        assert_eq!(
+            fact(&facts, "process_group"),
+            format!("127.0.0.1:{}", server.port)
+        );
+        let log = server.error_log();
+        assert!(log.contains(&format!("[mpm_{mpm}:notice]")), "{log}");
+    }
+}
