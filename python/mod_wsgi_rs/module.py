@@ -173,13 +173,13 @@ _HANDLERS = {
 
 def main(command, argv):
     """Runs one of COMMANDS with its arguments; returns the exit status
-    (argparse's 2 for a usage error, after printing it to stderr)."""
+    (argparse's 2 for a usage error, after printing it to stderr). The
+    express runner's cli.main calls it, having expanded $VARIABLES in the
+    arguments as mod_wsgi-express does."""
     handler = _HANDLERS.get(command)
     if handler is None:
         print("mod_wsgi_rs-express: error: invalid command %r" % command, file=sys.stderr)
         return 2
-    # mod_wsgi-express expands $VARIABLES in every argument.
-    argv = [os.path.expandvars(arg) for arg in argv]
     try:
         return handler(argv)
     except SystemExit as e:
