@@ -67,21 +67,58 @@ fn run(command: &mut Command) -> String {
 }
 
 /// A copy of the repository's tracked files (as `git clone` would give,
-/// with the working tree's content) at `rel` in the stage.
+/// with the working tree's content) at `rel` in the stage. Where the
+/// repository is no git checkout (the test image's copy, which
+/// .dockerignore made without .git/ and target/), the tree without what
+/// .gitignore leaves out.
 fn clone_into(stage: &Stage, rel: &str) -> PathBuf {
     let to = stage.path(rel);
-    let listed = run(Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(repo_dir()));
-    for file in listed.split('\0').filter(|f| !f.is_empty()) {
-        let from = repo_dir().join(file);
+    for file in tracked_files(&repo_dir()) {
+        let from = repo_dir().join(&file);
         // A tracked file deleted in the working tree is not in a clone of it.
         if from.is_file() {
-            std::fs::create_dir_all(to.join(file).parent().unwrap()).unwrap();
-            std::fs::copy(&from, to.join(file)).unwrap();
+            std::fs::create_dir_all(to.join(&file).parent().unwrap()).unwrap();
+            std::fs::copy(&from, to.join(&file)).unwrap();
         }
     }
     to
+}
+
+fn tracked_files(repo: &Path) -> Vec<PathBuf> {
+    if repo.join(".git").exists() {
+        let listed = run(Command::new("git")
+            .args(["ls-files", "-z"])
+            .current_dir(repo));
+        return listed
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+            .collect();
+    }
+    let ignored = |rel: &Path| {
+        let name = rel.file_name().unwrap().to_string_lossy();
+        let top = rel.components().count() == 1;
+        name == "target"
+            || name == "__pycache__"
+            || name.ends_with(".egg-info")
+            || (top && (name == "build" || name == "dist"))
+    };
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(repo.join(&dir)).unwrap() {
+            let rel = dir.join(entry.unwrap().file_name());
+            if ignored(&rel) {
+                continue;
+            }
+            if repo.join(&rel).is_dir() {
+                pending.push(rel);
+            } else {
+                found.push(rel);
+            }
+        }
+    }
+    found
 }
 
 /// A fresh virtual environment of Debian's Python at `rel` in the stage.
