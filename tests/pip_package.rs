@@ -130,6 +130,11 @@ fn venv(stage: &Stage, rel: &str) -> PathBuf {
     dir
 }
 
+/// The cargo target directory the builds share (see the top).
+fn pip_target_dir() -> PathBuf {
+    repo_dir().join("target/pip-package")
+}
+
 /// `pip install` of `what` into `venv`, as a user runs it (build isolation,
 /// no wheel cache), with the shared cargo target directory.
 fn pip_install(venv: &Path, what: &Path) -> Output {
@@ -246,6 +251,27 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
         "pip install failed:\n{}",
         output_text(&out)
     );
+    // The module pip installed is the one `cargo build --release` of the
+    // same tree gives (which finds it built: same inputs, same cache).
+    let built = {
+        let _one_at_a_time = wsgi::sync::lock(&PIP_BUILDS);
+        run(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet"])
+                .current_dir(&source)
+                .env("CARGO_TARGET_DIR", pip_target_dir())
+                .env_remove("PYO3_PYTHON")
+                .env_remove("MAKEFLAGS")
+                .env_remove("CARGO_MAKEFLAGS"),
+        );
+        std::fs::read(pip_target_dir().join("release/libmod_wsgi_rs.so")).unwrap()
+    };
+    let location = PathBuf::from(express(&venv, &["module-location"]).trim());
+    assert!(
+        std::fs::read(&location).unwrap() == built,
+        "{} differs from cargo build --release's module",
+        location.display()
+    );
     let script = std::fs::read_to_string(venv.join("bin/mod_wsgi_rs-express")).unwrap();
     assert!(
         script.contains("from mod_wsgi_rs.express.cli import main"),
@@ -264,7 +290,6 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
             &modules.display().to_string(),
         ],
     );
-    let location = PathBuf::from(express(&venv, &["module-location"]).trim());
     let copy = modules.join(location.file_name().unwrap());
     assert_eq!(
         std::fs::read(&copy).unwrap(),
