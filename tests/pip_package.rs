@@ -4,7 +4,8 @@
 //! that hand the module to a system Apache (module-location, module-config,
 //! install-module) through the `mod_wsgi_rs-express` console script, with
 //! module-config's lines loaded into a harness Apache that serves from the
-//! venv in embedded and daemon mode.
+//! venv in embedded and daemon mode; and the venv's `start-server SCRIPT`
+//! serving in daemon mode.
 //!
 //! The builds share one cargo target directory, target/pip-package (not
 //! target/release, whose module the other tests load while these run), so
@@ -15,9 +16,11 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use common::*;
 
@@ -174,6 +177,92 @@ fn python_says(venv: &Path, expression: &str) -> String {
         .to_owned()
 }
 
+/// A `mod_wsgi_rs-express start-server` the test spawned (in its own
+/// process group), stopped by its pid when dropped.
+struct StartServer(Child);
+
+impl Drop for StartServer {
+    fn drop(&mut self) {
+        // SAFETY: a signal to the pid this test spawned.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        if poll(Duration::from_secs(15), || self.0.try_wait().unwrap()).is_none() {
+            // SAFETY: as above.
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The first check: the venv's `mod_wsgi_rs-express start-server
+/// SCRIPT --port P` serves, in daemon mode, from the venv.
+fn start_server_serves_from_the_venv(stage: &Stage, venv: &Path, package_dir: &str) {
+    let root = stage.path("express-root");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut command = Command::new(venv.join("bin/mod_wsgi_rs-express"));
+        command
+            .arg("start-server")
+            .arg(stage.path("apps/pkg_hello.wsgi"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--server-root")
+            .arg(&root)
+            .env_remove("MOD_WSGI_RS_MODULE")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(stage.path("run/express.out")).unwrap())
+            .stderr(std::fs::File::create(stage.path("run/express.err")).unwrap())
+            .process_group(0);
+        if is_root() {
+            command.args(["--user", "www-data", "--group", "www-data"]);
+        }
+        let mut server = StartServer(command.spawn().expect("run mod_wsgi_rs-express"));
+        let up = poll(Duration::from_secs(30), || {
+            if let Ok(Some(_)) = server.0.try_wait() {
+                return Some(false);
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(true)
+        });
+        let said = || {
+            let read = |rel: &str| std::fs::read_to_string(stage.path(rel)).unwrap_or_default();
+            format!(
+                "{}{}\nerror log:\n{}",
+                read("run/express.out"),
+                read("run/express.err"),
+                read("express-root/error_log")
+            )
+        };
+        if up != Some(true) {
+            last = said();
+            if last.contains("already in use") {
+                continue;
+            }
+            panic!("start-server did not serve:\n{last}");
+        }
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        std::io::Write::write_all(&mut s, &raw_request("GET", "/", &[], b"", false)).unwrap();
+        let r = read_response(&mut s);
+        assert_eq!(r.status, 200, "{}\n{}", r.text(), said());
+        let facts = key_values(&r);
+        assert_eq!(fact(&facts, "prefix"), venv.display().to_string());
+        assert_eq!(
+            fact(&facts, "package"),
+            format!("{package_dir}/__init__.py")
+        );
+        assert_eq!(
+            fact(&facts, "group"),
+            format!("127.0.0.1:{port}"),
+            "not daemon mode"
+        );
+        drop(server);
+        assert_no_crash(&said());
+        return;
+    }
+    panic!("no free port in 3 attempts:\n{last}");
+}
+
 /// The checks every installed package passes: where the module is, and that
 /// module-config's lines serve from the venv in embedded and daemon mode.
 /// Returns the module's path.
@@ -207,6 +296,7 @@ fn check_installed(stage: Stage, venv: &Path) -> PathBuf {
 
     stage.write("apps/pkg_hello.wsgi", HELLO);
     stage.make_readable();
+    start_server_serves_from_the_venv(&stage, venv, &package_dir);
     let mut apache = Config::new(
         Mpm::Event,
         &format!(
