@@ -10,7 +10,8 @@
 //! The builds share one cargo target directory, target/pip-package (not
 //! target/release, whose module the other tests load while these run), so
 //! only the first run on a machine compiles the dependencies; each later
-//! build compiles the two crates of the copy (about two minutes here).
+//! build compiles the two crates of the copy (a minute of CPU; this file
+//! took 3 to 5 minutes on a loaded 2-core machine, 4 more on the first run).
 //! Needs PyPI (pip's build isolation fetches setuptools and
 //! setuptools-rust; the sdist is made with `build`).
 
