@@ -336,16 +336,20 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
     let stage = Stage::new("pip_clone");
     let source = clone_into(&stage, "clone");
     let venv = venv(&stage, "venv");
-    let out = pip_install(&venv, &source);
-    assert!(
-        out.status.success(),
-        "pip install failed:\n{}",
-        output_text(&out)
-    );
-    // The module pip installed is the one `cargo build --release` of the
-    // same tree gives (which finds it built: same inputs, same cache).
+    // The module pip installs is the one `cargo build --release` of the
+    // same tree gives (which finds it built: same inputs, same cache). One
+    // hold of the lock for both: another test's build in between would
+    // leave the cache to another tree, whose paths the debug info names.
     let built = {
         let _one_at_a_time = wsgi::sync::lock(&PIP_BUILDS);
+        let out = pip_install_command(&venv, &source)
+            .output()
+            .expect("run pip");
+        assert!(
+            out.status.success(),
+            "pip install failed:\n{}",
+            output_text(&out)
+        );
         run(
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["build", "--release", "--quiet"])
