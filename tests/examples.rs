@@ -1,13 +1,25 @@
 //! The examples under examples/, each served by a real Apache the way its
-//! README says: the multi-application configuration included into an
-//! Apache with only its `Define EXAMPLES` line pointed at a copy of
-//! examples/ (the frameworks are Debian's python3-flask and python3-django,
-//! which scripts/dev.sh installs).
+//! README says, and `scripts/dev.sh serve`:
+//!
+//! - Flask and Django through the express runner, with the command their
+//!   README gives (read from it), run from a copy of the checkout's
+//!   python/ as `python3 -m mod_wsgi_rs.express`, on a free loopback port;
+//! - the multi-application configuration included into an Apache with
+//!   only its `Define EXAMPLES` line pointed at a copy of examples/;
+//! - `scripts/dev.sh serve` with no script (the bundled example) and with
+//!   one, on a free port (PORT), stopped by its pid (it becomes Apache's
+//!   parent).
+//!
+//! The frameworks are Debian's python3-flask and python3-django (scripts/
+//! dev.sh installs them); without them a test skips with a note.
 
 mod common;
 use common::*;
 
+use std::net::TcpStream;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// A copy of the repository's examples/ in the stage, which Apache's
 /// worker user can read (a checkout under /root is not).
@@ -127,6 +139,243 @@ fn multi_app(mpm: Mpm) {
 }
 
 under_event_and_prefork!(multi_app);
+
+/// A server started in the foreground (start-server, dev.sh serve), in
+/// its own process group; stopped by its pid (SIGTERM, as Ctrl-C's
+/// SIGINT, which Apache's parent handles alike) when dropped.
+struct Foreground {
+    child: Child,
+    port: u16,
+    output: std::path::PathBuf,
+}
+
+impl Foreground {
+    /// Runs `command` with `port` until it answers on it; another port
+    /// when the chosen one was taken first.
+    fn start(stage: &Stage, mut command: impl FnMut(u16) -> Command) -> Foreground {
+        let mut last = String::new();
+        for attempt in 0..3 {
+            let port = free_port();
+            let output = stage.path(&format!("foreground-{attempt}.out"));
+            let file = std::fs::File::create(&output).unwrap();
+            use std::os::unix::process::CommandExt;
+            let child = command(port)
+                .stdin(Stdio::null())
+                .stdout(file.try_clone().unwrap())
+                .stderr(file)
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            let mut server = Foreground {
+                child,
+                port,
+                output,
+            };
+            let up = poll(Duration::from_secs(60), || {
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    return Some(false);
+                }
+                TcpStream::connect(("127.0.0.1", port))
+                    .is_ok()
+                    .then_some(true)
+            });
+            if up == Some(true) {
+                return server;
+            }
+            last = server.output();
+            if !last.contains("in use") && !last.contains("AH00072") {
+                break;
+            }
+        }
+        panic!("the server did not start:\n{last}");
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> Response {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        std::io::Write::write_all(&mut s, &raw_request(method, path, &[], body, false)).unwrap();
+        read_response(&mut s)
+    }
+
+    fn get_ok(&self, path: &str) -> Response {
+        let r = self.request("GET", path, b"");
+        assert_eq!(r.status, 200, "{path}: {}\n{}", r.text(), self.output());
+        r
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        // SAFETY: a signal to the process this test spawned (and reaps).
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let stopped = poll(Duration::from_secs(15), || {
+            self.child.try_wait().ok().flatten()
+        });
+        if stopped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The environment the runner gets: the package from a copy of python/
+/// and the module the stage holds, both readable by Apache's user.
+fn runner_env(command: &mut Command, stage: &Stage) {
+    copy_tree(&repo_dir().join("python"), &stage.path("python"));
+    stage.make_readable();
+    command
+        .env("PYTHONPATH", stage.path("python"))
+        .env("MOD_WSGI_RS_MODULE", stage.path("mod_wsgi_rs.so"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        // The stage's mod_wsgi_rs.so would shadow the package (-m puts
+        // the working directory first on sys.path).
+        .env("PYTHONSAFEPATH", "1")
+        .current_dir(&stage.dir);
+}
+
+/// Apache refuses to serve as root: as root, the runner is told a user.
+fn run_as() -> Vec<&'static str> {
+    if is_root() {
+        vec!["--user", "www-data", "--group", "www-data"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The `mod_wsgi_rs-express ...` command the example's README gives.
+fn readme_command(example: &str) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(repo_dir().join(format!("examples/{example}/README.md"))).unwrap();
+    let command = readme
+        .split('`')
+        .find(|span| span.starts_with("mod_wsgi_rs-express start-server "))
+        .unwrap_or_else(|| panic!("no start-server command in {example}'s README:\n{readme}"));
+    command
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The example served by `python3 -m mod_wsgi_rs.express` with its
+/// README's arguments, from a stage that holds a copy of the checkout's
+/// examples/ (so that its relative paths hold).
+fn express_example(stage: &Stage, example: &str) -> Foreground {
+    copy_examples(stage);
+    let args = readme_command(example);
+    Foreground::start(stage, |port| {
+        let mut command = Command::new("/usr/bin/python3");
+        command
+            .args(["-m", "mod_wsgi_rs.express"])
+            .args(&args)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--server-root")
+            .arg(stage.path("server"))
+            .args(run_as());
+        runner_env(&mut command, stage);
+        command
+    })
+}
+
+#[test]
+fn flask_example_through_the_express_runner() {
+    if !has_python_module("flask") {
+        return;
+    }
+    let stage = Stage::new("example-flask");
+    let server = express_example(&stage, "flask");
+    let page = server.get_ok("/?name=Ada").text();
+    assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
+    let facts = server.get_ok("/where").text();
+    assert_eq!(json_field(&facts, "framework"), "flask");
+    assert_eq!(json_field(&facts, "script_name"), "");
+    // Daemon mode, the runner's default: a process group of its own.
+    assert_eq!(
+        json_field(&facts, "process_group"),
+        format!("127.0.0.1:{}", server.port)
+    );
+    assert_eq!(server.request("GET", "/missing", b"").status, 404);
+}
+
+#[test]
+fn django_example_through_the_express_runner() {
+    if !has_python_module("django") {
+        return;
+    }
+    let stage = Stage::new("example-django");
+    let server = express_example(&stage, "django");
+    let page = server.get_ok("/?name=Ada").text();
+    assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
+    assert!(page.contains("href=\"/static/site.css\""), "{page}");
+    let facts = server.get_ok("/where/").text();
+    assert_eq!(json_field(&facts, "framework"), "django");
+    assert_eq!(
+        json_field(&facts, "process_group"),
+        format!("127.0.0.1:{}", server.port)
+    );
+    // --url-alias: Apache serves STATIC_ROOT.
+    let css = server.get_ok("/static/site.css");
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    // DEBUG is off: a Host outside ALLOWED_HOSTS gets Django's 400.
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::io::Write::write_all(
+        &mut s,
+        &raw_request("GET", "/", &[("Host", b"evil.example")], b"", false),
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut s).status, 400);
+}
+
+/// `scripts/dev.sh serve ARGS` from `dir`, with the stage's module (so it
+/// does not build) and its files under the stage (TMPDIR).
+fn dev_sh_serve(stage: &Stage, dir: &Path, args: &[&str]) -> Foreground {
+    Foreground::start(stage, |port| {
+        let mut command = Command::new(repo_dir().join("scripts/dev.sh"));
+        command
+            .arg("serve")
+            .args(args)
+            .env("PORT", port.to_string())
+            .env("TMPDIR", &stage.dir)
+            .env("MOD_WSGI_RS_MODULE", stage.path("mod_wsgi_rs.so"))
+            .current_dir(dir);
+        command
+    })
+}
+
+#[test]
+fn dev_sh_serve_serves_the_bundled_example() {
+    let stage = Stage::new("dev-serve");
+    let server = dev_sh_serve(&stage, &repo_dir(), &[]);
+    let page = server.get_ok("/").text();
+    assert!(page.contains("Hello from mod_wsgi_rs!"), "{page}");
+    assert!(page.contains("(/usr/bin/python3)"), "{page}");
+    let echo = server.request("POST", "/echo", b"ping");
+    assert_eq!(echo.status, 200, "{}", server.output());
+    assert_eq!(echo.body, b"ping");
+    assert!(
+        server.output().contains("Server URL"),
+        "{}",
+        server.output()
+    );
+}
+
+#[test]
+fn dev_sh_serve_serves_the_script_it_is_given() {
+    if !has_python_module("flask") {
+        return;
+    }
+    let stage = Stage::new("dev-serve-script");
+    copy_examples(&stage);
+    // A path relative to where the command is typed.
+    let server = dev_sh_serve(&stage, &stage.dir, &["examples/flask/app.wsgi"]);
+    let page = server.get_ok("/?name=Ada").text();
+    assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
+}
 
 #[test]
 fn json_fields_are_read_compact_or_spaced() {
