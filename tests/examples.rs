@@ -377,6 +377,29 @@ fn dev_sh_serve_serves_the_script_it_is_given() {
     assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
 }
 
+/// apache-conf/example/serve.sh: the bundled example with its plain
+/// embedded-mode httpd.conf, as a terminal runs it (leading its own
+/// process group), stopped by the pid it started as.
+#[test]
+fn the_example_httpd_conf_serves_through_serve_sh() {
+    let stage = Stage::new("example-serve-sh");
+    let server = Foreground::start(&stage, |port| {
+        let mut command = Command::new(repo_dir().join("apache-conf/example/serve.sh"));
+        command
+            .env("PORT", port.to_string())
+            .env("TMPDIR", &stage.dir)
+            .env("MOD_WSGI_RS_MODULE", stage.path("mod_wsgi_rs.so"));
+        command
+    });
+    let page = server.get_ok("/").text();
+    assert!(page.contains("Hello from mod_wsgi_rs!"), "{page}");
+    let echo = server.request("POST", "/echo", b"pong");
+    assert_eq!(echo.body, b"pong");
+    let pidfile = stage.path(&format!("mod_wsgi_rs-example-{}/httpd.pid", server.port));
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(pid.trim(), server.child.id().to_string());
+}
+
 #[test]
 fn json_fields_are_read_compact_or_spaced() {
     let text = r#"{"a": "x", "n":12,"s":""}"#;
