@@ -25,7 +25,7 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl ope
 . scripts/apt.sh  # the working directory is the repository root
 . scripts/mod_wsgi_reference.sh  # tests/express_config.rs runs its mod_wsgi-express
 . scripts/pydantic_core.sh  # tests/subinterpreters.rs imports it in a sub-interpreter
-. scripts/django_wheels.sh  # tests/site_conf.rs pip-installs Django offline from them
+. scripts/django_wheels.sh  # tests/apache_conf.rs pip-installs Django offline from them
 
 # A fresh machine may have no Rust at all: Debian's rustc-web/cargo-web
 # (1.85 in bookworm, newer in bookworm-security) are new enough for edition 2024.

@@ -1,6 +1,6 @@
 # Sourced by scripts/dev.sh (after scripts/apt.sh).
 # install_django_wheels: Django's wheels from PyPI (with what it depends on)
-# in a directory, so that tests/site_conf.rs can run apache-conf/daemon/
+# in a directory, so that tests/apache_conf.rs can run apache-conf/daemon/
 # site.conf's walk-through as written, `pip install django` included,
 # without the network: it points pip there with PIP_NO_INDEX and
 # PIP_FIND_LINKS.

@@ -1,11 +1,16 @@
-//! apache-conf/daemon/site.conf, as a reader uses it: its set-up lines run
-//! as written (read from the file, so the text cannot drift from what is
-//! tested), then the file itself served by a real Apache. Only three things
-//! are changed, each everywhere: /srv becomes a directory of the stage, the
-//! user `app` one made for this test (and removed after), and the virtual
-//! host's `*:80` the test's port. `pip install django` runs offline from
-//! the wheels scripts/dev.sh downloads (scripts/django_wheels.sh), through
-//! pip's own PIP_NO_INDEX and PIP_FIND_LINKS.
+//! The files of apache-conf/ as shipped (example/ is served by
+//! tests/examples.rs, slow-clients.conf by tests/hardening_timeouts.rs):
+//!
+//! - debian/wsgi_rs.load and wsgi_rs.conf load the module and serve, with
+//!   only the module's path changed;
+//! - daemon/site.conf, as a reader uses it: its set-up lines run
+//!   as written (read from the file, so the text cannot drift from what is
+//!   tested), then the file itself served by a real Apache. Only three
+//!   things are changed, each everywhere: /srv becomes a directory of the
+//!   stage, the user `app` one made for this test (and removed after), and
+//!   the virtual host's `*:80` the test's port. `pip install django` runs
+//!   offline from the wheels scripts/dev.sh downloads (scripts/
+//!   django_wheels.sh), through pip's own PIP_NO_INDEX and PIP_FIND_LINKS.
 
 mod common;
 use common::*;
@@ -185,6 +190,32 @@ fn the_walk_through_sets_up_a_site_that_the_file_serves() {
     let log = server.error_log();
     assert_no_crash(&log);
     assert!(!log.contains("Traceback"), "{log}");
+}
+
+#[test]
+fn the_debian_files_load_the_module_that_then_serves() {
+    let stage = Stage::new("apache-conf-debian");
+    let read = |name: &str| {
+        std::fs::read_to_string(repo_dir().join("apache-conf/debian").join(name)).unwrap()
+    };
+    let load = read("wsgi_rs.load");
+    let installed = "/usr/lib/apache2/modules/mod_wsgi_rs.so";
+    assert!(load.contains(installed), "{load}");
+    let load = load.replace(
+        installed,
+        &stage.path("mod_wsgi_rs.so").display().to_string(),
+    );
+    let body = format!(
+        "{load}\n{}\nWSGIScriptAlias / @STAGE@/apps/hello.wsgi\n",
+        read("wsgi_rs.conf")
+    );
+    let mut config = Config::new(Mpm::Event, &body);
+    config.load_module = false;
+    let server = Server::start(stage, &config);
+    let r = get_ok(&server, "/");
+    assert_eq!(r.text(), "Hello World");
+    let banner = r.header("server").unwrap_or_default();
+    assert!(banner.contains("mod_wsgi_rs/"), "{banner}");
 }
 
 #[test]
