@@ -87,7 +87,9 @@ fn clone_into(stage: &Stage, rel: &str) -> PathBuf {
 /// A fresh virtual environment of Debian's Python at `rel` in the stage.
 fn venv(stage: &Stage, rel: &str) -> PathBuf {
     let dir = stage.path(rel);
-    run(Command::new("/usr/bin/python3").args(["-m", "venv"]).arg(&dir));
+    run(Command::new("/usr/bin/python3")
+        .args(["-m", "venv"])
+        .arg(&dir));
     dir
 }
 
@@ -96,7 +98,12 @@ fn venv(stage: &Stage, rel: &str) -> PathBuf {
 fn pip_install(venv: &Path, what: &Path, env: &[(&str, &str)]) -> Output {
     let _one_at_a_time = wsgi::sync::lock(&PIP_BUILDS);
     Command::new(venv.join("bin/pip"))
-        .args(["install", "--no-cache-dir", "--disable-pip-version-check", "-v"])
+        .args([
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "-v",
+        ])
         .arg(what)
         .env("CARGO_TARGET_DIR", repo_dir().join("target/pip-package"))
         // setup.py chooses the Python; a jobserver of the test's cargo is
@@ -137,7 +144,10 @@ fn check_installed(stage: Stage, venv: &Path) -> PathBuf {
         "'mod_wsgi_rs-py%d%d' % __import__('sys').version_info[:2] \
          + __import__('sysconfig').get_config_var('EXT_SUFFIX')",
     );
-    assert!(package_dir.starts_with(&venv.display().to_string()), "{package_dir}");
+    assert!(
+        package_dir.starts_with(&venv.display().to_string()),
+        "{package_dir}"
+    );
     assert_eq!(location, Path::new(&package_dir).join(&name));
     assert!(location.is_file(), "{}", location.display());
 
@@ -192,7 +202,11 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
     let source = clone_into(&stage, "clone");
     let venv = venv(&stage, "venv");
     let out = pip_install(&venv, &source, &[]);
-    assert!(out.status.success(), "pip install failed:\n{}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "pip install failed:\n{}",
+        output_text(&out)
+    );
     let script = std::fs::read_to_string(venv.join("bin/mod_wsgi_rs-express")).unwrap();
     assert!(
         script.contains("from mod_wsgi_rs.express.cli import main"),
@@ -205,11 +219,18 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
     std::fs::create_dir(&modules).unwrap();
     let printed = express(
         &venv,
-        &["install-module", "--modules-directory", &modules.display().to_string()],
+        &[
+            "install-module",
+            "--modules-directory",
+            &modules.display().to_string(),
+        ],
     );
     let location = PathBuf::from(express(&venv, &["module-location"]).trim());
     let copy = modules.join(location.file_name().unwrap());
-    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&location).unwrap());
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&location).unwrap()
+    );
     assert_eq!(
         printed.lines().collect::<Vec<_>>(),
         [
@@ -230,8 +251,12 @@ fn the_sdist_holds_the_sources_and_installs_with_pip() {
     let stage = Stage::new("pip_sdist");
     let source = clone_into(&stage, "clone");
     let tools = venv(&stage, "tools");
-    run(Command::new(tools.join("bin/pip"))
-        .args(["install", "-q", "--disable-pip-version-check", "build"]));
+    run(Command::new(tools.join("bin/pip")).args([
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "build",
+    ]));
     let dist = stage.path("dist");
     run(Command::new(tools.join("bin/python"))
         .args(["-m", "build", "--sdist", "--outdir"])
@@ -268,7 +293,11 @@ fn the_sdist_holds_the_sources_and_installs_with_pip() {
 
     let venv = venv(&stage, "venv");
     let out = pip_install(&venv, &sdist, &[]);
-    assert!(out.status.success(), "pip install of the sdist failed:\n{}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "pip install of the sdist failed:\n{}",
+        output_text(&out)
+    );
     check_installed(stage, &venv);
 }
 
@@ -279,7 +308,10 @@ fn without_apxs_pip_install_says_to_install_apache2_dev() {
     let venv = venv(&stage, "venv");
     let out = pip_install(&venv, &source, &[("APXS", "/nonexistent/apxs")]);
     let text = output_text(&out);
-    assert!(!out.status.success(), "pip install succeeded without apxs:\n{text}");
+    assert!(
+        !out.status.success(),
+        "pip install succeeded without apxs:\n{text}"
+    );
     assert!(
         text.contains("error: mod_wsgi_rs: cannot find '/nonexistent/apxs' (Apache's apxs)")
             && text.contains("install apache2-dev (apt-get install apache2-dev)"),
