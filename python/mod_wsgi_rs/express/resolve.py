@@ -305,6 +305,8 @@ def _python(options):
     options['multiprocess'] = options['processes'] is not None
     options['processes'] = options['processes'] or 1
     options['python_home'] = sys.prefix
+    # mod_wsgi-express's LoadFile of libpython, for macOS builds only.
+    options['python_dylib'] = ''
     options['python_executable'] = sys.executable
     options['keep_alive'] = options['keep_alive_timeout'] != 0
 
@@ -444,6 +446,12 @@ def _executables(options):
     for name in ('rewrite_rules', 'envvars_script'):
         if options[name] is not None:
             options[name] = posixpath.abspath(options[name])
+    # The summary names a user's rules file; the config always includes one
+    # (server.py writes the default, empty).
+    options['user_rewrite_rules'] = options['rewrite_rules']
+    if not options['rewrite_rules']:
+        options['rewrite_rules'] = posixpath.join(options['server_root'],
+                'rewrite.conf')
     options['shlibpath_var'] = 'LD_LIBRARY_PATH'
     options['shlibpath'] = ''
 
