@@ -49,13 +49,19 @@ build() {
 serve() {
     local script="" port="${PORT:-8000}"
     if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
-        script="$(cd "$caller_dir" && realpath "$1")"
+        script="$(cd "$caller_dir" && realpath -m "$1")"
         shift
+        if [ ! -f "$script" ]; then
+            echo "$0: no such WSGI script: $script" >&2
+            exit 2
+        fi
     fi
     local root="${TMPDIR:-/tmp}/mod_wsgi_rs-serve-$port"
     rm -rf "$root/python"
     mkdir -p "$root"
-    cp "${MOD_WSGI_RS_MODULE:-target/release/libmod_wsgi_rs.so}" "$root/mod_wsgi_rs.so"
+    # By rename: an Apache still running from here keeps its mapped copy.
+    cp "${MOD_WSGI_RS_MODULE:-target/release/libmod_wsgi_rs.so}" "$root/mod_wsgi_rs.so.new"
+    mv -f "$root/mod_wsgi_rs.so.new" "$root/mod_wsgi_rs.so"
     cp -r python "$root/python"
     find "$root/python" -name __pycache__ -prune -exec rm -rf {} +
     if [ -z "$script" ]; then

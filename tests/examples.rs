@@ -255,6 +255,25 @@ fn dev_sh_serve_serves_the_script_it_is_given() {
     assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
 }
 
+#[test]
+fn dev_sh_serve_names_a_missing_script() {
+    let stage = Stage::new("dev-serve-missing");
+    let out = Command::new(repo_dir().join("scripts/dev.sh"))
+        .args(["serve", "nowhere/app.wsgi"])
+        .env("TMPDIR", &stage.dir)
+        .env("MOD_WSGI_RS_MODULE", stage.path("mod_wsgi_rs.so"))
+        .current_dir(&stage.dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let missing = stage.path("nowhere/app.wsgi");
+    assert!(
+        stderr.contains(&format!("no such WSGI script: {}", missing.display())),
+        "{stderr}"
+    );
+}
+
 /// apache-conf/example/serve.sh: the bundled example with its plain
 /// embedded-mode httpd.conf, as a terminal runs it (leading its own
 /// process group), stopped by the pid it started as.
