@@ -26,6 +26,7 @@ APT_PACKAGES=(apache2 apache2-dev python3-dev python3-venv libclang-dev curl ope
 . scripts/mod_wsgi_reference.sh  # tests/express_config.rs runs its mod_wsgi-express
 . scripts/pydantic_core.sh  # tests/subinterpreters.rs imports it in a sub-interpreter
 . scripts/django_wheels.sh  # tests/apache_conf.rs pip-installs Django offline from them
+. scripts/pastedeploy.sh  # tests/express_apps.rs serves a PasteDeploy .ini
 
 # A fresh machine may have no Rust at all: Debian's rustc-web/cargo-web
 # (1.85 in bookworm, newer in bookworm-security) are new enough for edition 2024.
@@ -107,6 +108,7 @@ case "${1:-}" in
         install_mod_wsgi_611
         install_pydantic_core
         install_django_wheels
+        install_pastedeploy
         # The fuzz targets are their own workspace (cargo-fuzz instruments
         # it); checking them here keeps an API change from breaking them
         # unseen until scripts/fuzz.sh runs.

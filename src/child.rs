@@ -65,6 +65,7 @@ pub fn child_init(pchild: Pool, main: Server<'_>) {
         // "": an Apache child, which `process-group=%{GLOBAL}` selects.
         options: settings.python_options_for(""),
         sections: settings.interpreter_sections("", settings.python_path_entries()),
+        daemon_home: None,
     };
     let info = ProcessInfo {
         multithread: httpd::mpm_threaded(),

@@ -425,6 +425,60 @@ mod event_only {
     fn bad_values_fail_configtest_on_their_line() {
         super::bad_values_fail_configtest_on_their_line(Mpm::Event)
     }
+
+    #[test]
+    fn home_is_first_on_every_interpreter_s_path() {
+        super::home_is_first_on_every_interpreter_s_path(Mpm::Event)
+    }
+}
+
+const HOME_PATH_APP: &str = "\
+import os, sys
+def application(environ, start_response):
+    try:
+        import homemod
+        found = homemod.WHERE
+    except ImportError:
+        found = 'no'
+    lib = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'lib')
+    lines = ['first=' + sys.path[0], 'found=' + found, 'cwd=' + os.getcwd(),
+             'lib_after=%s' % (sys.path.index(lib) > 0 if lib in sys.path else 'absent')]
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('\\n'.join(lines) + '\\n').encode()]
+";
+
+/// As mod_wsgi 6 (newInterpreterObject): a daemon's `home=` is put first on
+/// `sys.path`, after `python-path=`, in the main interpreter and in every
+/// sub-interpreter, so that a module beside the application imports; a
+/// group without `home=` gets nothing (its working directory, the user's
+/// home, is not put on the path).
+fn home_is_first_on_every_interpreter_s_path(mpm: Mpm) {
+    let stage = Stage::new("daemon-home-path");
+    stage.write("apps/home_path.wsgi", HOME_PATH_APP);
+    stage.write("site/homemod.py", "WHERE = 'site'\n");
+    stage.write("lib/placeholder.txt", "");
+    let config = Config::new(
+        mpm,
+        "WSGISocketPrefix @STAGE@/run/wsgi\n\
+         WSGIDaemonProcess homed threads=1 home=@STAGE@/site python-path=@STAGE@/lib\n\
+         WSGIDaemonProcess plain threads=1 python-path=@STAGE@/lib\n\
+         WSGIScriptAlias /homed @STAGE@/apps/home_path.wsgi process-group=homed application-group=%{GLOBAL}\n\
+         WSGIScriptAlias /homed-sub @STAGE@/apps/home_path.wsgi process-group=homed application-group=sub\n\
+         WSGIScriptAlias /plain @STAGE@/apps/home_path.wsgi process-group=plain application-group=%{GLOBAL}\n",
+    );
+    let server = Server::start(stage, &config);
+    let site = server.stage().path("site").display().to_string();
+    for path in ["/homed", "/homed-sub"] {
+        let facts = facts_of(&server, path);
+        assert_eq!(fact(&facts, "first"), site, "{path}");
+        assert_eq!(fact(&facts, "found"), "site", "{path}");
+        assert_eq!(fact(&facts, "cwd"), site, "{path}");
+        assert_eq!(fact(&facts, "lib_after"), "True", "{path}");
+    }
+    let facts = facts_of(&server, "/plain");
+    assert_ne!(fact(&facts, "first"), site);
+    assert_eq!(fact(&facts, "found"), "no");
+    assert_no_crash(&server.error_log());
 }
 
 /// Each option's bad value fails `apache2 -t` on the WSGIDaemonProcess

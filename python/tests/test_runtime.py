@@ -175,24 +175,6 @@ class Paste(Workdir):
         self.assertIsNone(runtime.watched_file(options(application_type="script")))
 
 
-class EntryPointProblem(Workdir):
-    def test_a_missing_script_or_ini_is_named(self):
-        gone = os.path.join(self.dir, "gone.wsgi")
-        self.assertIn(gone, runtime.entry_point_problem(options(entry_point=gone)))
-        self.assertIn("PasteDeploy", runtime.entry_point_problem(
-            options(application_type="paste", entry_point=gone)))
-
-    def test_an_existing_script_and_a_module_name_are_fine(self):
-        path = self.write("app.wsgi", "")
-        self.assertIsNone(runtime.entry_point_problem(options(entry_point=path)))
-        self.assertIsNone(runtime.entry_point_problem(
-            options(application_type="module", entry_point="a.b:c")))
-
-    def test_a_malformed_module_name_is_a_problem(self):
-        self.assertIn("package.module", runtime.entry_point_problem(
-            options(application_type="module", entry_point="a.b:")))
-
-
 class Reloading(Workdir):
     def test_reload_on_changes_starts_the_monitor_with_the_interval(self):
         path = self.write("app.wsgi", "def application(e, s): return []\n")

@@ -126,6 +126,9 @@ pub fn run(registry: &'static Registry, group_index: usize, index: usize, delay:
         python_eggs: settings.python_eggs.clone(),
         options: group.python_options.clone(),
         sections: group.interpreter_sections.clone(),
+        // Only a configured home=: the uid's home directory, the working
+        // directory otherwise, is not put on the path (as mod_wsgi).
+        daemon_home: settings.home.clone(),
     };
     if let Err(e) = python::initialize(&interpreter, log::process_sink) {
         fail(&context, &format!("Python could not be started: {e}"));

@@ -102,7 +102,9 @@ pub fn serve(
                 if signal == libc::SIGUSR1 && shared.group.settings.eviction_timeout > 0 {
                     shared.begin_eviction();
                 } else {
-                    shared.begin_drain(&format!("signal {signal} from Apache"));
+                    // Not always Apache's: mod_wsgi_rs-express's reloader
+                    // (--reload-on-changes) sends its own process SIGINT.
+                    shared.begin_drain(&format!("signal {signal} ({})", signal_name(signal)));
                 }
             }
         });
@@ -155,6 +157,18 @@ pub fn serve(
     // atexit handlers run here.
     let _ = python::finalize();
     exit_code
+}
+
+/// The name of a control signal, for the recycling line.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGXCPU => "SIGXCPU",
+        _ => "a control signal",
+    }
 }
 
 fn accept_loop(shared: &Arc<Shared>) -> i32 {

@@ -83,28 +83,6 @@ def split_module_entry_point(entry_point, callable_object):
     return module_name, name
 
 
-def entry_point_problem(options):
-    """What is wrong with the entry point, found before Apache starts
-    (a missing file), or None. A module is not imported here: importing the
-    application may have effects that belong in the daemon process only."""
-    kind = options["application_type"]
-    entry_point = options["entry_point"]
-    if kind in ("script", "paste"):
-        if not os.path.isfile(entry_point):
-            return "the %s file %s does not exist" % (
-                "WSGI script" if kind == "script" else "PasteDeploy configuration",
-                entry_point,
-            )
-        if not os.access(entry_point, os.R_OK):
-            return "the file %s cannot be read" % entry_point
-        return None
-    try:
-        split_module_entry_point(entry_point, options["callable_object"])
-    except ApplicationError as error:
-        return str(error)
-    return None
-
-
 def find_callable(namespace, dotted_name, where):
     """The object `dotted_name` names in `namespace` (a module), checked to
     be callable."""
