@@ -66,8 +66,12 @@ serve() {
     cp -r python "$root/python"
     find "$root/python" -name __pycache__ -prune -exec rm -rf {} +
     if [ -z "$script" ]; then
-        cp apache-conf/example/app.wsgi "$root/app.wsgi"
-        script="$root/app.wsgi"
+        # In a directory of its own: the script's directory is the working
+        # directory, first on the daemon's sys.path, where the module
+        # (mod_wsgi_rs.so) would shadow the package.
+        mkdir -p "$root/example"
+        cp apache-conf/example/app.wsgi "$root/example/app.wsgi"
+        script="$root/example/app.wsgi"
     fi
     local run_as=()
     if [ "$(id -u)" -eq 0 ]; then

@@ -22,10 +22,10 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 
-/// A copy of the repository's examples/ in the stage, which Apache's
-/// worker user can read (a checkout under /root is not).
+/// A copy of the repository's examples/ in the stage's `checkout/`, which
+/// Apache's worker user can read (a checkout under /root is not).
 fn copy_examples(stage: &Stage) -> String {
-    let to = stage.path("examples");
+    let to = stage.path("checkout/examples");
     copy_tree(&repo_dir().join("examples"), &to);
     stage.make_readable();
     to.display().to_string()
@@ -250,7 +250,11 @@ fn dev_sh_serve_serves_the_script_it_is_given() {
     let stage = Stage::new("dev-serve-script");
     copy_examples(&stage);
     // A path relative to where the command is typed.
-    let server = dev_sh_serve(&stage, &stage.dir, &["examples/flask/app.wsgi"]);
+    let server = dev_sh_serve(
+        &stage,
+        &stage.path("checkout"),
+        &["examples/flask/app.wsgi"],
+    );
     let page = server.get_ok("/?name=Ada").text();
     assert!(page.contains("<h1>Hello, Ada!</h1>"), "{page}");
 }

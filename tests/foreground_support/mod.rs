@@ -112,18 +112,20 @@ impl Drop for Foreground {
 }
 
 /// The environment the runner gets: the package from a copy of python/
-/// and the module the stage holds, both readable by Apache's user.
+/// in the stage's `checkout/`, where it runs, and the module the stage
+/// holds, all readable by Apache's user. Not the stage itself: the
+/// runner's working directory is first on the daemon's sys.path (as
+/// mod_wsgi-express's `home=`), where the stage's mod_wsgi_rs.so would
+/// shadow the package.
 pub fn runner_env(command: &mut Command, stage: &Stage) {
-    copy_tree(&repo_dir().join("python"), &stage.path("python"));
+    let checkout = stage.path("checkout");
+    copy_tree(&repo_dir().join("python"), &checkout.join("python"));
     stage.make_readable();
     command
-        .env("PYTHONPATH", stage.path("python"))
+        .env("PYTHONPATH", checkout.join("python"))
         .env("MOD_WSGI_RS_MODULE", stage.path("mod_wsgi_rs.so"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        // The stage's mod_wsgi_rs.so would shadow the package (-m puts
-        // the working directory first on sys.path).
-        .env("PYTHONSAFEPATH", "1")
-        .current_dir(&stage.dir);
+        .current_dir(&checkout);
 }
 
 /// Apache refuses to serve as root: as root, the runner is told a user.
