@@ -6,8 +6,10 @@
 //!   python/ as `python3 -m mod_wsgi_rs.express`, on a free loopback port;
 //! - the multi-application configuration included into an Apache with
 //!   only its `Define EXAMPLES` line pointed at a copy of examples/;
-//! - `scripts/dev.sh serve` with no script (the bundled example) and with
-//!   one, on a free port (PORT), stopped by its pid (it becomes Apache's
+//! - `scripts/dev.sh serve` with no script (the bundled example), with
+//!   one, and with a missing one; and apache-conf/example/serve.sh (the
+//!   bundled example's plain httpd.conf). Each on a free port (PORT),
+//!   stopped by the pid the test spawned (each execs down to Apache's
 //!   parent).
 //!
 //! The frameworks are Debian's python3-flask and python3-django (scripts/
