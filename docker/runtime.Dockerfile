@@ -1,0 +1,150 @@
+# Runtime image for mod_wsgi_rs: Debian 12 slim with Apache, the module and the
+# mod_wsgi_rs package (mod_wsgi_rs-express) in a virtual environment.
+#
+# Build from the repository root (the build context must be the repository):
+#     docker build -f docker/runtime.Dockerfile -t mod_wsgi_rs .
+# Serve the application in the current directory on http://127.0.0.1:8000/:
+#     docker run --rm -v "$PWD":/app -p 8000:8000 mod_wsgi_rs app.wsgi
+# Arguments after the image name go to `mod_wsgi_rs-express start-server`
+# (e.g. `app.wsgi --processes 2 --threads 10`). Apache runs in the foreground
+# as the user `app` (uid 1000), in daemon mode, logging to the terminal;
+# `docker stop` stops it (tini, PID 1, passes SIGTERM on to Apache).
+#
+# An image of your application, with its requirements.txt installed at build
+# time, is the one-line Dockerfile
+#     FROM mod_wsgi_rs
+# in the application's directory (see "ONBUILD" at the end, and README.md).
+#
+# docker/runtime-image.sh builds this with podman and checks all of that.
+
+# ---------------------------------------------------------------------------
+# Builder: Debian's Rust (rustc-web, 1.85) and Apache's headers.
+# The ENV, the apt-get RUN and the two host-config steps are the same lines as
+# docker/Dockerfile's (the test image's), so that where the test image was
+# built (CI builds it first) these layers come from the cache. Keep them equal;
+# if they drift, only that saving is lost.
+# ---------------------------------------------------------------------------
+FROM debian:bookworm AS builder
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    LANG=C.UTF-8 \
+    PYO3_PYTHON=/usr/bin/python3 \
+    CARGO_HOME=/root/.cargo \
+    CARGO_TERM_COLOR=never
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+        apache2 apache2-dev \
+        python3-dev python3-venv \
+        libapache2-mod-wsgi-py3 python3-flask python3-django libfaketime \
+        libclang-dev build-essential pkg-config \
+        rustc-web cargo-web \
+        curl ca-certificates git procps tini \
+ && apt-get clean \
+ && rustc --version && cargo --version && apache2 -v && python3 --version
+
+COPY docker/host-config/ /tmp/host-config/
+RUN set -eu; d=/tmp/host-config; \
+    if ls "$d"/ca/*.crt >/dev/null 2>&1; then \
+        mkdir -p /usr/local/share/ca-certificates/host-config; \
+        cp "$d"/ca/*.crt /usr/local/share/ca-certificates/host-config/; \
+        update-ca-certificates; \
+    fi; \
+    if [ -f "$d/cargo-config.toml" ]; then \
+        mkdir -p "$CARGO_HOME"; cp "$d/cargo-config.toml" "$CARGO_HOME/config.toml"; \
+    fi; \
+    if [ -f "$d/pip.conf" ]; then cp "$d/pip.conf" /etc/pip.conf; fi; \
+    if [ -f "$d/env" ]; then cp "$d/env" /etc/host-config.env; else : >/etc/host-config.env; fi; \
+    rm -rf "$d"
+
+WORKDIR /src
+COPY . /src
+
+# The module, built by cargo with Debian's python3 (the runtime's) embedded.
+# The cache mounts keep the crates and the compiled dependencies between
+# builds, so a change to the source recompiles only this project's crates.
+# The cargo target lives in the cache, so the module is copied out of it.
+RUN --mount=type=cache,id=mod_wsgi_rs-cargo-registry,target=/root/.cargo/registry \
+    --mount=type=cache,id=mod_wsgi_rs-runtime-target,target=/src/target \
+    set -a; . /etc/host-config.env; set +a; \
+    cargo build --release --locked \
+ && install -D -m 644 target/release/libmod_wsgi_rs.so /out/mod_wsgi_rs.so
+
+# The virtual environment the runtime image runs from, at the same path there.
+# Its python is a link to /usr/bin/python3, which the runtime image has too.
+# The package goes into it with the module beside it (where
+# mod_wsgi_rs.module.module_location() looks), and the console script.
+RUN set -eu; \
+    python3 -m venv /opt/mod_wsgi_rs; \
+    site=$(/opt/mod_wsgi_rs/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+    cp -r python/mod_wsgi_rs "$site/"; \
+    find "$site/mod_wsgi_rs" -name __pycache__ -prune -exec rm -rf {} +; \
+    cp /out/mod_wsgi_rs.so "$site/mod_wsgi_rs/"; \
+    printf '%s\n' '#!/opt/mod_wsgi_rs/bin/python' 'import sys' \
+        'from mod_wsgi_rs.express.cli import main' 'sys.exit(main())' \
+        >/opt/mod_wsgi_rs/bin/mod_wsgi_rs-express; \
+    chmod 755 /opt/mod_wsgi_rs/bin/mod_wsgi_rs-express; \
+    /opt/mod_wsgi_rs/bin/python -m compileall -q "$site/mod_wsgi_rs"; \
+    /opt/mod_wsgi_rs/bin/python -c 'import mod_wsgi_rs.module as m; print("module:", m.module_location())'
+
+# ---------------------------------------------------------------------------
+# Runtime: Apache (apache2-bin: the server and its modules, without Debian's
+# site layout and its perl scripts), Python's runtime and the shared libpython
+# the module links to, tini as PID 1, and the venv from the builder.
+# ---------------------------------------------------------------------------
+FROM debian:bookworm-slim
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    LANG=C.UTF-8 \
+    PATH=/opt/mod_wsgi_rs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+        apache2-bin media-types python3 libpython3.11 ca-certificates tini \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* \
+ && apache2 -v && python3 --version
+
+# The build machine's CA certificates and pip configuration (staged by
+# docker/runtime-image.sh; only a README when built by hand), so that pip can
+# install requirements at build time behind a TLS-inspecting egress too.
+COPY docker/host-config/ /tmp/host-config/
+RUN set -eu; d=/tmp/host-config; \
+    if ls "$d"/ca/*.crt >/dev/null 2>&1; then \
+        mkdir -p /usr/local/share/ca-certificates/host-config; \
+        cp "$d"/ca/*.crt /usr/local/share/ca-certificates/host-config/; \
+        update-ca-certificates; \
+    fi; \
+    if [ -f "$d/pip.conf" ]; then cp "$d/pip.conf" /etc/pip.conf; fi; \
+    rm -rf "$d"
+
+# uid 1000: the usual first user of a Linux machine, so a mounted directory
+# of that user's is the container user's own.
+RUN useradd --uid 1000 --user-group --create-home --shell /usr/sbin/nologin app \
+ && mkdir -p /app && chown app:app /app
+
+COPY --from=builder /opt/mod_wsgi_rs /opt/mod_wsgi_rs
+
+WORKDIR /app
+USER app
+EXPOSE 8000
+STOPSIGNAL SIGTERM
+
+# tini reaps every orphan and passes SIGTERM/SIGINT on to Apache, which
+# start-server exec's in the foreground.
+ENTRYPOINT ["/usr/bin/tini", "--", "mod_wsgi_rs-express", "start-server", \
+            "--port", "8000", "--log-to-terminal"]
+CMD []
+
+# The one-line `FROM mod_wsgi_rs` Dockerfile: the application's directory is
+# copied to /app and its requirements.txt, if there is one, installed into the
+# venv (as root, since the venv is not the app user's to change).
+ONBUILD USER root
+ONBUILD COPY --chown=app:app . /app
+ONBUILD RUN if [ -f /app/requirements.txt ]; then \
+                pip install --no-cache-dir -r /app/requirements.txt; \
+            else \
+                echo "no requirements.txt in the build context: nothing to install"; \
+            fi
+ONBUILD USER app
