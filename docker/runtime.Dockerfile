@@ -13,7 +13,7 @@
 # An image of your application, with its requirements.txt installed at build
 # time, is the one-line Dockerfile
 #     FROM mod_wsgi_rs
-# in the application's directory (see "ONBUILD" at the end, and README.md).
+# in the application's directory (see the last stage, and README.md).
 #
 # docker/runtime-image.sh builds this with podman and checks all of that.
 
@@ -63,12 +63,14 @@ COPY . /src
 # The module, built by cargo with Debian's python3 (the runtime's) embedded.
 # The cache mounts keep the crates and the compiled dependencies between
 # builds, so a change to the source recompiles only this project's crates.
-# The cargo target lives in the cache, so the module is copied out of it.
+# The cargo target lives in the cache, so the module is copied out of it,
+# without the debug information the release profile keeps (18 MB of 19).
 RUN --mount=type=cache,id=mod_wsgi_rs-cargo-registry,target=/root/.cargo/registry \
     --mount=type=cache,id=mod_wsgi_rs-runtime-target,target=/src/target \
     set -a; . /etc/host-config.env; set +a; \
     cargo build --release --locked \
- && install -D -m 644 target/release/libmod_wsgi_rs.so /out/mod_wsgi_rs.so
+ && install -D -m 644 target/release/libmod_wsgi_rs.so /out/mod_wsgi_rs.so \
+ && strip --strip-debug /out/mod_wsgi_rs.so
 
 # The virtual environment the runtime image runs from, at the same path there.
 # Its python is a link to /usr/bin/python3, which the runtime image has too.
@@ -92,7 +94,7 @@ RUN set -eu; \
 # site layout and its perl scripts), Python's runtime and the shared libpython
 # the module links to, tini as PID 1, and the venv from the builder.
 # ---------------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM debian:bookworm-slim AS runtime
 
 ENV DEBIAN_FRONTEND=noninteractive \
     LANG=C.UTF-8 \
@@ -137,9 +139,15 @@ ENTRYPOINT ["/usr/bin/tini", "--", "mod_wsgi_rs-express", "start-server", \
             "--port", "8000", "--log-to-terminal"]
 CMD []
 
-# The one-line `FROM mod_wsgi_rs` Dockerfile: the application's directory is
-# copied to /app and its requirements.txt, if there is one, installed into the
-# venv (as root, since the venv is not the app user's to change).
+# ---------------------------------------------------------------------------
+# The image itself: the runtime stage with the steps that make the one-line
+# `FROM mod_wsgi_rs` Dockerfile work: the application's directory is copied to
+# /app and its requirements.txt, if there is one, installed into the venv (as
+# root: the venv is not the app user's to change). `--target runtime` builds
+# the image without them, for Dockerfiles that order their own steps.
+# ---------------------------------------------------------------------------
+FROM runtime
+
 ONBUILD USER root
 ONBUILD COPY --chown=app:app . /app
 ONBUILD RUN if [ -f /app/requirements.txt ]; then \
