@@ -1,0 +1,292 @@
+//! The pip package, as a user gets it: `pip install` of a copy of the
+//! repository's tracked files (a clean clone), and of the sdist built from
+//! it, into a virtual environment of Debian's Python; then the commands
+//! that hand the module to a system Apache (module-location, module-config,
+//! install-module) through the `mod_wsgi_rs-express` console script, with
+//! module-config's lines loaded into a harness Apache that serves from the
+//! venv in embedded and daemon mode.
+//!
+//! The builds share one cargo target directory, target/pip-package (not
+//! target/release, whose module the other tests load while these run), so
+//! only the first run on a machine compiles the dependencies; each later
+//! build compiles the two crates of the copy (about two minutes here).
+//! Needs PyPI (pip's build isolation fetches setuptools and
+//! setuptools-rust; the sdist is made with `build`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use common::*;
+
+/// One pip build at a time: they share the target directory, and a build
+/// must not replace the module another has yet to copy.
+static PIP_BUILDS: Mutex<()> = Mutex::new(());
+
+const HELLO: &str = r#"
+import os
+import sys
+
+import mod_wsgi_rs
+
+
+def application(environ, start_response):
+    facts = {
+        "prefix": sys.prefix,
+        "package": mod_wsgi_rs.__file__,
+        "version": mod_wsgi_rs.__version__,
+        "group": environ.get("mod_wsgi.process_group"),
+        "pid": os.getpid(),
+    }
+    body = "".join("%s=%s\n" % item for item in facts.items()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+"#;
+
+fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `command`, which must succeed; returns its stdout.
+fn run(command: &mut Command) -> String {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}",
+        output_text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A copy of the repository's tracked files (as `git clone` would give,
+/// with the working tree's content) at `rel` in the stage.
+fn clone_into(stage: &Stage, rel: &str) -> PathBuf {
+    let to = stage.path(rel);
+    let listed = run(Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(repo_dir()));
+    for file in listed.split('\0').filter(|f| !f.is_empty()) {
+        let from = repo_dir().join(file);
+        // A tracked file deleted in the working tree is not in a clone of it.
+        if from.is_file() {
+            std::fs::create_dir_all(to.join(file).parent().unwrap()).unwrap();
+            std::fs::copy(&from, to.join(file)).unwrap();
+        }
+    }
+    to
+}
+
+/// A fresh virtual environment of Debian's Python at `rel` in the stage.
+fn venv(stage: &Stage, rel: &str) -> PathBuf {
+    let dir = stage.path(rel);
+    run(Command::new("/usr/bin/python3").args(["-m", "venv"]).arg(&dir));
+    dir
+}
+
+/// `pip install` of `what` into `venv`, as a user runs it (build isolation,
+/// no wheel cache), with the shared cargo target directory.
+fn pip_install(venv: &Path, what: &Path, env: &[(&str, &str)]) -> Output {
+    let _one_at_a_time = wsgi::sync::lock(&PIP_BUILDS);
+    Command::new(venv.join("bin/pip"))
+        .args(["install", "--no-cache-dir", "--disable-pip-version-check", "-v"])
+        .arg(what)
+        .env("CARGO_TARGET_DIR", repo_dir().join("target/pip-package"))
+        // setup.py chooses the Python; a jobserver of the test's cargo is
+        // not this build's.
+        .env_remove("PYO3_PYTHON")
+        .env_remove("MAKEFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run pip")
+}
+
+/// `mod_wsgi_rs-express ARGS` of `venv` (the console script pip wrote).
+fn express(venv: &Path, args: &[&str]) -> String {
+    run(Command::new(venv.join("bin/mod_wsgi_rs-express"))
+        .args(args)
+        .env_remove("MOD_WSGI_RS_MODULE"))
+}
+
+/// What `venv`'s Python says for `expression`.
+fn python_says(venv: &Path, expression: &str) -> String {
+    run(Command::new(venv.join("bin/python")).args(["-c", &format!("print({expression})")]))
+        .trim()
+        .to_owned()
+}
+
+/// The checks every installed package passes: where the module is, and that
+/// module-config's lines serve from the venv in embedded and daemon mode.
+/// Returns the module's path.
+fn check_installed(stage: Stage, venv: &Path) -> PathBuf {
+    let location = PathBuf::from(express(venv, &["module-location"]).trim());
+    let package_dir = python_says(
+        venv,
+        "__import__('os').path.dirname(__import__('mod_wsgi_rs').__file__)",
+    );
+    let name = python_says(
+        venv,
+        "'mod_wsgi_rs-py%d%d' % __import__('sys').version_info[:2] \
+         + __import__('sysconfig').get_config_var('EXT_SUFFIX')",
+    );
+    assert!(package_dir.starts_with(&venv.display().to_string()), "{package_dir}");
+    assert_eq!(location, Path::new(&package_dir).join(&name));
+    assert!(location.is_file(), "{}", location.display());
+
+    let config = express(venv, &["module-config"]);
+    assert_eq!(
+        config.lines().collect::<Vec<_>>(),
+        [
+            format!("LoadModule wsgi_module \"{}\"", location.display()),
+            format!("WSGIPythonHome \"{}\"", venv.display()),
+        ],
+        "{config}"
+    );
+
+    stage.write("apps/pkg_hello.wsgi", HELLO);
+    stage.make_readable();
+    let mut apache = Config::new(
+        Mpm::Event,
+        &format!(
+            "{config}\
+             WSGISocketPrefix @STAGE@/run/wsgi\n\
+             WSGIDaemonProcess pkg processes=1 threads=2\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/pkg_hello.wsgi\n\
+             WSGIScriptAlias /daemon @STAGE@/apps/pkg_hello.wsgi process-group=pkg\n"
+        ),
+    );
+    apache.load_module = false;
+    let server = Server::start(stage, &apache);
+    for (path, group) in [("/embedded", ""), ("/daemon", "pkg")] {
+        let r = get_ok(&server, path);
+        let banner = r.header("server").unwrap_or_default().to_owned();
+        assert!(
+            banner.contains(&format!("mod_wsgi_rs/{}", env!("CARGO_PKG_VERSION"))),
+            "the installed module is not this version: {banner}"
+        );
+        let facts = key_values(&r);
+        assert_eq!(fact(&facts, "prefix"), venv.display().to_string(), "{path}");
+        assert_eq!(
+            fact(&facts, "package"),
+            format!("{package_dir}/__init__.py"),
+            "{path}: the package is not the venv's"
+        );
+        assert_eq!(fact(&facts, "version"), env!("CARGO_PKG_VERSION"));
+        assert_eq!(fact(&facts, "group"), group, "{path}");
+    }
+    assert_no_crash(&server.error_log());
+    location
+}
+
+#[test]
+fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
+    let stage = Stage::new("pip_clone");
+    let source = clone_into(&stage, "clone");
+    let venv = venv(&stage, "venv");
+    let out = pip_install(&venv, &source, &[]);
+    assert!(out.status.success(), "pip install failed:\n{}", output_text(&out));
+    let script = std::fs::read_to_string(venv.join("bin/mod_wsgi_rs-express")).unwrap();
+    assert!(
+        script.contains("from mod_wsgi_rs.express.cli import main"),
+        "{script}"
+    );
+
+    // install-module copies the module and prints the lines for the copy,
+    // which Apache loads.
+    let modules = stage.path("modules");
+    std::fs::create_dir(&modules).unwrap();
+    let printed = express(
+        &venv,
+        &["install-module", "--modules-directory", &modules.display().to_string()],
+    );
+    let location = PathBuf::from(express(&venv, &["module-location"]).trim());
+    let copy = modules.join(location.file_name().unwrap());
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&location).unwrap());
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [
+            format!("LoadModule wsgi_module \"{}\"", copy.display()),
+            format!("WSGIPythonHome \"{}\"", venv.display()),
+        ]
+    );
+    let mut loads_copy = Config::new(Mpm::Event, &printed);
+    loads_copy.load_module = false;
+    stage.make_readable();
+    config_test(&stage, &loads_copy).expect("the installed copy loads");
+
+    check_installed(stage, &venv);
+}
+
+#[test]
+fn the_sdist_holds_the_sources_and_installs_with_pip() {
+    let stage = Stage::new("pip_sdist");
+    let source = clone_into(&stage, "clone");
+    let tools = venv(&stage, "tools");
+    run(Command::new(tools.join("bin/pip"))
+        .args(["install", "-q", "--disable-pip-version-check", "build"]));
+    let dist = stage.path("dist");
+    run(Command::new(tools.join("bin/python"))
+        .args(["-m", "build", "--sdist", "--outdir"])
+        .arg(&dist)
+        .arg(&source));
+    let sdist = dist.join(format!("mod_wsgi_rs-{}.tar.gz", env!("CARGO_PKG_VERSION")));
+    let listing = run(Command::new("tar").arg("tzf").arg(&sdist));
+    let top = format!("mod_wsgi_rs-{}", env!("CARGO_PKG_VERSION"));
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        ".cargo/config.toml",
+        "src/lib.rs",
+        "src/shim/mod_wsgi.c",
+        "crates/wsgi/Cargo.toml",
+        "crates/wsgi/src/lib.rs",
+        "python/mod_wsgi_rs/__init__.py",
+        "python/mod_wsgi_rs/module.py",
+        "setup.py",
+        "pyproject.toml",
+    ] {
+        assert!(
+            listing.lines().any(|l| l == format!("{top}/{needed}")),
+            "{needed} missing from the sdist:\n{listing}"
+        );
+    }
+    for left_out in ["/tests/", "/fuzz/", "/target/", "/docs/"] {
+        assert!(
+            !listing.lines().any(|l| l.contains(left_out)),
+            "the sdist holds {left_out}:\n{listing}"
+        );
+    }
+
+    let venv = venv(&stage, "venv");
+    let out = pip_install(&venv, &sdist, &[]);
+    assert!(out.status.success(), "pip install of the sdist failed:\n{}", output_text(&out));
+    check_installed(stage, &venv);
+}
+
+#[test]
+fn without_apxs_pip_install_says_to_install_apache2_dev() {
+    let stage = Stage::new("pip_no_apxs");
+    let source = clone_into(&stage, "clone");
+    let venv = venv(&stage, "venv");
+    let out = pip_install(&venv, &source, &[("APXS", "/nonexistent/apxs")]);
+    let text = output_text(&out);
+    assert!(!out.status.success(), "pip install succeeded without apxs:\n{text}");
+    assert!(
+        text.contains("error: mod_wsgi_rs: cannot find '/nonexistent/apxs' (Apache's apxs)")
+            && text.contains("install apache2-dev (apt-get install apache2-dev)"),
+        "{text}"
+    );
+    assert!(
+        !venv.join("bin/mod_wsgi_rs-express").exists(),
+        "a failed build installed the package"
+    );
+}
