@@ -137,7 +137,9 @@ build_image() {
     local old_id new_id t
     local args=(build --network=host -f "$REPO/docker/runtime.Dockerfile" -t "$IMAGE")
     old_id=$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-    [ "$ENGINE" = podman ] && args+=(--pull=never --layers)
+    # Docker's image format: the OCI format podman uses by default has no
+    # ONBUILD, and podman would drop the steps the one-line Dockerfile needs.
+    [ "$ENGINE" = podman ] && args+=(--pull=never --layers --format docker)
     t=$(date +%s)
     "$ENGINE" "${args[@]}" "$REPO" || die "building the image failed (see the build output above)"
     BUILD_SECONDS=$(( $(date +%s) - t ))
@@ -252,7 +254,7 @@ EXTRA = "six=" + six.__version__ + " from " + os.path.dirname(six.__file__)'
     chmod 644 "$app"/*
     IMAGES_MADE+=("$image")
     local args=(build --network=host -t "$image")
-    [ "$ENGINE" = podman ] && args+=(--pull=never)
+    [ "$ENGINE" = podman ] && args+=(--pull=never --format docker)
     t=$(date +%s)
     "$ENGINE" "${args[@]}" "$app" || die "building 'FROM $IMAGE' with a requirements.txt failed"
     passed "FROM mod_wsgi_rs built in $(( $(date +%s) - t ))s, its ONBUILD steps copying /app and installing requirements.txt"

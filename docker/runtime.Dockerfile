@@ -3,6 +3,7 @@
 #
 # Build from the repository root (the build context must be the repository):
 #     docker build -f docker/runtime.Dockerfile -t mod_wsgi_rs .
+# (podman: add `--format docker`, or the ONBUILD steps below are dropped.)
 # Serve the application in the current directory on http://127.0.0.1:8000/:
 #     docker run --rm -v "$PWD":/app -p 8000:8000 mod_wsgi_rs app.wsgi
 # Arguments after the image name go to `mod_wsgi_rs-express start-server`
@@ -60,39 +61,31 @@ RUN set -eu; d=/tmp/host-config; \
 WORKDIR /src
 COPY . /src
 
-# The module, built by cargo with Debian's python3 (the runtime's) embedded.
-# The cache mounts keep the crates and the compiled dependencies between
-# builds, so a change to the source recompiles only this project's crates.
-# The cargo target lives in the cache, so the module is copied out of it,
-# without the debug information the release profile keeps (18 MB of 19).
+# The virtual environment the runtime image runs from, at the same path there
+# (its python is a link to /usr/bin/python3, which the runtime image has too),
+# and `pip install .` into it: setup.py builds the module with cargo
+# (setuptools-rust) against Debian's python3 and this Apache's apxs, and
+# installs it beside the package, with the console script mod_wsgi_rs-express.
+# The cache mounts keep the crates, the compiled dependencies and pip's
+# downloads between builds, so a change to the source recompiles only this
+# project's crates. The module loses the debug information the release
+# profile keeps (18 of its 19 MB).
 RUN --mount=type=cache,id=mod_wsgi_rs-cargo-registry,target=/root/.cargo/registry \
-    --mount=type=cache,id=mod_wsgi_rs-runtime-target,target=/src/target \
-    set -a; . /etc/host-config.env; set +a; \
-    cargo build --release --locked \
- && install -D -m 644 target/release/libmod_wsgi_rs.so /out/mod_wsgi_rs.so \
- && strip --strip-debug /out/mod_wsgi_rs.so
-
-# The virtual environment the runtime image runs from, at the same path there.
-# Its python is a link to /usr/bin/python3, which the runtime image has too.
-# The package goes into it with the module beside it (where
-# mod_wsgi_rs.module.module_location() looks), and the console script.
-RUN set -eu; \
+    --mount=type=cache,id=mod_wsgi_rs-runtime-target,target=/cargo-target \
+    --mount=type=cache,id=mod_wsgi_rs-pip,target=/root/.cache/pip \
+    set -eu; set -a; . /etc/host-config.env; set +a; \
     python3 -m venv /opt/mod_wsgi_rs; \
-    site=$(/opt/mod_wsgi_rs/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
-    cp -r python/mod_wsgi_rs "$site/"; \
-    find "$site/mod_wsgi_rs" -name __pycache__ -prune -exec rm -rf {} +; \
-    cp /out/mod_wsgi_rs.so "$site/mod_wsgi_rs/"; \
-    printf '%s\n' '#!/opt/mod_wsgi_rs/bin/python' 'import sys' \
-        'from mod_wsgi_rs.express.cli import main' 'sys.exit(main())' \
-        >/opt/mod_wsgi_rs/bin/mod_wsgi_rs-express; \
-    chmod 755 /opt/mod_wsgi_rs/bin/mod_wsgi_rs-express; \
-    /opt/mod_wsgi_rs/bin/python -m compileall -q "$site/mod_wsgi_rs"; \
-    /opt/mod_wsgi_rs/bin/python -c 'import mod_wsgi_rs.module as m; print("module:", m.module_location())'
+    CARGO_TARGET_DIR=/cargo-target /opt/mod_wsgi_rs/bin/pip install /src; \
+    module=$(/opt/mod_wsgi_rs/bin/mod_wsgi_rs-express module-location); \
+    strip --strip-debug "$module"; \
+    ls -l "$module"; \
+    /opt/mod_wsgi_rs/bin/mod_wsgi_rs-express module-config
 
 # ---------------------------------------------------------------------------
 # Runtime: Apache (apache2-bin: the server and its modules, without Debian's
-# site layout and its perl scripts), Python's runtime and the shared libpython
-# the module links to, tini as PID 1, and the venv from the builder.
+# site layout and scripts; mod_wsgi_rs-express writes its own httpd.conf),
+# Python's runtime and the shared libpython the module links to, tini as
+# PID 1, and the venv from the builder.
 # ---------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 
