@@ -50,7 +50,10 @@ build_image() {
     step "Building $IMAGE from docker/Dockerfile (context $REPO)"
     local old_id new_id args=(build --network=host -f "$REPO/docker/Dockerfile" -t "$IMAGE")
     old_id=$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-    [ "$ENGINE" = podman ] && args+=(--pull=never --layers)
+    # Docker's image format, as docker/runtime-image.sh builds (it needs it for
+    # ONBUILD): podman keys its layer cache by format too, so with the same
+    # format the runtime image's builder stage reuses this image's first layers.
+    [ "$ENGINE" = podman ] && args+=(--pull=never --layers --format docker)
     "$ENGINE" "${args[@]}" "$REPO" || die "building the image failed (see the build output above)"
     new_id=$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE")
     if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
