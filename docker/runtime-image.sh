@@ -22,8 +22,8 @@
 # translations, and those files removed).
 #
 # Environment:
-#   RUNTIME_IMAGE   image name (default localhost/mod_wsgi_rs:latest, which
-#                   `FROM mod_wsgi_rs` finds)
+#   RUNTIME_IMAGE   image name (default mod_wsgi_rs:latest, podman's
+#                   localhost/mod_wsgi_rs:latest, which `FROM mod_wsgi_rs` finds)
 #   RUNTIME_IMAGE_STOP_LIMIT   seconds `stop` may take (default 10, Docker's
 #                   own grace period before SIGKILL)
 #   and docker/test-image.sh's TEST_IMAGE_ENGINE, TEST_IMAGE_STATE_DIR, DEBIAN_MIRROR.
@@ -31,7 +31,7 @@
 set -Eeuo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-IMAGE=${RUNTIME_IMAGE:-localhost/mod_wsgi_rs:latest}
+IMAGE=${RUNTIME_IMAGE:-mod_wsgi_rs:latest}
 STOP_LIMIT=${RUNTIME_IMAGE_STOP_LIMIT:-10}
 STATE_DIR=${TEST_IMAGE_STATE_DIR:-/var/cache/mod_wsgi_rs-test-image}
 BASE_IMAGE=docker.io/library/debian:bookworm
@@ -245,12 +245,16 @@ check_stop() {
 check_onbuild_requirements() {
     step "The one-line Dockerfile 'FROM mod_wsgi_rs' with a requirements.txt (six==1.17.0 from PyPI)"
     local app=$WORK/onbuild image name=mod_wsgi_rs-runtime-onbuild-$$ port body t
-    image=localhost/mod_wsgi_rs-onbuild-check-$$:latest
+    image=mod_wsgi_rs-onbuild-check-$$:latest
     make_app "$app" 'import six
 EXTRA = "six=" + six.__version__ + " from " + os.path.dirname(six.__file__)'
     printf 'six==1.17.0\n' >"$app/requirements.txt"
-    # The documented Dockerfile, naming the image under test.
-    printf 'FROM %s\n' "$IMAGE" >"$app/Dockerfile"
+    # The documented line itself, unless another image is under test.
+    if [ "$IMAGE" = mod_wsgi_rs:latest ]; then
+        printf 'FROM mod_wsgi_rs\n' >"$app/Dockerfile"
+    else
+        printf 'FROM %s\n' "$IMAGE" >"$app/Dockerfile"
+    fi
     chmod 644 "$app"/*
     IMAGES_MADE+=("$image")
     local args=(build --network=host -t "$image")
