@@ -3,7 +3,8 @@
 #
 # Build from the repository root (the build context must be the repository):
 #     docker build -f docker/runtime.Dockerfile -t mod_wsgi_rs .
-# (podman: add `--format docker`, or the ONBUILD steps below are dropped.)
+# (podman: add `--format docker`, or the ONBUILD steps below are dropped;
+# Docker: 23 or newer, whose BuildKit has RUN --mount=type=cache.)
 # Serve the application in the current directory on http://127.0.0.1:8000/:
 #     docker run --rm -v "$PWD":/app -p 8000:8000 mod_wsgi_rs app.wsgi
 # Arguments after the image name go to `mod_wsgi_rs-express start-server`
