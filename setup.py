@@ -97,12 +97,20 @@ def check_python_dev(config_var=sysconfig.get_config_var, exists=os.path.exists)
     )
 
 
-def build_python():
+# .cargo/config.toml's PYO3_PYTHON. Cargo keys its cache on the text of
+# PYO3_PYTHON: naming Debian's interpreter by this name when it is the one
+# building lets `pip install .` and `cargo build --release` in one clone
+# share target/ instead of rebuilding pyo3 and everything above it in turn.
+CARGO_CONFIG_PYTHON = "/usr/bin/python3"
+
+
+def build_python(alias=CARGO_CONFIG_PYTHON):
     """The interpreter cargo (pyo3) builds against: the real one behind a venv."""
     base = getattr(sys, "_base_executable", None)
-    if base and os.path.exists(base):
-        return os.path.realpath(base)
-    return sys.executable
+    base = os.path.realpath(base) if base and os.path.exists(base) else sys.executable
+    if os.path.exists(alias) and os.path.samefile(alias, base):
+        return alias
+    return base
 
 
 def module_name():

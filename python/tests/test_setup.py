@@ -92,6 +92,19 @@ class BuildRequirements(unittest.TestCase):
             with mock.patch.object(setup.sys, "_base_executable", base, create=True):
                 self.assertEqual(setup.build_python(), os.path.realpath(base))
 
+    def test_debians_python_is_named_as_cargo_config_names_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            real = os.path.join(d, "python3.11")
+            open(real, "w").close()
+            alias = os.path.join(d, "python3")
+            os.symlink("python3.11", alias)
+            with mock.patch.object(setup.sys, "_base_executable", real, create=True):
+                self.assertEqual(setup.build_python(alias), alias)
+
+    def test_the_alias_is_cargo_configs(self):
+        with open(os.path.join(ROOT, ".cargo", "config.toml")) as f:
+            self.assertIn('PYO3_PYTHON = "%s"' % setup.CARGO_CONFIG_PYTHON, f.read())
+
 
 if __name__ == "__main__":
     unittest.main()
