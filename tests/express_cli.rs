@@ -54,8 +54,18 @@ fn start_server_serves_a_script_in_daemon_mode_and_stops_on_sigterm() {
         server.stage().path("site").display().to_string()
     );
     if is_root() {
+        // --user and --group: the daemon's identity.
         assert_eq!(fact(&facts, "user"), "www-data");
+        assert_eq!(fact(&facts, "group"), "www-data");
     }
+    // --host: Apache listens on that address only.
+    assert!(
+        server
+            .conf()
+            .contains(&format!("Listen 127.0.0.1:{port}\n")),
+        "{}",
+        server.conf()
+    );
 
     // The summary, before Apache started.
     let out = server.stdout();
@@ -73,7 +83,7 @@ fn start_server_serves_a_script_in_daemon_mode_and_stops_on_sigterm() {
     // SIGTERM to the command (which became Apache): a clean stop.
     let status = server.stop_with(libc::SIGTERM);
     assert!(status.success(), "exit status {status:?}");
-    assert!(TcpStreamProbe::refused(port), "port {port} still answers");
+    assert!(port_closed(port), "port {port} still answers");
     let log = server.error_log();
     assert!(log.contains("caught SIGTERM, shutting down"), "{log}");
     assert_no_crash(&log);
@@ -89,23 +99,20 @@ fn start_server_stops_cleanly_on_sigint() {
     server.facts("/");
     let status = server.stop_with(libc::SIGINT);
     assert!(status.success(), "exit status {status:?}");
-    assert!(TcpStreamProbe::refused(port));
+    assert!(port_closed(port));
     let log = server.error_log();
     assert!(log.contains("shutting down"), "{log}");
     assert_no_crash(&log);
 }
 
-struct TcpStreamProbe;
-
-impl TcpStreamProbe {
-    fn refused(port: u16) -> bool {
-        poll(Duration::from_secs(10), || {
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .is_err()
-                .then_some(())
-        })
-        .is_some()
-    }
+/// Whether connections to `port` are refused within 10 s.
+fn port_closed(port: u16) -> bool {
+    poll(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    })
+    .is_some()
 }
 
 #[test]
@@ -353,6 +360,43 @@ fn bad_input_is_refused_with_what_is_wrong() {
             ],
             "the document root /nonexistent is not a directory",
         ),
+        (
+            vec!["start-server", &script, "--max-clients", "-1"],
+            "argument --max-clients: must not be negative",
+        ),
+        (
+            vec!["start-server", &script, "--maximum-requests", "many"],
+            "argument --maximum-requests: invalid int value: 'many'",
+        ),
+        (
+            vec!["start-server", &script, "--restart-interval", "-5"],
+            "argument --restart-interval: must not be negative",
+        ),
+        (
+            vec!["start-server", &script, "--url-alias", "/static"],
+            "argument --url-alias: expected 2 arguments",
+        ),
+        (
+            vec![
+                "start-server",
+                &script,
+                "--working-directory",
+                "/nonexistent",
+            ],
+            "the working directory /nonexistent is not a directory",
+        ),
+        (
+            vec!["start-server", &script, "--trust-proxy", "proxy.example"],
+            "--trust-proxy proxy.example is not an IP address or subnet",
+        ),
+        (
+            vec!["start-server", &script, "--host", "192.0.2.1"],
+            "cannot listen on 192.0.2.1: no such local address",
+        ),
+        (
+            vec!["start-server", &script, "--server-root", "/proc/version/x"],
+            "cannot create the server root /proc/version/x",
+        ),
         (vec!["no-such-command"], "Invalid command was specified."),
         (vec![], "No command was specified."),
     ];
@@ -364,6 +408,18 @@ fn bad_input_is_refused_with_what_is_wrong() {
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         refused(&stage, &args, fragment);
+    }
+    if is_root() {
+        let args = with_base(
+            &stage,
+            &["start-server", &script, "--user", "no-such-user-here"],
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(
+            &stage,
+            &args,
+            "argument --user: no such user: 'no-such-user-here'",
+        );
     }
     // --port is checked by argparse before anything else.
     refused(

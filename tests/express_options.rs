@@ -420,3 +420,52 @@ fn as_root_without_user_apache_refuses_to_run_as_root() {
     );
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn reload_on_changes_restarts_the_daemon_when_an_imported_module_changes() {
+    let stage = express_stage("express-reload");
+    stage.write("site/helper_mod.py", "VERSION = 'one'\n");
+    stage.write(
+        "site/reloading.wsgi",
+        "import os\nimport helper_mod\n\ndef application(environ, start_response):\n    \
+         start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+         return [('%s %d' % (helper_mod.VERSION, os.getpid())).encode()]\n",
+    );
+    let script = path(&stage, "site/reloading.wsgi");
+    let server = Express::start(stage, &[&script, "--reload-on-changes"]);
+    let first = server.get("/").text();
+    assert!(first.starts_with("one "), "{first}\n{}", server.error_log());
+    // A module other than the script changes (a newer mtime, whatever the
+    // file system's granularity).
+    let helper = server.stage().path("site/helper_mod.py");
+    std::fs::write(&helper, "VERSION = 'two'\n").unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&helper)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let next = wait_until(Duration::from_secs(30), "the reloaded module", || {
+        let r = server.get("/");
+        (r.status == 200 && r.text().starts_with("two ")).then(|| r.text())
+    });
+    let pid = |t: &str| t.split(' ').nth(1).unwrap().to_owned();
+    assert_ne!(pid(&next), pid(&first), "a new daemon process");
+}
+
+#[test]
+fn daemon_mode_serves_under_the_prefork_and_worker_mpms() {
+    for mpm in ["prefork", "worker"] {
+        let stage = express_stage(&format!("express-{mpm}"));
+        let script = path(&stage, "site/app.wsgi");
+        let server = Express::start(stage, &[&script, "--server-mpm", mpm]);
+        let facts = server.facts("/");
+        assert_eq!(
+            fact(&facts, "process_group"),
+            format!("127.0.0.1:{}", server.port)
+        );
+        let log = server.error_log();
+        assert!(log.contains(&format!("[mpm_{mpm}:notice]")), "{log}");
+    }
+}

@@ -4,20 +4,24 @@
 //! that hand the module to a system Apache (module-location, module-config,
 //! install-module) through the `mod_wsgi_rs-express` console script, with
 //! module-config's lines loaded into a harness Apache that serves from the
-//! venv in embedded and daemon mode.
+//! venv in embedded and daemon mode; and the venv's `start-server SCRIPT`
+//! serving in daemon mode.
 //!
 //! The builds share one cargo target directory, target/pip-package (not
 //! target/release, whose module the other tests load while these run), so
 //! only the first run on a machine compiles the dependencies; each later
-//! build compiles the two crates of the copy (about two minutes here).
+//! build compiles the two crates of the copy (a minute of CPU; this file
+//! took 3 to 5 minutes on a loaded 2-core machine, 4 more on the first run).
 //! Needs PyPI (pip's build isolation fetches setuptools and
 //! setuptools-rust; the sdist is made with `build`).
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use common::*;
 
@@ -130,6 +134,11 @@ fn venv(stage: &Stage, rel: &str) -> PathBuf {
     dir
 }
 
+/// The cargo target directory the builds share (see the top).
+fn pip_target_dir() -> PathBuf {
+    repo_dir().join("target/pip-package")
+}
+
 /// `pip install` of `what` into `venv`, as a user runs it (build isolation,
 /// no wheel cache), with the shared cargo target directory.
 fn pip_install(venv: &Path, what: &Path) -> Output {
@@ -169,6 +178,92 @@ fn python_says(venv: &Path, expression: &str) -> String {
         .to_owned()
 }
 
+/// A `mod_wsgi_rs-express start-server` the test spawned (in its own
+/// process group), stopped by its pid when dropped.
+struct StartServer(Child);
+
+impl Drop for StartServer {
+    fn drop(&mut self) {
+        // SAFETY: a signal to the pid this test spawned.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        if poll(Duration::from_secs(15), || self.0.try_wait().unwrap()).is_none() {
+            // SAFETY: as above.
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// The first check: the venv's `mod_wsgi_rs-express start-server
+/// SCRIPT --port P` serves, in daemon mode, from the venv.
+fn start_server_serves_from_the_venv(stage: &Stage, venv: &Path, package_dir: &str) {
+    let root = stage.path("express-root");
+    let mut last = String::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut command = Command::new(venv.join("bin/mod_wsgi_rs-express"));
+        command
+            .arg("start-server")
+            .arg(stage.path("apps/pkg_hello.wsgi"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--server-root")
+            .arg(&root)
+            .env_remove("MOD_WSGI_RS_MODULE")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(stage.path("run/express.out")).unwrap())
+            .stderr(std::fs::File::create(stage.path("run/express.err")).unwrap())
+            .process_group(0);
+        if is_root() {
+            command.args(["--user", "www-data", "--group", "www-data"]);
+        }
+        let mut server = StartServer(command.spawn().expect("run mod_wsgi_rs-express"));
+        let up = poll(Duration::from_secs(30), || {
+            if let Ok(Some(_)) = server.0.try_wait() {
+                return Some(false);
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(true)
+        });
+        let said = || {
+            let read = |rel: &str| std::fs::read_to_string(stage.path(rel)).unwrap_or_default();
+            format!(
+                "{}{}\nerror log:\n{}",
+                read("run/express.out"),
+                read("run/express.err"),
+                read("express-root/error_log")
+            )
+        };
+        if up != Some(true) {
+            last = said();
+            if last.contains("already in use") {
+                continue;
+            }
+            panic!("start-server did not serve:\n{last}");
+        }
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        std::io::Write::write_all(&mut s, &raw_request("GET", "/", &[], b"", false)).unwrap();
+        let r = read_response(&mut s);
+        assert_eq!(r.status, 200, "{}\n{}", r.text(), said());
+        let facts = key_values(&r);
+        assert_eq!(fact(&facts, "prefix"), venv.display().to_string());
+        assert_eq!(
+            fact(&facts, "package"),
+            format!("{package_dir}/__init__.py")
+        );
+        assert_eq!(
+            fact(&facts, "group"),
+            format!("127.0.0.1:{port}"),
+            "not daemon mode"
+        );
+        drop(server);
+        assert_no_crash(&said());
+        return;
+    }
+    panic!("no free port in 3 attempts:\n{last}");
+}
+
 /// The checks every installed package passes: where the module is, and that
 /// module-config's lines serve from the venv in embedded and daemon mode.
 /// Returns the module's path.
@@ -202,6 +297,7 @@ fn check_installed(stage: Stage, venv: &Path) -> PathBuf {
 
     stage.write("apps/pkg_hello.wsgi", HELLO);
     stage.make_readable();
+    start_server_serves_from_the_venv(&stage, venv, &package_dir);
     let mut apache = Config::new(
         Mpm::Event,
         &format!(
@@ -240,11 +336,36 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
     let stage = Stage::new("pip_clone");
     let source = clone_into(&stage, "clone");
     let venv = venv(&stage, "venv");
-    let out = pip_install(&venv, &source);
+    // The module pip installs is the one `cargo build --release` of the
+    // same tree gives (which finds it built: same inputs, same cache). One
+    // hold of the lock for both: another test's build in between would
+    // leave the cache to another tree, whose paths the debug info names.
+    let built = {
+        let _one_at_a_time = wsgi::sync::lock(&PIP_BUILDS);
+        let out = pip_install_command(&venv, &source)
+            .output()
+            .expect("run pip");
+        assert!(
+            out.status.success(),
+            "pip install failed:\n{}",
+            output_text(&out)
+        );
+        run(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet"])
+                .current_dir(&source)
+                .env("CARGO_TARGET_DIR", pip_target_dir())
+                .env_remove("PYO3_PYTHON")
+                .env_remove("MAKEFLAGS")
+                .env_remove("CARGO_MAKEFLAGS"),
+        );
+        std::fs::read(pip_target_dir().join("release/libmod_wsgi_rs.so")).unwrap()
+    };
+    let location = PathBuf::from(express(&venv, &["module-location"]).trim());
     assert!(
-        out.status.success(),
-        "pip install failed:\n{}",
-        output_text(&out)
+        std::fs::read(&location).unwrap() == built,
+        "{} differs from cargo build --release's module",
+        location.display()
     );
     let script = std::fs::read_to_string(venv.join("bin/mod_wsgi_rs-express")).unwrap();
     assert!(
@@ -264,7 +385,6 @@ fn a_clone_installs_with_pip_and_module_config_serves_from_its_venv() {
             &modules.display().to_string(),
         ],
     );
-    let location = PathBuf::from(express(&venv, &["module-location"]).trim());
     let copy = modules.join(location.file_name().unwrap());
     assert_eq!(
         std::fs::read(&copy).unwrap(),

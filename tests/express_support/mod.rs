@@ -20,12 +20,13 @@ use crate::common::*;
 /// A minimal WSGI application reporting what the tests look at, one
 /// `key=value` a line.
 pub const FACTS_APP: &str = r#"
-import os, sys, pwd
+import os, sys, pwd, grp
 
 def application(environ, start_response):
     lines = [
         'pid=%d' % os.getpid(),
         'user=%s' % pwd.getpwuid(os.getuid()).pw_name,
+        'group=%s' % grp.getgrgid(os.getgid()).gr_name,
         'process_group=%s' % environ.get('mod_wsgi.process_group'),
         'application_group=%s' % environ.get('mod_wsgi.application_group'),
         'script_name=%s' % environ.get('SCRIPT_NAME'),

@@ -8,6 +8,9 @@ in NOT_OFFERED (and in the README): an unknown option is an error.
 """
 
 import argparse
+import grp
+import os
+import pwd
 
 from . import platform
 from .platform import default_run_group, default_run_user
@@ -540,6 +543,23 @@ def check(parser, options, args):
         if mpm not in SERVER_MPMS:
             parser.error('argument --server-mpm: invalid choice: %r (choose '
                     'from %s)' % (mpm, ', '.join(SERVER_MPMS)))
+    if os.getuid() == 0:
+        # Only root switches identity; Apache would stop at 'bad user name'.
+        _check_identity(parser, options)
     if options['map_head_to_get'].lower() not in ('on', 'off', 'auto'):
         parser.error('argument --map-head-to-get: invalid choice: %r '
                 '(choose from On, Off, Auto)' % options['map_head_to_get'])
+
+
+def _check_identity(parser, options):
+    user, group = options['user'], options['group']
+    if not user.startswith('#'):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            parser.error('argument --user: no such user: %r' % user)
+    if not group.startswith('#'):
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            parser.error('argument --group: no such group: %r' % group)

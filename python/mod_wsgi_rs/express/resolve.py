@@ -17,14 +17,15 @@ Differences, each on purpose:
   documentation and --add-handler options are not offered (options.py).
 """
 
+import ipaddress
 import locale
-import math
 import os
 import posixpath
 import sys
 import sysconfig
 import warnings
 
+from .capacity import capacity
 from .platform import find_program
 
 # The directory that holds the mod_wsgi_rs package (a checkout's python/,
@@ -78,7 +79,7 @@ def resolve(command, args, options, mod_wsgi_so):
     _logs(options)
     _python(options)
     _daemon_extras(options)
-    _capacity(options)
+    capacity(options)
     _executables(options)
     _locale(options)
     _urls(options)
@@ -91,6 +92,16 @@ def resolve(command, args, options, mod_wsgi_so):
 def _network(options):
     options['working_directory'] = os.path.abspath(
             options['working_directory'] or os.getcwd())
+    if not os.path.isdir(options['working_directory']):
+        # The daemon's home=: it would fail to start, over and over.
+        raise ConfigurationError('the working directory %s is not a '
+                'directory.' % options['working_directory'])
+    for proxy in options['trusted_proxies']:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError('--trust-proxy %s is not an IP address '
+                    'or subnet.' % proxy)
     if not options['host']:
         options['listener_host'] = None
         options['host'] = 'localhost'
@@ -305,6 +316,8 @@ def _python(options):
     options['multiprocess'] = options['processes'] is not None
     options['processes'] = options['processes'] or 1
     options['python_home'] = sys.prefix
+    # mod_wsgi-express's LoadFile of libpython, for macOS builds only.
+    options['python_dylib'] = ''
     options['python_executable'] = sys.executable
     options['keep_alive'] = options['keep_alive_timeout'] != 0
 
@@ -364,72 +377,6 @@ def _daemon_extras(options):
                 for name, script in options['service_scripts']]
 
 
-def _capacity(options):
-    """Apache's MPM limits from processes, threads and --max-clients, with
-    mod_wsgi-express's formulas."""
-    max_clients = options['processes'] * options['threads']
-    if options['max_clients'] is not None:
-        max_clients = max(options['max_clients'], max_clients)
-    else:
-        max_clients = 10 + max(10, int(1.5 * max_clients))
-    initial = options['initial_workers']
-    min_spare = options['minimum_spare_workers']
-    max_spare = options['maximum_spare_workers']
-
-    prefork_initial = 0.05 if initial is None else initial
-    prefork_min = prefork_initial if min_spare is None else min_spare
-    prefork_max = 0.1 if max_spare is None else max_spare
-    options['prefork_max_clients'] = max_clients
-    options['prefork_server_limit'] = max_clients
-    options['prefork_start_servers'] = max(1, int(prefork_initial *
-            max_clients))
-    options['prefork_min_spare_servers'] = max(1, int(prefork_min *
-            max_clients))
-    options['prefork_max_spare_servers'] = max(1, int(prefork_max *
-            max_clients))
-
-    worker_initial = 0.2 if initial is None else initial
-    worker_min = worker_initial if min_spare is None else min_spare
-    worker_max = 0.6 if max_spare is None else max_spare
-    if max_clients > 20:
-        per_child = int(max_clients / (int(max_clients / 20) + 1))
-    else:
-        per_child = 10
-    options['worker_threads_per_child'] = per_child
-    options['worker_thread_limit'] = per_child
-    count = max_clients / per_child
-    limit = int(math.floor(count))
-    if limit != count:
-        limit += 1
-    options['worker_server_limit'] = limit
-    options['worker_max_clients'] = limit * per_child
-    options['worker_start_servers'] = max(1, int(worker_initial * limit))
-    options['worker_min_spare_threads'] = max(per_child,
-            int(worker_min * limit) * per_child)
-    options['worker_max_spare_threads'] = max(per_child,
-            int(worker_max * limit) * per_child)
-
-    if options['embedded_mode']:
-        max_clients = options['processes'] * options['threads']
-        for name in ('max_clients', 'server_limit', 'start_servers',
-                'min_spare_servers', 'max_spare_servers'):
-            options['prefork_' + name] = max_clients
-        options['worker_max_clients'] = max_clients
-        options['worker_server_limit'] = options['processes']
-        options['worker_thread_limit'] = options['threads']
-        options['worker_threads_per_child'] = options['threads']
-        options['worker_start_servers'] = options['processes']
-        options['worker_min_spare_threads'] = max_clients
-        options['worker_max_spare_threads'] = max_clients
-
-    # Idle keep-alive connections cost the event MPM nothing; under worker
-    # and prefork they hold an Apache child (mod_wsgi-express's reasoning).
-    options['event_max_keep_alive_requests'] = 0
-    per_mpm = 100 if options['embedded_mode'] else 500
-    options['prefork_max_keep_alive_requests'] = per_mpm
-    options['worker_max_keep_alive_requests'] = per_mpm
-
-
 def _executables(options):
     options['httpd_executable'] = os.environ.get('HTTPD',
             options['httpd_executable'])
@@ -444,6 +391,12 @@ def _executables(options):
     for name in ('rewrite_rules', 'envvars_script'):
         if options[name] is not None:
             options[name] = posixpath.abspath(options[name])
+    # The summary names a user's rules file; the config always includes one
+    # (server.py writes the default, empty).
+    options['user_rewrite_rules'] = options['rewrite_rules']
+    if not options['rewrite_rules']:
+        options['rewrite_rules'] = posixpath.join(options['server_root'],
+                'rewrite.conf')
     options['shlibpath_var'] = 'LD_LIBRARY_PATH'
     options['shlibpath'] = ''
 

@@ -33,23 +33,20 @@ def setup_server(command, args, options):
     """Resolves `options`, writes the server root and prints the summary;
     returns the resolved options."""
     resolve(command, args, options, _module_location())
-    options['python_dylib'] = ''
     write_scripts(command, options)
-    rewrite = options['rewrite_rules']
-    if not rewrite:
-        options['rewrite_rules'] = os.path.join(options['server_root'],
-                'rewrite.conf')
-        if not os.path.isfile(options['rewrite_rules']):
-            open(options['rewrite_rules'], 'w').close()
+    if not options['user_rewrite_rules'] and not os.path.isfile(
+            options['rewrite_rules']):
+        open(options['rewrite_rules'], 'w').close()
     with open(options['httpd_conf'], 'w') as fp:
         fp.write(apache_config(options))
-    sys.stdout.write(summary(command, options, rewrite))
+    sys.stdout.write(summary(command, options))
     sys.stdout.flush()
     return options
 
 
-def summary(command, options, rewrite_rules=None):
+def summary(command, options):
     """The lines mod_wsgi-express prints before it starts Apache."""
+    rewrite_rules = options['user_rewrite_rules']
     lines = [('Server URL', options['url'])]
     if options['https_url']:
         lines.append(('Server URL (HTTPS)', options['https_url']))
