@@ -38,8 +38,10 @@ fn content_process_proxy_and_log_options_take_effect() {
     stage.write("lib/helper_on_path.py", "VALUE = 'from --python-path'\n");
     stage.write("docs/page.txt", "a document\n");
     stage.write("assets/style.css", "body {}\n");
+    stage.write("assets/robots.txt", "User-agent: *\n");
     stage.write("work/.keep", "");
     let script = path(&stage, "site/content.wsgi");
+    let robots = path(&stage, "assets/robots.txt");
     let (lib, docs, assets, work) = (
         path(&stage, "lib"),
         path(&stage, "docs"),
@@ -59,6 +61,9 @@ fn content_process_proxy_and_log_options_take_effect() {
             "--url-alias",
             "/static",
             &assets,
+            "--url-alias",
+            "/robots.txt",
+            &robots,
             "--working-directory",
             &work,
             "--processes",
@@ -118,6 +123,11 @@ fn content_process_proxy_and_log_options_take_effect() {
     let r = server.get("/static/style.css");
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "body {}\n");
+
+    // --url-alias of a single file.
+    let r = server.get("/robots.txt");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "User-agent: *\n");
 
     // --trust-proxy-header with --trust-proxy: REMOTE_ADDR from the header.
     let r = server.request("GET", "/", &[("X-Forwarded-For", "203.0.113.9")]);

@@ -60,6 +60,21 @@ class Resolved(unittest.TestCase):
         self.assertIn("WSGIHandlerScript wsgi-handler '%s/handler.wsgi'" %
                 options['server_root'], config)
 
+    def test_the_default_server_root_is_under_tmpdir(self):
+        values, args = parse('start-server', [self.script, '--port', '8124'])
+        saved = os.environ.get('TMPDIR')
+        os.environ['TMPDIR'] = self.tmp.name + '/'
+        try:
+            options = resolve('start-server', args, values, '/m.so')
+        finally:
+            if saved is None:
+                del os.environ['TMPDIR']
+            else:
+                os.environ['TMPDIR'] = saved
+        self.assertEqual(options['server_root'], '%s/mod_wsgi_rs-localhost:'
+                '8124:%d' % (self.tmp.name, os.getuid()))
+        self.assertTrue(os.path.isdir(options['server_root']))
+
     def test_defines_follow_the_options(self):
         defines = self.resolved()['httpd_arguments_list']
         self.assertIn('-DMOD_WSGI_IMPORT_HANDLER_SCRIPT', defines)
