@@ -144,7 +144,7 @@ FROM runtime
 ONBUILD USER root
 ONBUILD COPY --chown=app:app . /app
 ONBUILD RUN if [ -f /app/requirements.txt ]; then \
-                pip install --no-cache-dir -r /app/requirements.txt; \
+                pip install --no-cache-dir --root-user-action=ignore -r /app/requirements.txt; \
             else \
                 echo "no requirements.txt in the build context: nothing to install"; \
             fi
