@@ -527,46 +527,8 @@ fn blocked_python_is_replaced(mpm: Mpm) {
     assert_lines_well_formed(&log, "site");
 }
 
-/// A request running pure Python in a sub-interpreter (/app's group,
-/// `%{RESOURCE}`) past deadlock-timeout is not a deadlock: under CPython
-/// 3.11 it drops the GIL only for a waiter of its own interpreter, so the
-/// heartbeat must wait as one (it once waited as the main interpreter's
-/// thread, and the daemon was killed as deadlocked).
-fn pure_python_in_a_sub_interpreter_is_not_a_deadlock(mpm: Mpm) {
-    let server = start(
-        mpm,
-        "daemon-deadlock-sub",
-        "processes=1 threads=2 deadlock-timeout=2",
-        "",
-    );
-    let info = server.get("/app/info");
-    assert!(
-        info.text().contains("application_group=") && !info.text().contains("application_group=\n"),
-        "/app must run in a sub-interpreter:\n{}",
-        info.text()
-    );
-    let old = get_pid(&server);
-    let started = Instant::now();
-    let r = server.get("/app/burn?4");
-    assert_eq!(r.status, 200, "{}\n{}", r.text(), server.error_log());
-    assert_eq!(r.text(), format!("burnt in {old}"));
-    assert!(
-        started.elapsed() > Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
-    assert_eq!(get_pid(&server), old);
-    let log = server.error_log();
-    assert!(!log.contains(": WSGIRS0303: "), "{log}");
-    assert_lines_well_formed(&log, "site");
-}
-
 mod event {
     use super::*;
-    #[test]
-    fn pure_python_in_a_sub_interpreter_is_not_a_deadlock() {
-        super::pure_python_in_a_sub_interpreter_is_not_a_deadlock(Mpm::Event)
-    }
     #[test]
     fn killed_daemon_gives_502_and_is_replaced() {
         super::killed_daemon_gives_502_and_is_replaced(Mpm::Event)
