@@ -260,6 +260,9 @@ struct AuthView<'a> {
 }
 
 impl AuthRequest for AuthView<'_> {
+    fn ssl(&self) -> &dyn wsgi::python::mod_ssl::SslLookup {
+        self.r
+    }
     fn visit_variables(&self, visit: &mut dyn FnMut(&str, &[u8])) {
         use wsgi::cgi::{HeaderVariable, header_variable};
         let r = self.r;

@@ -59,7 +59,7 @@ pub fn apply(
     };
     let visit = |visit: &mut dyn FnMut(&[u8], &[u8])| visit_cgi_variables(r, cgi, visit);
     let mut log = |level: Level, line: &str| r.log(level, line);
-    let ran = in_interpreter(&group, |py| dispatch::run(py, &call, &visit, &mut log));
+    let ran = in_interpreter(&group, |py| dispatch::run(py, &call, &visit, r, &mut log));
     let chosen = match ran {
         Ok(chosen) => chosen?,
         Err(why) => {

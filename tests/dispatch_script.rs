@@ -107,6 +107,7 @@ fn hosts_and_urls_choose_groups_and_callables(mpm: Mpm) {
         "callable_absent=True\n",
         "errors=True\n",
         "types=['str']\n",
+        "mod_ssl=0,None\n",
     ] {
         assert!(seen.contains(line), "{line:?} not in:\n{seen}");
     }

@@ -19,20 +19,21 @@ use daemon_support::*;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// tests/apps/request_timeout.wsgi at /rt in the daemon group `site` (with
-/// `options`), and at /embedded in embedded mode, in the main interpreter:
-/// under CPython 3.11 the monitor, waiting for the GIL from the main
-/// interpreter, cannot make a thread spinning in pure Python inside a
-/// sub-interpreter drop it (a waiter asks only its own interpreter's
-/// threads), so there the interruption waits for the thread to block, and
-/// the process recycles after interrupt-timeout instead.
-fn start_rt(mpm: Mpm, name: &str, options: &str) -> Server {
+/// `options`), and at /embedded in embedded mode, in application group
+/// `group`: `%{GLOBAL}` (the main interpreter) or a named group (a
+/// sub-interpreter, where, under CPython 3.11, only a thread waiting for
+/// the GIL as one of that interpreter's makes a thread spinning in pure
+/// Python drop it: the monitor must take it so).
+fn start_rt(mpm: Mpm, name: &str, options: &str, group: &str) -> Server {
     start(
         mpm,
         name,
         options,
-        "WSGIApplicationGroup %{GLOBAL}\n\
-         WSGIScriptAlias /rt @STAGE@/apps/request_timeout.wsgi process-group=site\n\
-         WSGIScriptAlias /embedded @STAGE@/apps/request_timeout.wsgi\n",
+        &format!(
+            "WSGIApplicationGroup {group}\n\
+             WSGIScriptAlias /rt @STAGE@/apps/request_timeout.wsgi process-group=site\n\
+             WSGIScriptAlias /embedded @STAGE@/apps/request_timeout.wsgi\n"
+        ),
     )
 }
 
@@ -40,11 +41,17 @@ fn rt_pid(server: &Server) -> i32 {
     pid_of(&server.get("/rt/pid"))
 }
 
+/// Checks that /rt runs in application group `group` (`%{GLOBAL}` is "").
+fn assert_group(server: &Server, group: &str) {
+    let expected = if group == "%{GLOBAL}" { "" } else { group };
+    assert_eq!(server.get("/rt/group").text(), expected);
+}
+
 fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
     log.lines().filter(|l| l.contains(needle)).collect()
 }
 
-fn interrupted_request_gets_504_and_the_process_lives_on(mpm: Mpm) {
+fn interrupted_request_gets_504_and_the_process_lives_on(mpm: Mpm, group: &str) {
     // 4 threads: the limit is 1 s * (1 + ln 4) = 2.39 s. The Apache child
     // waits that plus interrupt-timeout (7.4 s) before it answers 504
     // itself, so a 504 well before that comes from the daemon.
@@ -52,7 +59,9 @@ fn interrupted_request_gets_504_and_the_process_lives_on(mpm: Mpm) {
         mpm,
         "rt-interrupt",
         "processes=1 threads=4 request-timeout=1 interrupt-timeout=5",
+        group,
     );
+    assert_group(&server, group);
     let pid = rt_pid(&server);
     let mark = server.log_mark();
 
@@ -142,7 +151,7 @@ fn interrupted_request_gets_504_and_the_process_lives_on(mpm: Mpm) {
     assert_lines_well_formed(&log, "site");
 }
 
-fn a_thread_that_does_not_unwind_recycles_the_process(mpm: Mpm) {
+fn a_thread_that_does_not_unwind_recycles_the_process(mpm: Mpm, group: &str) {
     // 2 threads: the limit is 1.69 s; the application catches RequestTimeout
     // and carries on. interrupt-timeout later (3.7 s) the process recycles,
     // and does not wait graceful-timeout (30 s) for that request: it has run
@@ -151,7 +160,9 @@ fn a_thread_that_does_not_unwind_recycles_the_process(mpm: Mpm) {
         mpm,
         "rt-stubborn",
         "processes=1 threads=2 request-timeout=1 interrupt-timeout=2 graceful-timeout=30",
+        group,
     );
+    assert_group(&server, group);
     let old = rt_pid(&server);
     let mark = server.log_mark();
     let started = Instant::now();
@@ -191,7 +202,7 @@ fn a_thread_that_does_not_unwind_recycles_the_process(mpm: Mpm) {
 }
 
 fn application_raising_request_timeout_gets_504(mpm: Mpm) {
-    let server = start_rt(mpm, "rt-raise", "processes=1 threads=2");
+    let server = start_rt(mpm, "rt-raise", "processes=1 threads=2", "%{GLOBAL}");
     for path in ["/embedded/raise", "/rt/raise"] {
         let mark = server.log_mark();
         let r = server.get(path);
@@ -237,11 +248,19 @@ mod event {
     use super::*;
     #[test]
     fn interrupted_request_gets_504_and_the_process_lives_on() {
-        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Event)
+        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Event, "%{GLOBAL}")
+    }
+    #[test]
+    fn interrupted_request_in_a_sub_interpreter_gets_504_and_the_process_lives_on() {
+        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Event, "tenant")
     }
     #[test]
     fn a_thread_that_does_not_unwind_recycles_the_process() {
-        super::a_thread_that_does_not_unwind_recycles_the_process(Mpm::Event)
+        super::a_thread_that_does_not_unwind_recycles_the_process(Mpm::Event, "%{GLOBAL}")
+    }
+    #[test]
+    fn a_thread_in_a_sub_interpreter_that_does_not_unwind_recycles_the_process() {
+        super::a_thread_that_does_not_unwind_recycles_the_process(Mpm::Event, "tenant")
     }
     #[test]
     fn application_raising_request_timeout_gets_504() {
@@ -257,7 +276,11 @@ mod prefork {
     use super::*;
     #[test]
     fn interrupted_request_gets_504_and_the_process_lives_on() {
-        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Prefork)
+        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Prefork, "%{GLOBAL}")
+    }
+    #[test]
+    fn interrupted_request_in_a_sub_interpreter_gets_504_and_the_process_lives_on() {
+        super::interrupted_request_gets_504_and_the_process_lives_on(Mpm::Prefork, "tenant")
     }
     #[test]
     fn application_raising_request_timeout_gets_504() {

@@ -10,6 +10,7 @@ use super::bindings::{self, apr_bucket_brigade, apr_table_t, request_rec};
 use super::strings::{bytes, pool_copy};
 
 mod auth;
+mod ssl;
 
 /// A live request, valid for the duration of the hook that received it.
 /// Not `Copy`: whoever holds it may change the request_rec, so it is lent

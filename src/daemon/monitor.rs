@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use wsgi::messages::{self, Level};
 use wsgi::python;
+use wsgi::python::interpreters::Interpreter;
 use wsgi::python::request_timeout::PythonThread;
 use wsgi::sync::lock;
 
@@ -19,8 +20,18 @@ pub(super) fn monitor_loop(shared: Arc<Shared>) {
     let settings = &shared.group.settings;
     let started = Instant::now();
     let threshold = settings.request_fire_threshold();
+    let mut heartbeats = 0;
     loop {
         std::thread::sleep(Duration::from_millis(250));
+        // From here, which never waits for the GIL: the main heartbeat
+        // may be waiting behind a request of the new interpreter already.
+        if settings.deadlock_timeout > 0 {
+            for group in python::interpreters::groups_after(heartbeats) {
+                heartbeats += 1;
+                let shared = shared.clone();
+                std::thread::spawn(move || heartbeat_as(&shared, &group));
+            }
+        }
         // Before the drain check: a request interrupted while the process
         // drains (for any reason) may still unwind and let it end sooner.
         if let Some(threshold) = threshold
@@ -112,7 +123,7 @@ fn check_request_times(shared: &Arc<Shared>, threshold: Duration) -> bool {
             match slot.interrupted {
                 None => {
                     slot.interrupted = Some(now);
-                    to_interrupt = Some((index, started, thread));
+                    to_interrupt = Some((index, started, thread, slot.interpreter));
                     break;
                 }
                 Some(at) if now.duration_since(at) > interrupt_timeout => {
@@ -123,12 +134,12 @@ fn check_request_times(shared: &Arc<Shared>, threshold: Duration) -> bool {
             }
         }
     }
-    if let Some((index, started, thread)) = to_interrupt {
+    if let Some((index, started, thread, interpreter)) = to_interrupt {
         // On a thread of its own: taking the GIL may block (a C extension
         // holding it is what deadlock-timeout is for), and the monitor must
         // keep watching meanwhile.
         let shared = shared.clone();
-        std::thread::spawn(move || interrupt(&shared, index, started, thread));
+        std::thread::spawn(move || interrupt(&shared, index, started, thread, interpreter));
     }
     if !escalate || shared.draining.load(Ordering::Acquire) {
         return false;
@@ -156,7 +167,17 @@ fn check_request_times(shared: &Arc<Shared>, threshold: Duration) -> bool {
 
 /// Raises `RequestTimeout` in worker `index`'s thread if it still runs the
 /// request that started at `started`, after logging where it is stuck.
-fn interrupt(shared: &Shared, index: usize, started: Instant, thread: PythonThread) {
+/// The GIL is taken as a thread of the request's interpreter, as mod_wsgi
+/// 6's monitor acquires the worker's current one: in 3.11 only a waiter of
+/// that interpreter makes the thread drop the GIL if it runs pure Python,
+/// and `PyThreadState_SetAsyncExc` finds only that interpreter's threads.
+fn interrupt(
+    shared: &Shared,
+    index: usize,
+    started: Instant,
+    thread: PythonThread,
+    interpreter: Option<Interpreter>,
+) {
     let still_running = |shared: &Shared| lock(&shared.running)[index].started == Some(started);
     let settings = &shared.group.settings;
     let info = |text: &str| {
@@ -165,9 +186,9 @@ fn interrupt(shared: &Shared, index: usize, started: Instant, thread: PythonThre
             &messages::format_line(&shared.context, messages::REQUEST_INTERRUPTED, text),
         );
     };
-    python::attach(|py| {
+    let interrupted = python::interpreters::attach_once(interpreter, |py| {
         if !still_running(shared) {
-            return;
+            return false;
         }
         info(&format!(
             "Dumping stack trace for thread {index} of daemon process '{}' which has exceeded request-timeout of {} seconds, before injecting RequestTimeout to unwind it.",
@@ -180,32 +201,50 @@ fn interrupt(shared: &Shared, index: usize, started: Instant, thread: PythonThre
         // empties its slot before it withdraws an interruption, so one
         // made now is either withdrawn or fires in this request.
         let slots = lock(&shared.running);
-        if slots[index].started != Some(started) {
-            return;
-        }
-        // The thread's state is in the interpreter of its request's group,
-        // and a thread is found only from its own interpreter.
-        let mut interrupted = false;
-        python::interpreters::in_each(py, |py, _| interrupted |= thread.interrupt(py));
-        drop(slots);
-        if !interrupted {
-            return;
-        }
+        slots[index].started == Some(started) && thread.interrupt(py)
+    });
+    if interrupted == Some(true) {
         info(&format!(
             "Injected RequestTimeout into thread {index} of daemon process '{}'.",
             settings.name
         ));
-    });
+    }
 }
 
-/// Proves the GIL can still be taken, for the deadlock check.
+/// Proves the GIL can still be taken, for the deadlock check: as a thread
+/// of the main interpreter here, and as one of each sub-interpreter on a
+/// thread of its own ([`heartbeat_as`]), which the monitor starts once
+/// the interpreter exists. In 3.11 a
+/// thread running pure Python drops the GIL only for a waiter of its own
+/// interpreter, so a request spinning in a sub-interpreter would hold off
+/// a main-interpreter heartbeat and look like a deadlock; a beat of any of
+/// them shows that the GIL still changes hands. They stop once Python
+/// begins to stop (a thread state made during finalisation aborts it).
 pub(super) fn heartbeat_loop(shared: Arc<Shared>) {
     loop {
-        python::attach(|_| ());
-        shared
-            .heartbeat
-            .beat
-            .store(unix::monotonic_micros(), Ordering::Relaxed);
+        if python::interpreters::in_background(|| python::attach(|_| ())).is_none() {
+            return;
+        }
+        beat(&shared);
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// The heartbeat of application group `group`'s sub-interpreter.
+fn heartbeat_as(shared: &Shared, group: &str) {
+    loop {
+        match python::interpreters::in_background(|| python::attach_group(group, |_| ())) {
+            Some(Ok(())) => beat(shared),
+            _ => return,
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn beat(shared: &Shared) {
+    // The latest of all the heartbeat threads' beats.
+    shared
+        .heartbeat
+        .beat
+        .fetch_max(unix::monotonic_micros(), Ordering::Relaxed);
 }

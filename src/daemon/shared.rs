@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use wsgi::adapter::ProcessInfo;
 use wsgi::channel::TokenTable;
 use wsgi::messages::{self, Level, LogContext};
-use wsgi::python::{self, request_timeout::PythonThread};
+use wsgi::python::{self, interpreters::Interpreter, request_timeout::PythonThread};
 use wsgi::sync::lock;
 
 use super::GroupRuntime;
@@ -88,6 +88,12 @@ pub(super) struct RequestSlot {
     pub(super) started: Option<Instant>,
     /// The worker's thread, for `RequestTimeout`.
     pub(super) thread: Option<PythonThread>,
+    /// The sub-interpreter the request runs in (None: the main one). The
+    /// monitor takes the GIL as a thread of it: in 3.11 only a waiter of
+    /// its own interpreter makes a thread running pure Python drop it, and
+    /// `PyThreadState_SetAsyncExc` finds only the current interpreter's
+    /// threads.
+    pub(super) interpreter: Option<Interpreter>,
     /// When the monitor decided to interrupt this request (mod_wsgi's
     /// `injected_at`): interrupt-timeout counts from here.
     pub(super) interrupted: Option<Instant>,
@@ -100,21 +106,34 @@ impl Shared {
         lock(&self.running)[index] = RequestSlot {
             started: Some(Instant::now()),
             thread: Some(thread),
+            interpreter: None,
             interrupted: None,
         };
     }
 
-    /// Worker `index` is done with its request (and holds no GIL). An
-    /// interruption that came too late to fire is taken back, so that it
-    /// cannot land in the worker's next request. Once the slot is empty
-    /// the monitor interrupts nothing more here (it checks the slot with
-    /// the GIL held), so nothing can arrive after the withdrawal.
-    pub(super) fn request_ended(&self, index: usize) {
+    /// Worker `index`'s request runs in sub-interpreter `interpreter`
+    /// (called with the GIL held, for requests of groups other than
+    /// `%{GLOBAL}` only, so that those cost nothing more).
+    pub(super) fn request_in(&self, index: usize, interpreter: Interpreter) {
+        lock(&self.running)[index].interpreter = Some(interpreter);
+    }
+
+    /// Worker `index` is done with its request of application group
+    /// `group` (and holds no GIL). An interruption that came too late to
+    /// fire is taken back, so that it cannot land in the worker's next
+    /// request. Once the slot is empty the monitor interrupts nothing more
+    /// here (it checks the slot with the GIL held), so nothing can arrive
+    /// after the withdrawal. It is withdrawn in the group's interpreter,
+    /// where it was made, waiting for the GIL as a thread of it (as a
+    /// main-interpreter thread, it could wait for ever on a sibling
+    /// request of the group running pure Python).
+    pub(super) fn request_ended(&self, index: usize, group: &str) {
         let slot = std::mem::take(&mut lock(&self.running)[index]);
         if slot.interrupted.is_some()
             && let Some(thread) = slot.thread
         {
-            python::attach(|py| python::interpreters::in_each(py, |py, _| thread.withdraw(py)));
+            // An interpreter that could not be made ran nothing to withdraw.
+            let _ = python::attach_group(group, |py| thread.withdraw(py));
         }
     }
 

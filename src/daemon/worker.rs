@@ -14,7 +14,7 @@ use pyo3::types::PyTracebackMethods;
 use wsgi::adapter::{self, Outcome};
 use wsgi::channel::{EndFrame, Hello, HelloRefusal, Kind, RequestFrame, push_frame};
 use wsgi::messages::{self, Level, LogContext};
-use wsgi::python::{self, loader};
+use wsgi::python::{self, interpreters::Interpreter, loader};
 use wsgi::request::ScriptReloading;
 use wsgi::sync::lock;
 
@@ -196,6 +196,9 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
     };
     let log_context = worker.context.clone().with_script(&meta.script);
     let ran = python::attach_group(&meta.application_group, |py| {
+        if !meta.application_group.is_empty() {
+            shared.request_in(worker.index, Interpreter::current(py));
+        }
         // Script reloading in daemon mode restarts the process, so that
         // the new code starts from a clean interpreter (mod_wsgi's
         // behaviour); the adapter never reloads a module for
@@ -225,7 +228,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         Some((Outcome::Failed, transport))
     });
     let Some((outcome, mut transport)) = ran else {
-        shared.request_ended(worker.index);
+        shared.request_ended(worker.index, &meta.application_group);
         shared.begin_drain(&format!("the script '{}' changed", meta.script));
         let transport = transport.expect("not run: the transport is still here");
         refuse(transport.conn, transport.out);
@@ -238,7 +241,7 @@ fn serve_connection(worker: &Worker<'_>, mut conn: Conn, out: &mut Vec<u8>) -> O
         // A large response grew it: do not keep that much per thread.
         *out = Vec::with_capacity(KEPT_BUFFER);
     }
-    shared.request_ended(worker.index);
+    shared.request_ended(worker.index, &meta.application_group);
     if !meta.ignore_activity {
         *lock(&shared.last_activity) = Instant::now();
     }

@@ -35,7 +35,10 @@ def process_group(environ):
         lines = ["%s=%s" % (k, environ.get(k, "<absent>")) for k in keys]
         lines.append("callable_absent=%s" % ("mod_wsgi.callable_object" not in environ))
         lines.append("errors=%s" % (environ.get("wsgi.errors") is not None))
-        lines.append("types=%s" % sorted({type(v).__name__ for k, v in environ.items() if k != "wsgi.errors"}))
+        functions = ("wsgi.errors", "mod_ssl.is_https", "mod_ssl.var_lookup")
+        lines.append("types=%s" % sorted({type(v).__name__ for k, v in environ.items() if k not in functions}))
+        # Plain HTTP, no mod_ssl loaded.
+        lines.append("mod_ssl=%r,%r" % (environ["mod_ssl.is_https"](), environ["mod_ssl.var_lookup"]("HTTPS")))
         lines.append("pid=%d" % os.getpid())
         path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "run", "probe-" + query["probe"])
         with open(path + ".tmp", "w") as f:

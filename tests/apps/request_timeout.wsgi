@@ -78,6 +78,10 @@ def pid(environ, start_response):
     return text(start_response, str(os.getpid()))
 
 
+def group(environ, start_response):
+    return text(start_response, environ["mod_wsgi.application_group"])
+
+
 ROUTES = {
     "/spin": spin,
     "/stream": stream,
@@ -85,6 +89,7 @@ ROUTES = {
     "/sleep": sleep,
     "/raise": raise_itself,
     "/pid": pid,
+    "/group": group,
 }
 
 

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 
 use super::log::{self, LineSink};
+use super::mod_ssl::{self, SslFunctions, SslLookup};
 use super::{loader, module};
 use crate::messages::{self, Level, LogContext};
 use crate::sync::lock;
@@ -33,6 +34,9 @@ pub trait AuthRequest {
     fn apache_version(&self) -> (u32, u32, u32);
     /// Writes one line to the error log, about this request.
     fn log(&self, level: Level, line: &str);
+    /// mod_ssl's view of the request, for `mod_ssl.is_https` and
+    /// `mod_ssl.var_lookup`.
+    fn ssl(&self) -> &dyn SslLookup;
 }
 
 /// One script and how to call it.
@@ -369,11 +373,11 @@ fn run<'py, T, E: Into<BadResult>>(
         return None;
     };
     let sink = Arc::new(CollectedLines::default());
-    let answer = (|| {
+    let answer = mod_ssl::lend(request.ssl(), |ssl| {
         let errors = log::begin_request(py, sink.clone())?;
-        let environ = environ(py, call, request, errors)?;
+        let environ = environ(py, call, request, errors, ssl)?;
         callable.call1(args(environ.into_any())?)
-    })();
+    });
     log::end_request();
     for (level, line) in lock(&sink.lines).drain(..) {
         request.log(level, &line);
@@ -432,12 +436,14 @@ impl LineSink for CollectedLines {
 }
 
 /// mod_wsgi's `Auth_environ`: a new dict of `str` values (latin-1, as
-/// mod_wsgi decodes them), with the versions, the groups and `wsgi.errors`.
+/// mod_wsgi decodes them), with the versions, the groups, `wsgi.errors`
+/// and mod_ssl's two functions.
 fn environ<'py>(
     py: Python<'py>,
     call: &AuthScriptCall<'_>,
     request: &dyn AuthRequest,
     errors: Bound<'py, PyAny>,
+    ssl: &SslFunctions,
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = PyDict::new(py);
     let mut failed = None;
@@ -457,6 +463,7 @@ fn environ<'py>(
     environ.set_item("mod_wsgi.process_group", "")?;
     environ.set_item("mod_wsgi.application_group", call.application_group)?;
     environ.set_item("wsgi.errors", errors)?;
+    ssl.add_to(&environ)?;
     Ok(environ)
 }
 

@@ -21,6 +21,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use crate::messages::{self, Level, LogContext};
 use crate::python::ffi::latin1_str;
 use crate::python::loader;
+use crate::python::mod_ssl::{self, SslFunctions, SslLookup};
 use crate::python::module::events::traceback_lines;
 
 /// One request's call of a dispatch script.
@@ -63,12 +64,24 @@ const FUNCTIONS: [(&str, &str); 3] = [
 ];
 
 /// Runs the script for one request. `visit_variables` hands over the
-/// request's CGI variables (and `mod_wsgi.*` keys); `log` writes a line to
-/// the request's error log.
+/// request's CGI variables (and `mod_wsgi.*` keys); `ssl` answers
+/// `mod_ssl.is_https` and `mod_ssl.var_lookup`; `log` writes a line to the
+/// request's error log.
 pub fn run(
     py: Python<'_>,
     dispatch: &Dispatch<'_>,
     visit_variables: Variables<'_>,
+    ssl: &dyn SslLookup,
+    log: &mut dyn FnMut(Level, &str),
+) -> Result<Choice, Failed> {
+    mod_ssl::lend(ssl, |ssl| run_lent(py, dispatch, visit_variables, ssl, log))
+}
+
+fn run_lent(
+    py: Python<'_>,
+    dispatch: &Dispatch<'_>,
+    visit_variables: Variables<'_>,
+    ssl: &SslFunctions,
     log: &mut dyn FnMut(Level, &str),
 ) -> Result<Choice, Failed> {
     let context = LogContext::script(dispatch.script);
@@ -117,7 +130,7 @@ pub fn run(
         };
         let environ = match &environ {
             Some(environ) => environ,
-            None => match build_environ(py, dispatch.group, visit_variables) {
+            None => match build_environ(py, dispatch.group, visit_variables, ssl) {
                 Ok(built) => environ.insert(built),
                 Err(e) => {
                     report(
@@ -204,11 +217,14 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 }
 
 /// mod_wsgi's `Dispatch_environ`: every variable a `str` (latin-1; the two
-/// paths in the file system's encoding, as mod_wsgi decodes them).
+/// paths in the file system's encoding, as mod_wsgi decodes them), and
+/// mod_ssl's two functions (mod_wsgi 4's dispatch environ had them; 6.1.1
+/// dropped them, which only takes from scripts written for 4).
 fn build_environ<'py>(
     py: Python<'py>,
     group: &str,
     visit_variables: Variables<'_>,
+    ssl: &SslFunctions,
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = PyDict::new(py);
     let mut failed = None;
@@ -234,6 +250,7 @@ fn build_environ<'py>(
     }
     let errors = py.import("sys")?.getattr(intern!(py, "stderr"))?;
     environ.set_item(intern!(py, "wsgi.errors"), errors)?;
+    ssl.add_to(&environ)?;
     Ok(environ)
 }
 
@@ -263,8 +280,17 @@ mod tests {
             reloading: false,
             group: "dispatcher",
         };
+        struct Https;
+        impl SslLookup for Https {
+            fn is_https(&self) -> bool {
+                true
+            }
+            fn var_lookup(&self, name: &[u8]) -> Option<Vec<u8>> {
+                (name == b"HTTPS").then(|| b"on".to_vec())
+            }
+        }
         let result = with_python(|py| {
-            run(py, &call, &visit, &mut |_, line| {
+            run(py, &call, &visit, &Https, &mut |_, line| {
                 logged.push_str(line);
                 logged.push('\n');
             })
@@ -296,8 +322,11 @@ mod tests {
     #[test]
     fn the_environ_is_the_scripts_own_context() {
         let (choice, logged) = dispatch(
-            "def callable_object(environ):\n    return repr(sorted(\n        (k, v) for k, v in environ.items() if k != 'wsgi.errors'))\n\
-             def process_group(environ):\n    assert environ['wsgi.errors'] is __import__('sys').stderr\n",
+            "def callable_object(environ):\n    return repr(sorted(\n        (k, v) for k, v in environ.items()\n        if k not in ('wsgi.errors', 'mod_ssl.is_https', 'mod_ssl.var_lookup')))\n\
+             def process_group(environ):\n    assert environ['wsgi.errors'] is __import__('sys').stderr\n\
+             \x20   assert environ['mod_ssl.is_https']() == 1\n\
+             \x20   assert environ['mod_ssl.var_lookup']('HTTPS') == 'on'\n\
+             \x20   assert environ['mod_ssl.var_lookup']('SSL_CIPHER') is None\n",
             &[
                 ("REQUEST_URI", "/x"),
                 ("mod_wsgi.process_group", "site"),

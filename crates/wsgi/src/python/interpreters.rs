@@ -22,7 +22,7 @@
 //! finalised.
 
 use std::cell::RefCell;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use pyo3::prelude::*;
 
@@ -55,6 +55,45 @@ thread_local! {
 /// an interpreter runs Python, which can release the GIL, and two threads
 /// must not both make the same group's interpreter.
 static GATE: Gate = Gate::new();
+
+/// True once Python begins to stop. Threads that enter Python in the
+/// background ([`in_background`]: a daemon's heartbeat and monitor) no
+/// longer do, and [`finalize`] waits for those inside: a thread state made
+/// for a thread while `Py_FinalizeEx` tears the interpreter's states down
+/// aborts the process ("init_threadstate: thread state already
+/// initialized"), and one kept by such a thread points to freed memory.
+static STOPPING: RwLock<bool> = RwLock::new(false);
+
+/// Runs `f` (which enters Python) unless Python has begun to stop; `None`
+/// if it has. For threads outside the requests' life (the heartbeat, the
+/// monitor), which nothing else stops before Python is finalised.
+pub fn in_background<R>(f: impl FnOnce() -> R) -> Option<R> {
+    let stopping = STOPPING.read().unwrap_or_else(PoisonError::into_inner);
+    (!*stopping).then(f)
+}
+
+/// An interpreter of this process, as a daemon's monitor records the one a
+/// request runs in: a pointer's copy, no string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interpreter(InterpreterKey);
+
+impl Interpreter {
+    /// The interpreter the calling thread runs in.
+    pub fn current(py: Python<'_>) -> Interpreter {
+        Interpreter(ffi::current_interpreter(py))
+    }
+}
+
+/// The application groups that have an interpreter of their own in this
+/// process (`%{GLOBAL}` is not among them), in the order they were made,
+/// but the first `skip`: the list only grows until Python stops.
+pub fn groups_after(skip: usize) -> Vec<String> {
+    lock(&REGISTRY)
+        .iter()
+        .skip(skip)
+        .map(|r| r.name.clone())
+        .collect()
+}
 
 /// Makes the thread state it holds current again when dropped.
 struct SwapBack(ThreadState);
@@ -233,14 +272,72 @@ fn create(py: Python<'_>, group: &str) -> Result<ThreadState, String> {
     Ok(state)
 }
 
+/// Takes the GIL as a thread of `interpreter` (the main one if `None`, or
+/// if it is not this process's) and runs `f` in it, from a thread that has
+/// never used Python and will not again: the daemon monitor's short-lived
+/// threads. Waiting as a thread of the interpreter whose request it wants
+/// to reach is what makes, in 3.11, a thread of it running pure Python
+/// drop the GIL (a waiter asks only its own interpreter's threads). Both
+/// thread states (the main one pyo3 needs and the interpreter's) are made
+/// for the call and deleted after it, also when `f` panics: kept, they
+/// would pile up, and a later thread given the same id would share it in
+/// `PyThreadState_SetAsyncExc`. `None` if Python has begun to stop.
+pub fn attach_once<R>(
+    interpreter: Option<Interpreter>,
+    f: impl for<'py> FnOnce(Python<'py>) -> R,
+) -> Option<R> {
+    in_background(|| {
+        // SAFETY: Python is initialised (the process serves) and does not
+        // stop meanwhile (in_background). This thread has no state yet.
+        unsafe { ffi::ensure_thread_state() };
+        let key = interpreter
+            .map(|Interpreter(key)| key)
+            .filter(|key| lock(&REGISTRY).iter().any(|r| r.key == *key));
+        // SAFETY: a registered interpreter lives until Python stops, which
+        // it does not do meanwhile; this thread has its main state (above).
+        let own = key.and_then(|key| unsafe { ffi::new_thread_state(key) });
+        /// Deletes the call's thread states and releases the GIL.
+        struct Once(Option<ThreadState>);
+        impl Drop for Once {
+            fn drop(&mut self) {
+                // SAFETY: the GIL is held with this thread's main state
+                // current (pyo3's attach has returned, and the swap to
+                // `own` has been undone); both states are this thread's,
+                // made above, and nothing else refers to them.
+                unsafe {
+                    if let Some(own) = self.0 {
+                        ffi::delete_thread_state(own);
+                    }
+                    ffi::delete_current_thread_state();
+                }
+            }
+        }
+        // SAFETY: this thread does not hold the GIL (it never used Python)
+        // and has its main state; `own` is this thread's.
+        unsafe {
+            match own {
+                Some(own) => ffi::acquire_as(own),
+                None => ffi::acquire_main(),
+            }
+        }
+        let once = Once(own);
+        let result = crate::python::attach(|py| match own {
+            Some(own) => {
+                // SAFETY: the GIL is held; `own` is this thread's.
+                let _back = SwapBack(unsafe { ffi::swap(own) });
+                f(py)
+            }
+            None => f(py),
+        });
+        drop(once);
+        result
+    })
+}
+
 /// Runs `f` in the main interpreter and then in each sub-interpreter of
 /// this process, with the group's name (what mod_wsgi does to publish
-/// `process_stopping`, and the daemon monitor to find a thread, since
-/// `PyThreadState_SetAsyncExc` sees only the current interpreter's). A
-/// thread that has no state of its own in an interpreter gets one for the
-/// call only: the monitor calls this from short-lived threads, whose
-/// states, kept, would pile up (and could share a reused thread id with a
-/// live thread, which `PyThreadState_SetAsyncExc` would then pick).
+/// `process_stopping`). A thread that has no state of its own in an
+/// interpreter gets one for the call only, so that none piles up.
 pub fn in_each(py: Python<'_>, mut f: impl FnMut(Python<'_>, &str)) {
     f(py, "");
     let registered: Vec<(String, InterpreterKey)> = lock(&REGISTRY)
@@ -288,6 +385,8 @@ pub fn publish_process_stopping(reason: &str) {
 /// is finalised. Called on the thread that started Python, once no other
 /// thread uses Python.
 pub fn finalize() -> Result<(), String> {
+    // Waits for the background threads inside Python to come out.
+    *STOPPING.write().unwrap_or_else(PoisonError::into_inner) = true;
     interpreter::finalize_with(end_sub_interpreters)
 }
 

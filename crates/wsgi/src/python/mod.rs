@@ -12,6 +12,7 @@ pub mod interpreter;
 pub mod interpreters;
 pub mod loader;
 pub mod log;
+pub mod mod_ssl;
 pub mod module;
 mod options;
 pub(crate) mod per_interpreter;

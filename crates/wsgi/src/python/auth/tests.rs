@@ -23,6 +23,19 @@ impl AuthRequest for FakeRequest {
     fn log(&self, _level: Level, line: &str) {
         self.lines.borrow_mut().push(line.to_owned());
     }
+    fn ssl(&self) -> &dyn SslLookup {
+        self
+    }
+}
+
+/// A plain-HTTP request: mod_ssl says no.
+impl SslLookup for FakeRequest {
+    fn is_https(&self) -> bool {
+        false
+    }
+    fn var_lookup(&self, _name: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 impl FakeRequest {
@@ -95,6 +108,8 @@ fn the_environ_is_mod_wsgis_auth_environ() {
          \x20   assert environ['mod_wsgi.version'] == (6, 1, 1)\n\
          \x20   assert environ['mod_wsgi.process_group'] == ''\n\
          \x20   assert environ['mod_wsgi.application_group'] == 'admin'\n\
+         \x20   assert environ['mod_ssl.is_https']() == 0\n\
+         \x20   assert environ['mod_ssl.var_lookup']('HTTPS') is None\n\
          \x20   environ['wsgi.errors'].write('no newline at the end')\n\
          \x20   return True\n",
     );

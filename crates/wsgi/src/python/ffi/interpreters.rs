@@ -123,6 +123,33 @@ pub(crate) unsafe fn release() {
     }
 }
 
+/// Takes the GIL with this thread's main-interpreter (`PyGILState`) state.
+///
+/// # Safety
+/// This thread does not hold the GIL and has a main-interpreter state
+/// (`ensure_thread_state`).
+pub(crate) unsafe fn acquire_main() {
+    // SAFETY: the caller's promise.
+    unsafe { ffi::PyEval_RestoreThread(ffi::PyGILState_GetThisThreadState()) };
+}
+
+/// Clears and deletes this thread's current thread state and releases the
+/// GIL: the end of a thread that used Python for one call only. CPython
+/// also forgets it as the thread's `PyGILState` state, so nothing of the
+/// thread stays behind in the interpreter.
+///
+/// # Safety
+/// The GIL is held with this thread's own main-interpreter state current,
+/// which nothing else refers to, and no pyo3 attach is open on this thread.
+pub(crate) unsafe fn delete_current_thread_state() {
+    // SAFETY: the caller's promise; the state is cleared while current,
+    // so the finalizers that run see the right one.
+    unsafe {
+        ffi::PyThreadState_Clear(ffi::PyThreadState_Get());
+        ffi::PyThreadState_DeleteCurrent();
+    }
+}
+
 /// Makes `state` this thread's current thread state, keeping the GIL, and
 /// returns the one that was.
 ///

@@ -14,9 +14,9 @@ mod runtime;
 pub(crate) use async_exc::{set_async_exc, thread_ident};
 pub(crate) use config::{Config, preinitialize_locale};
 pub(crate) use interpreters::{
-    InterpreterKey, ThreadState, acquire_as, current_interpreter, delete_thread_state,
-    end_interpreter, interpreter_of, main_interpreter, new_interpreter, new_thread_state, release,
-    swap,
+    InterpreterKey, ThreadState, acquire_as, acquire_main, current_interpreter,
+    delete_current_thread_state, delete_thread_state, end_interpreter, interpreter_of,
+    main_interpreter, new_interpreter, new_thread_state, release, swap,
 };
 pub(crate) use objects::{bytes_filled_by, dict_with_capacity, latin1_str};
 pub(crate) use runtime::{
