@@ -48,7 +48,7 @@ fn text(out: &Output) -> String {
 /// under project/, its static files collected.
 fn project(name: &str) -> Stage {
     let stage = Stage::new(name);
-    stage_package(&stage);
+    stage_python_package(&stage);
     std::fs::create_dir_all(stage.path("project")).unwrap();
     let out = output(
         Command::new("/usr/bin/python3")

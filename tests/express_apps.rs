@@ -53,7 +53,7 @@ impl<'a> Handler<'a> {
 /// site/ (the working directory) and handler.wsgi under root/.
 fn stage(name: &str, handler: &Handler, files: &[(&str, &str)]) -> Stage {
     let stage = Stage::new(name);
-    apps_support::stage_package(&stage);
+    stage_python_package(&stage);
     for (path, text) in files {
         stage.write(&format!("site/{path}"), text);
     }
@@ -472,7 +472,7 @@ fn runner(stage: &Stage, port: u16, args: &[&str]) -> std::process::Command {
 #[test]
 fn the_runner_reloads_a_module_application_when_an_import_changes() {
     let stage = Stage::new("express-runner-reload");
-    apps_support::stage_package(&stage);
+    stage_python_package(&stage);
     stage.write("site/webpkg/__init__.py", "");
     stage.write("site/webpkg/views.py", RELOAD_APP);
     write_helper(&stage, "v1", 0);
@@ -525,7 +525,7 @@ fn the_runner_serves_a_paste_ini() {
         return;
     }
     let stage = Stage::new("express-runner-paste");
-    apps_support::stage_package(&stage);
+    stage_python_package(&stage);
     stage.write("site/app.ini", PASTE_INI);
     stage.write("site/pasteapp.py", PASTE_APP);
     let port = free_port();
@@ -555,7 +555,7 @@ fn the_runner_serves_a_paste_ini() {
 #[test]
 fn the_runner_s_bad_module_entry_point_is_a_500_that_says_why() {
     let stage = Stage::new("express-runner-bad-module");
-    apps_support::stage_package(&stage);
+    stage_python_package(&stage);
     stage.write("site/placeholder.txt", "");
     let port = free_port();
     let command = runner(

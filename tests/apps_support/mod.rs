@@ -11,41 +11,13 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
 
 pub const WAIT: Duration = Duration::from_secs(30);
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
-}
-
-/// Copies python/mod_wsgi_rs (no bytecode) to the stage's python/, which it
-/// returns: the PYTHONPATH of the runner, the python-path of a daemon.
-pub fn stage_package(stage: &Stage) -> PathBuf {
-    let python = stage.path("python");
-    copy_tree(
-        &repo_dir().join("python/mod_wsgi_rs"),
-        &python.join("mod_wsgi_rs"),
-    );
-    stage.make_readable();
-    python
-}
 
 /// `/usr/bin/python3 ARGS` in `dir`, as a user runs the package: from the
 /// stage's copy, with the stage's copy of the module.

@@ -18,7 +18,7 @@ pub use server::*;
 pub use stage::*;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -269,4 +269,34 @@ pub fn assert_no_crash(log: &str) {
     ] {
         assert!(!log.contains(bad), "{bad:?} in the error log:\n{log}");
     }
+}
+
+/// Copies a directory tree, without Python's bytecode caches.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Copies python/mod_wsgi_rs (the package, not its tests) into the stage's
+/// python/, which it returns, readable by the worker user: the PYTHONPATH
+/// of a runner under test and the python-path of its daemons.
+pub fn stage_python_package(stage: &Stage) -> PathBuf {
+    let python = stage.path("python");
+    copy_tree(
+        &repo_dir().join("python/mod_wsgi_rs"),
+        &python.join("mod_wsgi_rs"),
+    );
+    stage.make_readable();
+    python
 }

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
@@ -50,38 +50,10 @@ def application(environ, start_response):
     return [body]
 "#;
 
-/// Copies the repository's python/ (the package, not its tests) into the
-/// stage, readable by the worker user.
-pub fn stage_python(stage: &Stage) -> PathBuf {
-    let to = stage.path("python");
-    copy_tree(
-        &repo_dir().join("python/mod_wsgi_rs"),
-        &to.join("mod_wsgi_rs"),
-    );
-    stage.make_readable();
-    to
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "__pycache__" {
-            continue;
-        }
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
-}
-
 /// A new stage with python/ and the facts application at site/app.wsgi.
 pub fn express_stage(name: &str) -> Stage {
     let stage = Stage::new(name);
-    stage_python(&stage);
+    stage_python_package(&stage);
     stage.write("site/app.wsgi", FACTS_APP);
     stage
 }
