@@ -92,9 +92,23 @@ fn start_server_serves_a_script_in_daemon_mode_and_stops_on_sigterm() {
 
 #[test]
 fn start_server_stops_cleanly_on_sigint() {
+    stops_cleanly_on_sigint(&[]);
+}
+
+/// Started by a supervisor that blocks the stop signals, the command
+/// (Apache, after exec) still stops on them.
+#[test]
+fn start_server_started_with_stop_signals_blocked_still_stops_on_sigint() {
+    stops_cleanly_on_sigint(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
+}
+
+fn stops_cleanly_on_sigint(blocked: &'static [i32]) {
     let stage = express_stage("express-sigint");
     let script = app(&stage);
-    let mut server = Express::start(stage, &[&script]);
+    let mut server = match Express::try_start_blocking(stage, &[&script], blocked) {
+        Ok(server) => server,
+        Err((e, _stage)) => panic!("start-server did not serve:\n{e}"),
+    };
     let port = server.port;
     server.facts("/");
     let status = server.stop_with(libc::SIGINT);

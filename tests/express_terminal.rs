@@ -56,9 +56,14 @@ impl Drop for InTerminal {
             // SAFETY: a signal to the pid in this test's server's PidFile.
             unsafe { libc::kill(pid, libc::SIGTERM) };
             // SAFETY: signal 0 only checks for existence.
-            poll(Duration::from_secs(15), || {
+            let gone = poll(Duration::from_secs(15), || {
                 (unsafe { libc::kill(pid, 0) } != 0).then_some(())
             });
+            if gone.is_none() {
+                // Apache leads a process group of its own: its children go
+                // too. SAFETY: as above.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
         }
         // SAFETY: signals to the process group this test created.
         unsafe { libc::kill(-(self.script.id() as i32), libc::SIGTERM) };
@@ -72,6 +77,22 @@ impl Drop for InTerminal {
 
 #[test]
 fn in_a_terminal_signals_are_forwarded_and_sigwinch_is_kept_from_apache() {
+    signals_are_forwarded_and_sigwinch_is_kept_from_apache(&[]);
+}
+
+/// Started by a supervisor (or a CI runner) that blocks the signals the
+/// runner forwards: a Ctrl-C still stops Apache.
+#[test]
+fn started_with_signals_blocked_a_ctrl_c_still_stops_apache() {
+    signals_are_forwarded_and_sigwinch_is_kept_from_apache(&[
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGWINCH,
+    ]);
+}
+
+fn signals_are_forwarded_and_sigwinch_is_kept_from_apache(blocked: &'static [i32]) {
     let stage = express_stage("express-terminal");
     let port = free_port();
     let python = stage.path("python").display().to_string();
@@ -86,7 +107,9 @@ fn in_a_terminal_signals_are_forwarded_and_sigwinch_is_kept_from_apache() {
     ];
     command.extend(base_args(&stage, port));
     let typescript = stage.path("run/typescript");
-    let script = Command::new("script")
+    let mut script = Command::new("script");
+    start_with_signals_blocked(&mut script, blocked);
+    let script = script
         .args(["-qfec", &command.join(" ")])
         .arg(&typescript)
         .current_dir(stage.path("site"))

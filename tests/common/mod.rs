@@ -300,3 +300,23 @@ pub fn stage_python_package(stage: &Stage) -> PathBuf {
     stage.make_readable();
     python
 }
+
+/// Makes `command` start with `signals` blocked, as some supervisors and CI
+/// runners start their children: a blocked mask survives fork and exec.
+pub fn start_with_signals_blocked(command: &mut Command, signals: &'static [i32]) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, and
+    // calls only sigemptyset, sigaddset and pthread_sigmask, which are
+    // async-signal-safe, on a set on its own stack.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &signal in signals {
+                libc::sigaddset(&mut set, signal);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}

@@ -141,14 +141,26 @@ impl Express {
     /// `start-server` with `args` (after the base ones); waits until Apache
     /// answers on the port. Err with the command's output and error log if
     /// it ends first.
-    pub fn try_start(mut stage: Stage, args: &[&str]) -> Result<Express, (String, Stage)> {
+    pub fn try_start(stage: Stage, args: &[&str]) -> Result<Express, (String, Stage)> {
+        Express::try_start_blocking(stage, args, &[])
+    }
+
+    /// As `try_start`, with the command started with `blocked` signals
+    /// blocked.
+    pub fn try_start_blocking(
+        mut stage: Stage,
+        args: &[&str],
+        blocked: &'static [i32],
+    ) -> Result<Express, (String, Stage)> {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
             let _ = std::fs::remove_file(stage.path("out.txt"));
             let out = std::fs::File::create(stage.path("out.txt")).unwrap();
             let err = std::fs::File::create(stage.path("err.txt")).unwrap();
-            let child = express(&stage)
+            let mut command = express(&stage);
+            start_with_signals_blocked(&mut command, blocked);
+            let child = command
                 .arg("start-server")
                 .args(base_args(&stage, port))
                 .args(args)
@@ -290,8 +302,9 @@ impl Express {
         // SAFETY: signals to the pid this test spawned.
         unsafe { libc::kill(self.pid(), libc::SIGTERM) };
         if poll(Duration::from_secs(15), || self.child.try_wait().unwrap()).is_none() {
-            // SAFETY: as above.
-            unsafe { libc::kill(self.pid(), libc::SIGKILL) };
+            // The whole process group: killing the parent alone would leave
+            // its children running. SAFETY: the group this test created.
+            unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
             let _ = self.child.wait();
         }
     }

@@ -125,10 +125,20 @@ def check_ports_free(options):
             probe.close()
 
 
+# Stop, restart and graceful restart for Apache, and a resized terminal,
+# which the runner keeps from Apache.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+        signal.SIGUSR1, signal.SIGWINCH)
+
+
 def start_server(options):
     """Runs Apache in the foreground with the written apachectl. Stops on
     SIGTERM and SIGINT, as Apache does."""
     executable = os.path.join(options['server_root'], 'apachectl')
+    # Some supervisors and CI runners start their children with these
+    # signals blocked. A blocked mask survives exec, so neither this runner
+    # nor Apache would ever see a Ctrl-C, a stop or a graceful restart.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED_SIGNALS)
     if not sys.stdout.isatty():
         # Apache replaces this process: signals reach it directly, and its
         # exit status is the command's.
@@ -144,8 +154,7 @@ def start_server(options):
         if signum != signal.SIGWINCH:
             os.kill(process.pid, signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
-            signal.SIGUSR1, signal.SIGWINCH):
+    for signum in FORWARDED_SIGNALS:
         signal.signal(signum, forward)
     process = subprocess.Popen([executable, 'start', '-DFOREGROUND'],
             process_group=0)
