@@ -119,7 +119,9 @@ case "${1:-}" in
         echo "==> checking the fuzz targets compile"
         cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
         echo "==> unit and integration tests"
-        cargo test --release --workspace -- --test-threads="${TEST_THREADS:-4}"
+        # Every test binary runs even after one fails, so that one run
+        # reports every failure.
+        cargo test --release --workspace --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
         ;;
     *)
         echo "usage: $0 serve [SCRIPT [OPTION...]] | test | build" >&2
