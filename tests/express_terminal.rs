@@ -137,9 +137,11 @@ fn signals_are_forwarded_and_sigwinch_is_kept_from_apache(blocked: &'static [i32
         get("/").filter(|r| r.status == 200)
     });
     let below = descendants(terminal.script.id() as i32);
+    // The runner itself: `script` may run it through a shell that stays
+    // (dash, where SHELL is unset) and whose command line names it too.
     let cli = *below
         .iter()
-        .find(|p| cmdline(**p).contains("-m mod_wsgi_rs.express"))
+        .find(|p| cmdline(**p).starts_with("/usr/bin/python3 -B -m mod_wsgi_rs.express"))
         .unwrap_or_else(|| panic!("no runner below script: {below:?}"));
     let apache: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
@@ -155,6 +157,8 @@ fn signals_are_forwarded_and_sigwinch_is_kept_from_apache(blocked: &'static [i32
     assert_ne!(cli_group, apache_group);
     assert_eq!(apache_group, apache);
 
+    // The signals go to the runner alone: a shell above it would answer a
+    // Ctrl-C by its own rules (dash exits 130).
     // SIGWINCH is not passed on: Apache keeps serving.
     // SAFETY: a signal to the runner this test started.
     unsafe { libc::kill(cli, libc::SIGWINCH) };
