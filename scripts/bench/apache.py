@@ -62,6 +62,10 @@ def field(path, name):
     return 0
 
 
+def unblock_all_signals():
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 class Apache:
     """An Apache configured from httpd.conf.in in ROOT/servers/NAME."""
 
@@ -108,7 +112,11 @@ class Apache:
 
     def start(self, timeout=60):
         cmd = self.pin() + ["setsid", HTTPD, "-f", str(self.conf), "-k", "start"]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        # Apache inherits the signal mask. Started by something that blocks
+        # SIGINT (some CI runners do), mod_wsgi's daemons, which stop on
+        # SIGINT, never stop, and every figure of theirs is skewed.
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             preexec_fn=unblock_all_signals)
         if out.returncode != 0:
             raise RuntimeError(f"{self.name}: apache did not start:\n{out.stdout}{out.stderr}{self.error_log()}")
         self.wait_ready(timeout)
@@ -134,7 +142,8 @@ class Apache:
         while alive(pid) and time.time() < deadline:
             time.sleep(0.05)
         if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            # The whole session (started with setsid): its children too.
+            os.killpg(pid, signal.SIGKILL)
 
     def children(self):
         parent = self.pid()

@@ -235,6 +235,8 @@ def main():
     if not args.module:
         parser.error("--module is required")
 
+    # SIGTERM as Ctrl-C: report what ran, and stop every server.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     prepare(args.module)
     chosen = servers(args)
     instances = {key: Apache(key, wsgi_config(load, daemon, args), mpm=args.mpm) for key, (_, load, daemon) in chosen.items()}
