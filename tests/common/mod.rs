@@ -305,6 +305,10 @@ pub fn stage_python_package(stage: &Stage) -> PathBuf {
 /// runners start their children: a blocked mask survives fork and exec.
 pub fn start_with_signals_blocked(command: &mut Command, signals: &'static [i32]) {
     use std::os::unix::process::CommandExt;
+    if signals.is_empty() {
+        // No pre_exec hook, which would rule out posix_spawn.
+        return;
+    }
     // SAFETY: the closure runs in the child between fork and exec, and
     // calls only sigemptyset, sigaddset and pthread_sigmask, which are
     // async-signal-safe, on a set on its own stack.

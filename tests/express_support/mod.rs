@@ -192,7 +192,12 @@ impl Express {
     }
 
     pub fn start(stage: Stage, args: &[&str]) -> Express {
-        match Express::try_start(stage, args) {
+        Express::start_blocking(stage, args, &[])
+    }
+
+    /// As `start`, with the command started with `blocked` signals blocked.
+    pub fn start_blocking(stage: Stage, args: &[&str], blocked: &'static [i32]) -> Express {
+        match Express::try_start_blocking(stage, args, blocked) {
             Ok(e) => e,
             Err((e, _stage)) => panic!("start-server did not serve:\n{e}"),
         }
